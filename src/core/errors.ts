@@ -1,0 +1,193 @@
+/**
+ * Error classes. Every error vecfill throws on purpose is a subclass of
+ * {@link VecfillError}, so callers can test with `instanceof` and read a
+ * stable `code` instead of parsing messages. Messages name the document and
+ * the generation involved and say what to do next.
+ */
+
+/** Base class of every error vecfill throws deliberately. */
+export class VecfillError extends Error {
+  /** A stable machine-readable code, e.g. `'STALE'`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The document's revision changed between the scan and the save, so the
+ * vectors describe content the row no longer has. Nothing was persisted;
+ * the document stays pending and a later fill embeds its new content.
+ */
+export class StaleError extends VecfillError {
+  readonly doc: unknown;
+  readonly generation: unknown;
+  constructor(doc: unknown, generation: unknown, detail = '') {
+    super(
+      'STALE',
+      `document ${describe(doc)} changed after it was read for generation ${describe(generation)}; nothing was saved and it stays pending${detail ? ` (${detail})` : ''}`,
+    );
+    this.doc = doc;
+    this.generation = generation;
+  }
+}
+
+/**
+ * The document row no longer exists (deleted between scan and save, or a key
+ * that was never there). Nothing was persisted, so no orphan vectors remain.
+ */
+export class MissingDocumentError extends VecfillError {
+  readonly doc: unknown;
+  constructor(doc: unknown, generation?: unknown) {
+    super(
+      'MISSING_DOCUMENT',
+      `document ${describe(doc)} does not exist${generation === undefined ? '' : ` (saving generation ${describe(generation)})`}; nothing was saved`,
+    );
+    this.doc = doc;
+  }
+}
+
+/** Blank text reached an encoder boundary. Blank text is never sent to an encoder. */
+export class EmptyInputError extends VecfillError {
+  /** Position of the blank text in the input array. */
+  readonly index: number;
+  constructor(index: number, what = 'text') {
+    super(
+      'EMPTY_INPUT',
+      `${what} at index ${index} is blank (empty, whitespace or invisible characters only); blank text is never encoded`,
+    );
+    this.index = index;
+  }
+}
+
+/** Why an encoder's output was refused. */
+export type InvalidVectorReason =
+  | 'count'
+  | 'not-a-vector'
+  | 'dimensions'
+  | 'non-finite'
+  | 'zero-norm';
+
+/**
+ * An encoder returned something that must not reach a store: the wrong number
+ * of vectors, a non-number, a vector of the wrong length, a NaN/Infinity
+ * component, or an all-zero vector (cosine distance is undefined for it).
+ */
+export class InvalidVectorError extends VecfillError {
+  /** Index of the input text whose vector is bad (for `count`, the first index of the batch). */
+  readonly index: number;
+  /** Index of the offending component, when one component is at fault. */
+  readonly component: number | undefined;
+  readonly reason: InvalidVectorReason;
+  constructor(index: number, reason: InvalidVectorReason, detail: string, component?: number) {
+    super('INVALID_VECTOR', `encoder returned an invalid vector for input ${index}: ${detail}`);
+    this.index = index;
+    this.reason = reason;
+    this.component = component;
+  }
+}
+
+/**
+ * The encoder (or its provider) rejected the input in a way retrying cannot
+ * fix: a 4xx other than 429, text with no known word, and so on. `fill`'s
+ * `onEncodeError` typically stamp-skips such a document and carries on.
+ */
+export class PermanentEncodeError extends VecfillError {
+  /** HTTP status, when the rejection came from an HTTP provider. */
+  readonly status: number | undefined;
+  constructor(message: string, options?: { status?: number; cause?: unknown }) {
+    super(
+      'PERMANENT_ENCODE',
+      message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.status = options?.status;
+  }
+}
+
+/** `activate` was refused because documents are still not covered by the generation. */
+export class UncoveredError extends VecfillError {
+  readonly generation: unknown;
+  /** How many documents still wait to be embedded. */
+  readonly backlog: number;
+  constructor(generation: unknown, backlog: number) {
+    super(
+      'UNCOVERED',
+      `generation ${describe(generation)} cannot be activated: ${backlog} document(s) are not embedded yet; run fill for it first`,
+    );
+    this.generation = generation;
+    this.backlog = backlog;
+  }
+}
+
+/** A generation key is already known with a different fingerprint or dimension. */
+export class GenerationConflictError extends VecfillError {
+  readonly generation: unknown;
+  constructor(generation: unknown, detail: string) {
+    super(
+      'GENERATION_CONFLICT',
+      `generation ${describe(generation)} already exists with ${detail}; choose a new generation key for a new model or setting`,
+    );
+    this.generation = generation;
+  }
+}
+
+/** A generation key the store does not know. */
+export class UnknownGenerationError extends VecfillError {
+  readonly generation: unknown;
+  constructor(generation: unknown) {
+    super(
+      'UNKNOWN_GENERATION',
+      `generation ${describe(generation)} is not known to this store; create it with ensureGeneration first`,
+    );
+    this.generation = generation;
+  }
+}
+
+/** A lifecycle transition that is not allowed (e.g. reclaiming a live generation). */
+export class LifecycleError extends VecfillError {
+  constructor(message: string) {
+    super('LIFECYCLE', message);
+  }
+}
+
+/** A vector's length does not match its generation's dimensions. */
+export class DimensionMismatchError extends VecfillError {
+  readonly expected: number;
+  readonly actual: number;
+  constructor(expected: number, actual: number, where: string) {
+    super(
+      'DIMENSION_MISMATCH',
+      `${where}: vector has ${actual} dimensions, the generation expects ${expected}`,
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A configured SQL identifier failed validation; it was never put into SQL. */
+export class InvalidIdentifierError extends VecfillError {
+  readonly identifier: string;
+  constructor(identifier: string, role: string, rule: string) {
+    super(
+      'INVALID_IDENTIFIER',
+      `${role} ${JSON.stringify(identifier)} is not a valid SQL identifier (${rule})`,
+    );
+    this.identifier = identifier;
+  }
+}
+
+/** Renders a document or generation key for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,370 @@
+import { isBlank } from './blank.js';
+import { type Chunk, type SplitOptions, split } from './chunk.js';
+import { type EncodeFn, encodeBatched } from './encode.js';
+import {
+  describe,
+  InvalidVectorError,
+  MissingDocumentError,
+  StaleError,
+  VecfillError,
+} from './errors.js';
+import type { ChunkVector, Pending, Revision, SaveItem, Store } from './store.js';
+
+/** Progress of a running fill, reported after every saved document. */
+export interface FillProgress {
+  /** Documents finished in this run (embedded or stamp-skipped). */
+  documents: number;
+  /** Pending documents read by the scans so far. */
+  pendingSeen: number;
+  /** Chunks embedded so far. */
+  chunks: number;
+  skipped: number;
+  stale: number;
+  /** Finished documents per second since the fill started. */
+  rate: number;
+  elapsedMs: number;
+}
+
+export interface FillOptions<K> {
+  /** Documents read per scan. Default 128. */
+  scanBatch?: number;
+  /** How documents are cut into chunks: `split` options, or your own function. */
+  split?: SplitOptions | ((content: string) => Chunk[]);
+  /**
+   * Cross-document batching: chunks of several documents of one scan share an
+   * encode call of up to `batchSize` texts, and the vectors are scattered back
+   * to their documents. Without it each document is encoded on its own
+   * (in calls of at most 64 chunks).
+   */
+  batch?: { batchSize: number };
+  /** Encode calls in flight at once. Default 1. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: FillProgress) => void;
+  /**
+   * Called when a document cannot be encoded. Return true to stamp-skip it (a
+   * poison document that a model always rejects) and go on; return false (or
+   * leave unset) to stop the fill with the error. With cross-document
+   * batching, a failed batch is retried one document at a time first so only
+   * the document at fault is reported.
+   */
+  onEncodeError?: (doc: K, error: unknown) => boolean | Promise<boolean>;
+}
+
+export interface FillResult {
+  /** Documents finished: embedded plus stamp-skipped. */
+  documents: number;
+  chunks: number;
+  /** Documents stamped with no vectors: blank content or skipped by `onEncodeError`. */
+  skipped: number;
+  /** Documents whose save was refused because they changed (or vanished) after the scan; a later fill picks them up. */
+  stale: number;
+}
+
+interface DocState<K> {
+  pending: Pending<K>;
+  chunks: Chunk[];
+  vectors: (Float32Array | undefined)[];
+  remaining: number;
+  /** Set once the document is finished or given up, so late batches ignore it. */
+  settled: boolean;
+}
+
+interface Unit {
+  texts: string[];
+  refs: { doc: number; chunk: number }[];
+}
+
+/**
+ * Scan-and-fill: embeds every document `gen` does not cover yet, and loops
+ * until nothing is pending.
+ *
+ * A document whose save is refused as stale (edited mid-fill) or missing
+ * (deleted mid-fill) is left for the next run and not retried in this one, so
+ * a document under constant editing cannot starve the loop. Saves are
+ * serialized; with `concurrency > 1` a finished document is saved without
+ * waiting for an unrelated slower batch.
+ *
+ * @example
+ * ```ts
+ * const result = await fill(store, 'minilm-v1', encoder.encode, {
+ *   batch: { batchSize: 64 },
+ *   concurrency: 4,
+ *   onProgress: (p) => console.log(`${p.documents} docs, ${p.rate.toFixed(0)}/s`),
+ * });
+ * ```
+ */
+export async function fill<K, G, F = never>(
+  store: Store<K, G, F>,
+  gen: G,
+  encode: EncodeFn,
+  opts: FillOptions<K> = {},
+): Promise<FillResult> {
+  const scanBatch = opts.scanBatch ?? 128;
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isSafeInteger(scanBatch) || scanBatch < 1) {
+    throw new RangeError(`fill: scanBatch must be a positive integer, got ${scanBatch}`);
+  }
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`fill: concurrency must be a positive integer, got ${concurrency}`);
+  }
+  const batchSize = opts.batch?.batchSize;
+  if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1)) {
+    throw new RangeError(`fill: batch.batchSize must be a positive integer, got ${batchSize}`);
+  }
+  const splitter =
+    typeof opts.split === 'function'
+      ? opts.split
+      : (content: string) => split(content, opts.split as SplitOptions | undefined);
+  const signal = opts.signal;
+  const started = Date.now();
+  const result: FillResult = { documents: 0, chunks: 0, skipped: 0, stale: 0 };
+  let pendingSeen = 0;
+  /** Documents refused as stale or missing in this run: left for the next run. */
+  const setAside = new Set<K>();
+  /**
+   * Documents saved by the previous page, with the revision saved. A store
+   * that reports one pending again at the same revision is broken (its stamp
+   * and its freshness predicate disagree) and would loop forever.
+   */
+  let savedLastPage = new Map<K, Revision | undefined>();
+
+  const report = () => {
+    if (!opts.onProgress) return;
+    const elapsedMs = Date.now() - started;
+    opts.onProgress({
+      ...result,
+      pendingSeen,
+      rate: elapsedMs > 0 ? (result.documents * 1000) / elapsedMs : 0,
+      elapsedMs,
+    });
+  };
+
+  for (;;) {
+    signal?.throwIfAborted();
+    const page: Pending<K>[] = [];
+    for (const p of await store.pendingForGeneration(gen, scanBatch + setAside.size)) {
+      if (setAside.has(p.doc)) continue;
+      if (savedLastPage.has(p.doc)) {
+        const savedRevision = savedLastPage.get(p.doc);
+        if (savedRevision === undefined || savedRevision === null) {
+          // Without revisions a concurrent invalidation looks the same: leave it for the next run.
+          setAside.add(p.doc);
+          continue;
+        }
+        if (savedRevision === p.revision) {
+          throw new VecfillError(
+            'STORE_INCONSISTENT',
+            `the store reports document ${describe(p.doc)} pending at revision ${describe(p.revision)} right after saving it at that revision; its stamp and its freshness predicate disagree`,
+          );
+        }
+      }
+      page.push(p);
+    }
+    if (page.length === 0) break;
+    pendingSeen += page.length;
+    savedLastPage = await fillPage(page.slice(0, scanBatch));
+  }
+  report();
+  return result;
+
+  async function fillPage(page: Pending<K>[]): Promise<Map<K, Revision | undefined>> {
+    const saved = new Map<K, Revision | undefined>();
+    const docs: DocState<K>[] = page.map((pending) => {
+      const chunks = isBlank(pending.content)
+        ? []
+        : splitter(pending.content).filter((c) => !isBlank(c.text));
+      return {
+        pending,
+        chunks,
+        vectors: new Array(chunks.length),
+        remaining: chunks.length,
+        settled: false,
+      };
+    });
+
+    // Saves are serialized through one queue; whatever is queued when the
+    // previous save finishes goes out together (via saveMany when available).
+    let queue: { state: DocState<K>; vectors: ChunkVector[]; skip: boolean }[] = [];
+    let flushing: Promise<void> = Promise.resolve();
+    let saveError: { error: unknown } | undefined;
+
+    const enqueueSave = (state: DocState<K>, skip: boolean) => {
+      state.settled = true;
+      const vectors: ChunkVector[] = skip
+        ? []
+        : state.chunks.map((c, i) => ({
+            index: c.index,
+            start: c.start,
+            end: c.end,
+            vector: state.vectors[i]!,
+          }));
+      queue.push({ state, vectors, skip });
+      flushing = flushing.then(flush);
+    };
+
+    const flush = async () => {
+      if (queue.length === 0 || saveError) return;
+      const items = queue;
+      queue = [];
+      try {
+        let outcomes: (Error | null)[];
+        if (store.saveMany && items.length > 1) {
+          const saveItems: SaveItem<K>[] = items.map((it) => ({
+            doc: it.state.pending.doc,
+            revision: it.state.pending.revision,
+            vectors: it.vectors,
+          }));
+          outcomes = await store.saveMany(gen, saveItems);
+        } else {
+          outcomes = [];
+          for (const it of items) {
+            try {
+              await store.saveVectors(
+                gen,
+                it.state.pending.doc,
+                it.state.pending.revision,
+                it.vectors,
+              );
+              outcomes.push(null);
+            } catch (e) {
+              if (e instanceof StaleError || e instanceof MissingDocumentError) outcomes.push(e);
+              else throw e;
+            }
+          }
+        }
+        items.forEach((it, i) => {
+          const outcome = outcomes[i];
+          const doc = it.state.pending.doc;
+          if (outcome === null || outcome === undefined) {
+            saved.set(doc, it.state.pending.revision);
+            result.documents++;
+            if (it.vectors.length === 0) result.skipped++;
+            result.chunks += it.vectors.length;
+          } else if (outcome instanceof StaleError || outcome instanceof MissingDocumentError) {
+            setAside.add(doc);
+            result.stale++;
+          } else {
+            throw outcome;
+          }
+        });
+        report();
+      } catch (e) {
+        saveError = { error: e };
+      }
+    };
+
+    // Blank documents are stamp-skipped without touching the encoder.
+    for (const d of docs) if (d.chunks.length === 0) enqueueSave(d, true);
+
+    const units = planUnits(docs, batchSize);
+    let failure: { error: unknown } | undefined;
+    let next = 0;
+
+    const handleFailure = async (unit: Unit, error: unknown): Promise<void> => {
+      const touched = [...new Set(unit.refs.map((r) => r.doc))].filter((d) => !docs[d]!.settled);
+      if (!opts.onEncodeError) throw error;
+      if (error instanceof InvalidVectorError && error.reason !== 'count') {
+        // The error names the input at fault: only its document is poisoned.
+        const ref = unit.refs[error.index];
+        if (ref && touched.length > 1) {
+          await giveUp(ref.doc, error);
+          const rest = unit.refs.filter((r) => r.doc !== ref.doc);
+          if (rest.length > 0)
+            await runUnit({ texts: rest.map((r) => unitText(docs, r)), refs: rest });
+          return;
+        }
+      }
+      if (touched.length <= 1) {
+        if (touched.length === 1) await giveUp(touched[0]!, error);
+        return;
+      }
+      // Isolate: retry each document's part of the failed batch on its own.
+      for (const d of touched) {
+        const refs = unit.refs.filter((r) => r.doc === d);
+        await runUnit({ texts: refs.map((r) => unitText(docs, r)), refs });
+      }
+    };
+
+    const giveUp = async (d: number, error: unknown): Promise<void> => {
+      const state = docs[d]!;
+      if (state.settled) return;
+      const skip = await opts.onEncodeError!(state.pending.doc, error);
+      if (!skip) throw error;
+      if (!state.settled) enqueueSave(state, true);
+    };
+
+    const runUnit = async (unit: Unit): Promise<void> => {
+      if (unit.refs.every((r) => docs[r.doc]!.settled)) return;
+      let vectors: Float32Array[];
+      try {
+        vectors = await encodeBatched(encode, unit.texts, { batchSize: unit.texts.length, signal });
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        await handleFailure(unit, e);
+        return;
+      }
+      unit.refs.forEach((r, i) => {
+        const state = docs[r.doc]!;
+        if (state.settled) return;
+        state.vectors[r.chunk] = vectors[i];
+        state.remaining--;
+        if (state.remaining === 0) enqueueSave(state, false);
+      });
+    };
+
+    const worker = async () => {
+      while (!failure && !saveError && next < units.length) {
+        signal?.throwIfAborted();
+        const unit = units[next++]!;
+        try {
+          await runUnit(unit);
+        } catch (e) {
+          failure ??= { error: e };
+        }
+      }
+    };
+
+    const workers = Array.from({ length: Math.min(concurrency, units.length) }, worker);
+    const settled = await Promise.allSettled(workers);
+    for (const s of settled) if (s.status === 'rejected') failure ??= { error: s.reason };
+    // Finished documents are saved even when the fill stops: no work is lost
+    // beyond the batch in flight.
+    await flushing;
+    await flush();
+    if (saveError) throw saveError.error;
+    if (failure) throw failure.error;
+    return saved;
+  }
+}
+
+function unitText<K>(docs: DocState<K>[], r: { doc: number; chunk: number }): string {
+  return docs[r.doc]!.chunks[r.chunk]!.text;
+}
+
+/** Groups the chunks of a page into encode calls. */
+function planUnits<K>(docs: DocState<K>[], batchSize: number | undefined): Unit[] {
+  const units: Unit[] = [];
+  if (batchSize === undefined) {
+    docs.forEach((d, di) => {
+      for (let c = 0; c < d.chunks.length; c += 64) {
+        const refs = d.chunks.slice(c, c + 64).map((_, j) => ({ doc: di, chunk: c + j }));
+        units.push({ texts: refs.map((r) => unitText(docs, r)), refs });
+      }
+    });
+    return units;
+  }
+  let current: Unit = { texts: [], refs: [] };
+  docs.forEach((d, di) => {
+    d.chunks.forEach((chunk, ci) => {
+      current.texts.push(chunk.text);
+      current.refs.push({ doc: di, chunk: ci });
+      if (current.texts.length >= batchSize) {
+        units.push(current);
+        current = { texts: [], refs: [] };
+      }
+    });
+  });
+  if (current.texts.length > 0) units.push(current);
+  return units;
+}

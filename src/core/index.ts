@@ -1,0 +1,63 @@
+/**
+ * vecfill core: keeps vector embeddings of a table you own in sync with it.
+ *
+ * Three layers, and this package is the first and the third:
+ *   1. transforms and values (pure, no I/O): fingerprint, split, isBlank,
+ *      encodeBatched, rollupByDocument, merge;
+ *   2. the Store contract: the only way the flows reach storage;
+ *   3. flows: fill (scan-and-fill) and search (every live generation, merged).
+ *
+ * Nothing here opens a database, builds backend SQL or speaks HTTP: backends
+ * live in `vecfill/sqlite` and `vecfill/postgres`, encoders in
+ * `vecfill/encoders`. A test keeps it that way.
+ */
+export { isBlank } from './blank.js';
+export { type Chunk, DEFAULT_MAX_CHARS, type SplitOptions, split } from './chunk.js';
+export { checkVector, type EncodeBatchedOptions, type EncodeFn, encodeBatched } from './encode.js';
+export {
+  DimensionMismatchError,
+  describe,
+  EmptyInputError,
+  GenerationConflictError,
+  InvalidIdentifierError,
+  InvalidVectorError,
+  type InvalidVectorReason,
+  LifecycleError,
+  MissingDocumentError,
+  PermanentEncodeError,
+  StaleError,
+  UncoveredError,
+  UnknownGenerationError,
+  VecfillError,
+} from './errors.js';
+export { type FillOptions, type FillProgress, type FillResult, fill } from './fill.js';
+export {
+  canonicalJson,
+  fingerprint,
+  type Generation,
+  type ParamValue,
+  validateGeneration,
+} from './generation.js';
+export {
+  type DocHit,
+  fuseRanks,
+  type MergeOptions,
+  type MergeStrategy,
+  merge,
+  rollupByDocument,
+} from './merge.js';
+export { type SearchOptions, search } from './search.js';
+export type {
+  Awaitable,
+  ChunkVector,
+  Coverage,
+  GenerationInfo,
+  GenerationState,
+  Hit,
+  LifecycleStore,
+  Pending,
+  QueryOptions,
+  Revision,
+  SaveItem,
+  Store,
+} from './store.js';

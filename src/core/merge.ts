@@ -1,0 +1,133 @@
+import type { Hit } from './store.js';
+
+/** A document-level result: the best chunk of one document. */
+export interface DocHit<K> {
+  doc: K;
+  score: number;
+  /** The best-scoring chunk. */
+  chunkIndex: number;
+  start?: number;
+  end?: number;
+  /** How many of the document's chunks matched. */
+  chunks: number;
+  /** Position of the list (generation) the result came from, in `merge` output. */
+  list?: number;
+}
+
+/**
+ * Collapses chunk hits to one result per document, keeping each document's
+ * best chunk, best first. Ties keep the order of first appearance.
+ */
+export function rollupByDocument<K>(hits: readonly Hit<K>[]): DocHit<K>[] {
+  const byDoc = new Map<K, DocHit<K>>();
+  const order: DocHit<K>[] = [];
+  for (const h of hits) {
+    const seen = byDoc.get(h.doc);
+    if (seen === undefined) {
+      const d: DocHit<K> = { doc: h.doc, score: h.score, chunkIndex: h.chunkIndex, chunks: 1 };
+      if (h.start !== undefined) d.start = h.start;
+      if (h.end !== undefined) d.end = h.end;
+      byDoc.set(h.doc, d);
+      order.push(d);
+    } else {
+      seen.chunks++;
+      if (h.score > seen.score) {
+        seen.score = h.score;
+        seen.chunkIndex = h.chunkIndex;
+        if (h.start !== undefined) seen.start = h.start;
+        if (h.end !== undefined) seen.end = h.end;
+      }
+    }
+  }
+  return stableSortDesc(order);
+}
+
+export type MergeStrategy = 'normalized' | 'raw' | 'rrf';
+
+export interface MergeOptions {
+  /** Default `'normalized'`: min-max scale each list to [0, 1] so generations with different score ranges compare. */
+  strategy?: MergeStrategy;
+  /** The `k` of reciprocal rank fusion, `1 / (k + rank)`. Default 60. */
+  rankConstant?: number;
+  limit?: number;
+}
+
+/**
+ * Merges per-generation result lists into one ranking.
+ *
+ * Coverage is a union: a document found by any list is in the output. When a
+ * document is in several lists the earliest list wins (its score and chunk
+ * are used), because lists come most-preferred generation first. Strategies:
+ * `normalized` (min-max per list; a single-valued list scores 1), `raw`
+ * (scores as given, for lists already on one scale) and `rrf`
+ * (`1 / (rankConstant + rank)`, rank from 1, in the winning list).
+ *
+ * @example
+ * ```ts
+ * merge([buildingHits, activeHits], { strategy: 'rrf', limit: 10 });
+ * ```
+ */
+export function merge<K>(
+  lists: readonly (readonly DocHit<K>[])[],
+  opts: MergeOptions = {},
+): DocHit<K>[] {
+  const strategy = opts.strategy ?? 'normalized';
+  const k = opts.rankConstant ?? 60;
+  if (!['normalized', 'raw', 'rrf'].includes(strategy)) {
+    throw new RangeError(
+      `merge: unknown strategy ${JSON.stringify(strategy)}; use 'normalized', 'raw' or 'rrf'`,
+    );
+  }
+  if (!Number.isFinite(k) || k < 0)
+    throw new RangeError(`merge: rankConstant must be >= 0, got ${k}`);
+  const winners = new Map<K, DocHit<K>>();
+  const out: DocHit<K>[] = [];
+  lists.forEach((list, li) => {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const h of list) {
+      if (h.score < min) min = h.score;
+      if (h.score > max) max = h.score;
+    }
+    const span = max - min;
+    const ranked = stableSortDesc([...list]);
+    ranked.forEach((h, rank) => {
+      if (winners.has(h.doc)) return;
+      let score: number;
+      if (strategy === 'raw') score = h.score;
+      else if (strategy === 'rrf') score = 1 / (k + rank + 1);
+      else score = span > 0 ? (h.score - min) / span : 1;
+      const merged: DocHit<K> = { ...h, score, list: li };
+      winners.set(h.doc, merged);
+      out.push(merged);
+    });
+  });
+  const sorted = stableSortDesc(out);
+  return opts.limit === undefined ? sorted : sorted.slice(0, Math.max(0, opts.limit));
+}
+
+/**
+ * Reciprocal rank fusion of ranked lists where a document present in several
+ * lists accumulates `1 / (k + rank)` from each — the right fusion for
+ * different signals about the same corpus (full-text and vector), unlike
+ * `merge`, which fuses different generations.
+ */
+export function fuseRanks<K>(
+  lists: readonly (readonly K[])[],
+  rankConstant = 60,
+): { key: K; score: number }[] {
+  const scores = new Map<K, number>();
+  for (const list of lists) {
+    list.forEach((key, rank) => {
+      scores.set(key, (scores.get(key) ?? 0) + 1 / (rankConstant + rank + 1));
+    });
+  }
+  return stableSortDesc([...scores].map(([key, score]) => ({ key, score })));
+}
+
+function stableSortDesc<T extends { score: number }>(items: T[]): T[] {
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => b.item.score - a.item.score || a.i - b.i)
+    .map((x) => x.item);
+}

@@ -1,0 +1,146 @@
+import type { Generation } from './generation.js';
+
+/** A value or a promise of it: synchronous backends (better-sqlite3) need not allocate promises. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * An opaque token that changes whenever a document's content changes (an
+ * `updated_at`, a version counter, a content hash). Stores that track it stamp
+ * conditionally: a save whose revision no longer matches the row is refused.
+ */
+export type Revision = string | number | bigint | null;
+
+/** A document that needs embedding for a generation, as read by the scan. */
+export interface Pending<K> {
+  doc: K;
+  content: string;
+  /** The revision read together with `content`; passed back unchanged to `saveVectors`. */
+  revision?: Revision;
+}
+
+/** One chunk's vector, with the chunk's position in the document content. */
+export interface ChunkVector {
+  index: number;
+  start: number;
+  end: number;
+  vector: Float32Array;
+}
+
+/** A chunk that matched a query. `score` is higher-is-better (cosine similarity for vector hits). */
+export interface Hit<K> {
+  doc: K;
+  chunkIndex: number;
+  score: number;
+  /** Offsets of the chunk in the document content, when the store keeps them. */
+  start?: number;
+  end?: number;
+}
+
+/** Extra inputs to one generation's query. */
+export interface QueryOptions<F> {
+  /** A backend-specific predicate over the documents table, applied before the limit. */
+  filter?: F;
+  /** The query text, for stores that fuse a full-text index with the vector hits. */
+  text?: string;
+  /** Fuse full-text hits with the vector hits (reciprocal rank). Requires `text`. */
+  hybrid?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The only way the flows reach storage. A backend is a function of the
+ * caller's source system and owns all SQL; `K` (document key) and `G`
+ * (generation key) are opaque to the core.
+ *
+ * Invariants every implementation keeps (the conformance suite checks them):
+ * - the stamp is conditional: `saveVectors` persists nothing and throws
+ *   `StaleError` when the revision changed, and persists nothing and throws
+ *   `MissingDocumentError` when the row is gone;
+ * - hits come only from rows that still exist and whose stamp is current, and
+ *   such rows never use up the limit;
+ * - pending and searchable are exact complements of one freshness predicate.
+ */
+export interface Store<K, G, F = never> {
+  /** Documents not covered by `gen`, at most `limit`, in a stable order. */
+  pendingForGeneration(gen: G, limit: number): Awaitable<Pending<K>[]>;
+  /**
+   * Atomically replaces the document's vectors for `gen` and stamps it. An
+   * empty `vectors` array is a stamp-only save (blank content, or a document
+   * skipped after a permanent failure).
+   */
+  saveVectors(
+    gen: G,
+    doc: K,
+    revision: Revision | undefined,
+    vectors: ChunkVector[],
+  ): Awaitable<void>;
+  /**
+   * Optional batched form of `saveVectors`: each item is saved atomically on
+   * its own (one stale item does not undo the others); the result says, per
+   * item, `null` for saved or the error that refused it.
+   */
+  saveMany?(gen: G, items: readonly SaveItem<K>[]): Awaitable<(Error | null)[]>;
+  /** Generations to search, most preferred first (building before active during a migration). */
+  liveGenerations(): Awaitable<G[]>;
+  /** Chunk hits for `query`, best first, only from existing rows with a current stamp. */
+  queryGeneration(
+    gen: G,
+    query: Float32Array,
+    limit: number,
+    opts?: QueryOptions<F>,
+  ): Awaitable<Hit<K>[]>;
+}
+
+/** One document's save for {@link Store.saveMany}. */
+export interface SaveItem<K> {
+  doc: K;
+  revision: Revision | undefined;
+  vectors: ChunkVector[];
+}
+
+/** Where a generation is in its life. */
+export type GenerationState = 'building' | 'active' | 'retired';
+
+/** What a store records about one generation. */
+export interface GenerationInfo<G> {
+  key: G;
+  generation: Generation;
+  fingerprint: string;
+  dimensions: number;
+  state: GenerationState;
+  /** True once a retired generation's vectors were dropped by `reclaim`. */
+  reclaimed: boolean;
+  createdAt: string;
+}
+
+/** How much of the documents table a generation covers. */
+export interface Coverage {
+  /** Documents with a current stamp and at least one vector. */
+  embedded: number;
+  /** Documents with a current stamp and no vectors (blank, or skipped after a permanent failure). */
+  skipped: number;
+  /** Documents without a current stamp: what `fill` still has to do. */
+  backlog: number;
+}
+
+/**
+ * The generation lifecycle every backend provides beside {@link Store}.
+ * At most one generation is `active` and at most one `building`.
+ */
+export interface LifecycleStore<K, G, F = never> extends Store<K, G, F> {
+  /** Registers `gen` (idempotent). Refuses a known key with another fingerprint or dimension. */
+  ensureGeneration(
+    gen: G,
+    generation: Generation,
+    state?: 'building' | 'active',
+  ): Awaitable<GenerationInfo<G>>;
+  generations(): Awaitable<GenerationInfo<G>[]>;
+  coverage(gen: G): Awaitable<Coverage>;
+  /** Atomically makes `gen` the single active generation; refuses with `UncoveredError` while backlog > 0. */
+  activate(gen: G): Awaitable<void>;
+  retire(gen: G): Awaitable<void>;
+  /** Drops a retired generation's vectors and chunk rows. */
+  reclaim(gen: G): Awaitable<void>;
+  /** Removes a document's vectors and stamps in every generation. */
+  deleteVectors(doc: K): Awaitable<void>;
+}
