@@ -103,12 +103,14 @@ function splitBoundaries(content: string, maxChars: number, overlap: number): Ch
 function bestCut(content: string, pos: number, maxChars: number): number {
   const limit = pos + maxChars;
   const window = content.slice(pos, limit);
-  const half = Math.floor(maxChars / 2);
+  // A better kind of boundary wins as long as it leaves the chunk at least a
+  // quarter full; otherwise chunks would shrink to slivers at early breaks.
+  const minFill = Math.floor(maxChars / 4);
   let fallback = -1;
   for (const pattern of [PARAGRAPH, SENTENCE, WORD]) {
     const cut = lastBoundary(window, pattern);
     if (cut > 0) {
-      if (cut >= half) return pos + cut;
+      if (cut >= minFill) return pos + cut;
       if (fallback < 0) fallback = pos + cut;
     }
   }

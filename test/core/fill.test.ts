@@ -1,0 +1,312 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type EncodeFn,
+  type FillProgress,
+  fill,
+  PermanentEncodeError,
+  type SaveItem,
+  StaleError,
+} from '../../src/core/index.js';
+import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function storeWith(
+  n: number,
+  content = (i: number) => `document number ${i} about topic ${i % 7}`,
+): MemoryStore {
+  const store = new MemoryStore();
+  for (let i = 0; i < n; i++) store.put(`d${String(i).padStart(4, '0')}`, content(i));
+  return store;
+}
+
+describe('fill', () => {
+  it('embeds every pending document and terminates', async () => {
+    const store = storeWith(50);
+    const { encode } = hashEncoder(16);
+    const result = await fill(store, 'g1', encode, { scanBatch: 7 });
+    expect(result).toEqual({ documents: 50, chunks: 50, skipped: 0, stale: 0 });
+    expect(store.pendingForGeneration('g1', 1000)).toEqual([]);
+    // A second fill has nothing to do.
+    expect(await fill(store, 'g1', encode)).toEqual({
+      documents: 0,
+      chunks: 0,
+      skipped: 0,
+      stale: 0,
+    });
+  });
+
+  it('leaves a document edited between scan and save pending, and does not starve fresh documents', async () => {
+    const store = storeWith(30);
+    // d0000 sorts first and is edited before every one of its saves: it is
+    // always stale, yet every other document must still be embedded.
+    store.beforeSave = (doc) => {
+      if (doc === 'd0000') store.put('d0000', `edited at ${Date.now()} ${Math.random()}`);
+    };
+    const { encode } = hashEncoder(16);
+    const result = await fill(store, 'g1', encode, { scanBatch: 5 });
+    expect(result.stale).toBe(1);
+    expect(result.documents).toBe(29);
+    const pending = store.pendingForGeneration('g1', 100).map((p) => p.doc);
+    expect(pending).toEqual(['d0000']);
+    // Once editing stops, the next run picks it up.
+    store.beforeSave = undefined;
+    expect((await fill(store, 'g1', encode)).documents).toBe(1);
+    expect(store.pendingForGeneration('g1', 100)).toEqual([]);
+  });
+
+  it('never stamps a stale revision: the edited content is what ends up embedded', async () => {
+    const store = storeWith(3);
+    let edited = false;
+    store.beforeSave = (doc) => {
+      if (doc === 'd0001' && !edited) {
+        edited = true;
+        store.put('d0001', 'completely new words');
+      }
+    };
+    const { encode } = hashEncoder(16);
+    await fill(store, 'g1', encode);
+    await fill(store, 'g1', encode);
+    const stamp = store.stamps.get('g1')!.get('d0001')!;
+    expect(Array.from(stamp.vectors[0]!.vector)).toEqual(
+      Array.from(embed('completely new words', 16)),
+    );
+  });
+
+  it('counts a document deleted between scan and save as stale and saves nothing for it', async () => {
+    const store = storeWith(5);
+    store.beforeSave = (doc) => {
+      if (doc === 'd0002') store.delete('d0002');
+    };
+    const result = await fill(store, 'g1', hashEncoder(16).encode);
+    expect(result).toMatchObject({ documents: 4, stale: 1 });
+    expect(store.stamps.get('g1')!.has('d0002')).toBe(false);
+  });
+
+  it('stamp-skips blank documents without calling the encoder', async () => {
+    const store = new MemoryStore();
+    store.put('a', '   \u200b\n');
+    store.put('b', 'real words here');
+    const { encode, calls } = hashEncoder(16);
+    const result = await fill(store, 'g1', encode);
+    expect(result).toEqual({ documents: 2, chunks: 1, skipped: 1, stale: 0 });
+    expect(calls.flat()).toEqual(['real words here']);
+    expect(store.pendingForGeneration('g1', 10)).toEqual([]);
+  });
+
+  it('stamp-skips a poison document when onEncodeError returns true', async () => {
+    const store = storeWith(10);
+    store.put('d0004', 'poison pill');
+    const inner = hashEncoder(16).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.includes('poison pill'))
+        throw new PermanentEncodeError('model rejects this input', { status: 400 });
+      return inner(texts, o);
+    };
+    const reported: unknown[] = [];
+    const result = await fill(store, 'g1', encode, {
+      onEncodeError: (doc, err) => {
+        reported.push(doc);
+        return err instanceof PermanentEncodeError;
+      },
+    });
+    expect(reported).toEqual(['d0004']);
+    expect(result).toMatchObject({ documents: 10, skipped: 1, stale: 0 });
+    expect(store.stamps.get('g1')!.get('d0004')!.vectors).toEqual([]);
+    expect(store.pendingForGeneration('g1', 100)).toEqual([]);
+  });
+
+  it('isolates the poison document inside a cross-document batch', async () => {
+    const store = storeWith(12);
+    store.put('d0005', 'poison pill');
+    const inner = hashEncoder(16).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.includes('poison pill'))
+        throw new PermanentEncodeError('rejected', { status: 400 });
+      return inner(texts, o);
+    };
+    const reported: unknown[] = [];
+    const result = await fill(store, 'g1', encode, {
+      batch: { batchSize: 5 },
+      onEncodeError: (doc) => {
+        reported.push(doc);
+        return true;
+      },
+    });
+    expect(reported).toEqual(['d0005']);
+    expect(result).toMatchObject({ documents: 12, skipped: 1, chunks: 11 });
+  });
+
+  it('stops with the error when onEncodeError is absent or returns false', async () => {
+    const store = storeWith(10);
+    const failing: EncodeFn = async () => {
+      throw new Error('503 upstream unavailable');
+    };
+    await expect(fill(store, 'g1', failing)).rejects.toThrow('503 upstream unavailable');
+    await expect(fill(store, 'g1', failing, { onEncodeError: () => false })).rejects.toThrow('503');
+    expect(store.saves).toEqual([]);
+  });
+
+  it('saves documents finished before a failure: no work is lost beyond the batch in flight', async () => {
+    const store = storeWith(10);
+    const inner = hashEncoder(16).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.some((t) => t.startsWith('document number 6 '))) throw new Error('boom');
+      return inner(texts, o);
+    };
+    await expect(fill(store, 'g1', encode, { scanBatch: 100 })).rejects.toThrow('boom');
+    expect(store.saves.map((s) => s.doc)).toEqual([
+      'd0000',
+      'd0001',
+      'd0002',
+      'd0003',
+      'd0004',
+      'd0005',
+    ]);
+  });
+
+  it('puts every vector on the right document and chunk with cross-document batching and concurrency', async () => {
+    const long = (i: number) =>
+      Array.from(
+        { length: 1 + (i % 4) },
+        (_, p) => `Paragraph ${p} of document ${i} mentions word${i}x${p}.`,
+      ).join('\n\n');
+    const store = storeWith(40, long);
+    const inner = hashEncoder(24).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      await sleep(Math.random() * 5);
+      return inner(texts, o);
+    };
+    const result = await fill(store, 'g1', encode, {
+      scanBatch: 13,
+      batch: { batchSize: 7 },
+      concurrency: 3,
+      split: { maxChars: 60 },
+    });
+    expect(result.documents).toBe(40);
+    for (const [doc, stamp] of store.stamps.get('g1')!) {
+      const content = store.rows.get(doc)!.content;
+      stamp.vectors.forEach((cv, i) => {
+        expect(cv.index).toBe(i);
+        expect(Array.from(cv.vector)).toEqual(
+          Array.from(embed(content.slice(cv.start, cv.end), 24)),
+        );
+      });
+    }
+    expect(result.chunks).toBe(
+      [...store.stamps.get('g1')!.values()].reduce((n, s) => n + s.vectors.length, 0),
+    );
+  });
+
+  it('with concurrency > 1 saves a finished document without waiting for a slower unrelated batch', async () => {
+    const store = storeWith(2);
+    const inner = hashEncoder(16).encode;
+    let slowDone = false;
+    let savedBeforeSlowDone = false;
+    store.beforeSave = (doc) => {
+      if (doc === 'd0001' && !slowDone) savedBeforeSlowDone = true;
+    };
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts[0]!.startsWith('document number 0 ')) {
+        await sleep(150);
+        slowDone = true;
+      }
+      return inner(texts, o);
+    };
+    await fill(store, 'g1', encode, { concurrency: 2 });
+    expect(savedBeforeSlowDone).toBe(true);
+    expect(store.saves.map((s) => s.doc)).toEqual(['d0001', 'd0000']);
+  });
+
+  it('reports progress with documents, pending seen, chunks and a rate', async () => {
+    const store = storeWith(20);
+    const events: FillProgress[] = [];
+    await fill(store, 'g1', hashEncoder(8).encode, {
+      scanBatch: 5,
+      onProgress: (p) => events.push(p),
+    });
+    const last = events.at(-1)!;
+    expect(last).toMatchObject({
+      documents: 20,
+      pendingSeen: 20,
+      chunks: 20,
+      skipped: 0,
+      stale: 0,
+    });
+    expect(last.rate).toBeGreaterThanOrEqual(0);
+    expect(events.map((e) => e.documents)).toEqual(
+      [...events.map((e) => e.documents)].sort((a, b) => a - b),
+    );
+  });
+
+  it('stops promptly when aborted and a rerun resumes where it stopped', async () => {
+    const store = storeWith(30);
+    const controller = new AbortController();
+    const inner = hashEncoder(8).encode;
+    let calls = 0;
+    const encode: EncodeFn = async (texts, o) => {
+      calls++;
+      if (calls === 10) controller.abort(new Error('interrupted'));
+      return inner(texts, o);
+    };
+    await expect(
+      fill(store, 'g1', encode, { signal: controller.signal, scanBatch: 4 }),
+    ).rejects.toThrow('interrupted');
+    const done = store.saves.length;
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(30);
+    const rest = await fill(store, 'g1', inner);
+    expect(rest.documents).toBe(30 - done);
+  });
+
+  it('propagates a store failure instead of looping', async () => {
+    const store = storeWith(3);
+    store.beforeSave = () => {
+      throw new Error('SQLITE_BUSY: database is locked');
+    };
+    await expect(fill(store, 'g1', hashEncoder(8).encode)).rejects.toThrow('SQLITE_BUSY');
+  });
+
+  it('refuses to loop forever on a store whose stamp does not clear pending', async () => {
+    const store = storeWith(3);
+    store.saveVectors = () => {};
+    await expect(fill(store, 'g1', hashEncoder(8).encode)).rejects.toThrow(/pending/);
+  });
+
+  it('uses saveMany when the store has it, and still isolates stale items', async () => {
+    const store = storeWith(10);
+    const batches: number[] = [];
+    const withMany = Object.assign(store, {
+      saveMany(gen: string, items: readonly SaveItem<string>[]) {
+        batches.push(items.length);
+        return items.map((it) => {
+          if (it.doc === 'd0003') return new StaleError(it.doc, gen);
+          try {
+            store.saveVectors(gen, it.doc, it.revision, it.vectors);
+            return null;
+          } catch (e) {
+            return e as Error;
+          }
+        });
+      },
+    });
+    const slow: EncodeFn = async (texts) => {
+      await sleep(1);
+      return texts.map((t) => embed(t, 8));
+    };
+    const result = await fill(withMany, 'g1', slow, { batch: { batchSize: 10 } });
+    expect(result).toMatchObject({ documents: 9, stale: 1 });
+    expect(batches.some((n) => n > 1)).toBe(true);
+  });
+
+  it('refuses invalid options with a RangeError', async () => {
+    const store = storeWith(1);
+    const { encode } = hashEncoder(8);
+    await expect(fill(store, 'g1', encode, { scanBatch: 0 })).rejects.toThrow(RangeError);
+    await expect(fill(store, 'g1', encode, { concurrency: 0 })).rejects.toThrow(RangeError);
+    await expect(fill(store, 'g1', encode, { batch: { batchSize: -1 } })).rejects.toThrow(
+      RangeError,
+    );
+  });
+});

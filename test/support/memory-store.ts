@@ -1,0 +1,117 @@
+import {
+  type ChunkVector,
+  type Hit,
+  MissingDocumentError,
+  type Pending,
+  type QueryOptions,
+  type Revision,
+  StaleError,
+  type Store,
+} from '../../src/core/index.js';
+
+interface Row {
+  content: string;
+  revision: number;
+}
+
+interface Stamp {
+  revision: number;
+  vectors: ChunkVector[];
+}
+
+/**
+ * A small in-memory Store for the core's tests: documents with a revision
+ * counter, stamps per generation, brute-force cosine search with the same
+ * freshness rule a real backend uses. Hooks let a test edit or delete a row
+ * between the scan and the save.
+ */
+export class MemoryStore implements Store<string, string> {
+  readonly rows = new Map<string, Row>();
+  readonly stamps = new Map<string, Map<string, Stamp>>();
+  live: string[] = [];
+  saves: { gen: string; doc: string; chunks: number }[] = [];
+  /** Called before each save is applied, so a test can mutate rows mid-fill. */
+  beforeSave?: (doc: string) => void;
+
+  put(doc: string, content: string): void {
+    const prev = this.rows.get(doc);
+    this.rows.set(doc, { content, revision: (prev?.revision ?? 0) + 1 });
+  }
+
+  delete(doc: string): void {
+    this.rows.delete(doc);
+  }
+
+  /** The single freshness predicate. */
+  covered(gen: string, doc: string): boolean {
+    const row = this.rows.get(doc);
+    const stamp = this.stamps.get(gen)?.get(doc);
+    return row !== undefined && stamp !== undefined && stamp.revision === row.revision;
+  }
+
+  pendingForGeneration(gen: string, limit: number): Pending<string>[] {
+    const out: Pending<string>[] = [];
+    for (const [doc, row] of [...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (out.length >= limit) break;
+      if (!this.covered(gen, doc)) out.push({ doc, content: row.content, revision: row.revision });
+    }
+    return out;
+  }
+
+  saveVectors(
+    gen: string,
+    doc: string,
+    revision: Revision | undefined,
+    vectors: ChunkVector[],
+  ): void {
+    this.beforeSave?.(doc);
+    const row = this.rows.get(doc);
+    if (!row) throw new MissingDocumentError(doc, gen);
+    if (revision !== row.revision) throw new StaleError(doc, gen);
+    let byDoc = this.stamps.get(gen);
+    if (!byDoc) {
+      byDoc = new Map();
+      this.stamps.set(gen, byDoc);
+    }
+    byDoc.set(doc, { revision: row.revision, vectors });
+    this.saves.push({ gen, doc, chunks: vectors.length });
+  }
+
+  liveGenerations(): string[] {
+    return this.live;
+  }
+
+  queryGeneration(
+    gen: string,
+    query: Float32Array,
+    limit: number,
+    _opts?: QueryOptions<never>,
+  ): Hit<string>[] {
+    const hits: Hit<string>[] = [];
+    for (const [doc, stamp] of this.stamps.get(gen) ?? []) {
+      if (!this.covered(gen, doc)) continue;
+      for (const cv of stamp.vectors) {
+        hits.push({
+          doc,
+          chunkIndex: cv.index,
+          score: cosine(query, cv.vector),
+          start: cv.start,
+          end: cv.end,
+        });
+      }
+    }
+    return hits.sort((a, b) => b.score - a.score).slice(0, limit);
+  }
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
