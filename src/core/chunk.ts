@@ -68,8 +68,8 @@ function splitWindows(content: string, maxChars: number, overlap: number): Chunk
     const end = safeCut(content, Math.min(content.length, start + maxChars), start);
     push(chunks, content, start, end);
     if (end >= content.length) break;
-    let next = safeCut(content, end - overlap, start + 1);
-    if (next <= start) next = end;
+    let next = forwardSafe(content, end - overlap);
+    if (next <= start || next > end) next = end;
     start = next;
   }
   return chunks;
@@ -137,7 +137,7 @@ function lastBoundary(window: string, pattern: RegExp): number {
 
 /** Start of the overlap region: about `overlap` chars before `end`, moved forward to a word start. */
 function overlapStart(content: string, chunkStart: number, end: number, overlap: number): number {
-  let at = safeCut(content, Math.max(chunkStart + 1, end - overlap), chunkStart + 1);
+  let at = forwardSafe(content, Math.max(chunkStart + 1, end - overlap));
   // Prefer to begin the overlap at a word start rather than mid-word.
   if (at > 0 && !/\s/.test(content[at - 1] ?? ' ')) {
     const ws = content.slice(at, end).search(/\s\S/);
@@ -157,6 +157,16 @@ function safeCut(content: string, at: number, min: number): number {
     return at - 1;
   }
   return at;
+}
+
+/** Moves `at` forward by one when it would separate a surrogate pair. */
+function forwardSafe(content: string, at: number): number {
+  return at > 0 &&
+    at < content.length &&
+    isHigh(content.charCodeAt(at - 1)) &&
+    isLow(content.charCodeAt(at))
+    ? at + 1
+    : at;
 }
 
 function isHigh(c: number): boolean {
