@@ -38,6 +38,7 @@ export {
   type ParamValue,
   validateGeneration,
 } from './generation.js';
+export { validateIdentifier } from './identifier.js';
 export {
   type DocHit,
   fuseRanks,

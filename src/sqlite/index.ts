@@ -1,0 +1,15 @@
+/**
+ * `vecfill/sqlite`: the embedded default store, on better-sqlite3 and the
+ * sqlite-vec extension. See `SqliteStore` and `openDatabase`.
+ */
+export { coveredSql } from './freshness.js';
+export { ftsQuery } from './full-text.js';
+export { loadVec, type OpenDatabaseOptions, openDatabase } from './open-database.js';
+export type { SqliteSchema, ValidSqliteSchema } from './sqlite-schema.js';
+export {
+  type GenerationStats,
+  type SqliteFilter,
+  type SqliteKey,
+  SqliteStore,
+  type SqliteValue,
+} from './sqlite-store.js';

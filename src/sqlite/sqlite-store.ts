@@ -1,0 +1,837 @@
+import type Database from 'better-sqlite3';
+import {
+  type ChunkVector,
+  type Coverage,
+  DimensionMismatchError,
+  fingerprint,
+  fuseRanks,
+  type Generation,
+  GenerationConflictError,
+  type GenerationInfo,
+  type GenerationState,
+  type Hit,
+  LifecycleError,
+  type LifecycleStore,
+  MissingDocumentError,
+  type Pending,
+  type QueryOptions,
+  type Revision,
+  type SaveItem,
+  StaleError,
+  UncoveredError,
+  UnknownGenerationError,
+  validateGeneration,
+} from '../core/index.js';
+import { coveredSql } from './freshness.js';
+import { ftsQuery } from './full-text.js';
+import { loadVec } from './open-database.js';
+import { type SqliteSchema, type ValidSqliteSchema, validateSchema } from './sqlite-schema.js';
+
+type SqliteDatabase = Database.Database;
+
+/** A document key as SQLite stores it. */
+export type SqliteKey = string | number | bigint;
+/** A value SQLite can bind. */
+export type SqliteValue = string | number | bigint | Buffer | null;
+
+/**
+ * A metadata filter: trusted SQL over the documents table, which is aliased
+ * `d`, with `?` placeholders bound to `params`. Applied before the result
+ * limit, so filtered-out rows never use up results.
+ *
+ * @example
+ * ```ts
+ * { where: "d.lang = ? AND d.created_at > ?", params: ['en', '2026-01-01'] }
+ * ```
+ */
+export interface SqliteFilter {
+  where: string;
+  params?: readonly SqliteValue[];
+}
+
+/** Storage a generation uses. */
+export interface GenerationStats {
+  chunks: number;
+  /** Bytes of float32 vector data (chunks × dimensions × 4). */
+  vectorBytes: number;
+}
+
+interface GenRow {
+  id: number;
+  key: string;
+  generation: string;
+  fingerprint: string;
+  dimensions: number;
+  state: GenerationState;
+  reclaimed: number;
+  created_at: string;
+}
+
+interface DocRow {
+  id: SqliteKey;
+  embed_gen?: SqliteValue;
+}
+
+interface ChunkRow {
+  doc: SqliteKey;
+  chunkIndex: number;
+  start: number;
+  end: number;
+  distance: number;
+}
+
+/** sqlite-vec refuses a KNN `k` above this. */
+const VEC_MAX_K = 4096;
+
+/**
+ * The SQLite store: embeddings of a table you own, kept beside it in the same
+ * database, searched with sqlite-vec.
+ *
+ * The caller owns the documents table; the store owns `<prefix>_generations`,
+ * `<prefix>_chunks`, `<prefix>_stamps`, `<prefix>_keys`, `<prefix>_fts` and
+ * one cosine vec0 table per generation (`<prefix>_vec_<n>`). Every
+ * identifier is validated before it is put into SQL; values are always bound.
+ *
+ * @example
+ * ```ts
+ * import { fill, search } from 'vecfill';
+ * import { SqliteStore, openDatabase } from 'vecfill/sqlite';
+ *
+ * const db = openDatabase('app.db');
+ * const store = SqliteStore.open(db, {
+ *   docsTable: 'notes', idColumn: 'id', contentColumn: 'body',
+ *   revisionColumn: 'updated_at', vectorsPrefix: 'notes_vec',
+ * });
+ * store.ensureGeneration('minilm', encoder.generation, 'active');
+ * await fill(store, 'minilm', encoder.encode);
+ * const hits = await search(store, 'quarterly plans', { encoderFor: () => encoder.encode });
+ * ```
+ */
+export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilter> {
+  readonly db: SqliteDatabase;
+  readonly schema: ValidSqliteSchema;
+  readonly #t: Tables;
+  /** Per-generation scan cursor: each page continues after the last, wrapping once. */
+  readonly #cursor = new Map<number, SqliteKey>();
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #saveOne: Database.Transaction<(gen: GenRow, item: SaveItem<SqliteKey>) => void>;
+
+  private constructor(db: SqliteDatabase, schema: ValidSqliteSchema) {
+    this.db = db;
+    this.schema = schema;
+    const p = schema.vectorsPrefix;
+    this.#t = {
+      docs: schema.docsTable,
+      gens: `${p}_generations`,
+      chunks: `${p}_chunks`,
+      stamps: `${p}_stamps`,
+      keys: `${p}_keys`,
+      fts: `${p}_fts`,
+      vec: (id: number) => `${p}_vec_${id}`,
+    };
+    this.#saveOne = db.transaction((gen: GenRow, item: SaveItem<SqliteKey>) =>
+      this.#save(gen, item),
+    );
+  }
+
+  /**
+   * Opens a store over `db`: validates the schema, checks that the documents
+   * table and its columns exist, loads sqlite-vec if needed, and creates the
+   * store's own tables if they are missing.
+   */
+  static open(db: SqliteDatabase, schema: SqliteSchema): SqliteStore {
+    const valid = validateSchema(schema);
+    loadVec(db);
+    const store = new SqliteStore(db, valid);
+    store.#createTables();
+    return store;
+  }
+
+  #createTables(): void {
+    const t = this.#t;
+    const s = this.schema;
+    const columns = this.db.prepare(`PRAGMA table_info(${t.docs})`).all() as {
+      name: string;
+      type: string;
+    }[];
+    if (columns.length === 0) {
+      throw new LifecycleError(
+        `documents table ${t.docs} does not exist in this database; create it first or fix schema.docsTable`,
+      );
+    }
+    const byName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
+    for (const [role, name] of Object.entries({
+      idColumn: s.idColumn,
+      contentColumn: s.contentColumn,
+      revisionColumn: s.revisionColumn,
+      embedGenColumn: s.embedGenColumn,
+    })) {
+      if (name !== undefined && !byName.has(name.toLowerCase())) {
+        throw new LifecycleError(
+          `table ${t.docs} has no column ${name} (schema.${role}); columns are: ${columns.map((c) => c.name).join(', ')}`,
+        );
+      }
+    }
+    // Key columns take the affinity of the caller's id column, so joins on
+    // them compare like with like and can use their indexes.
+    const docType = affinityOf(byName.get(s.idColumn.toLowerCase())!.type);
+    const p = s.vectorsPrefix;
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS ${t.gens} (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        generation TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        dimensions INTEGER NOT NULL CHECK (dimensions > 0),
+        state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
+        reclaimed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+      CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_active ON ${t.gens}(state) WHERE state = 'active';
+      CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_building ON ${t.gens}(state) WHERE state = 'building';
+      CREATE TABLE IF NOT EXISTS ${t.chunks} (
+        id INTEGER PRIMARY KEY,
+        gen INTEGER NOT NULL,
+        doc ${docType} NOT NULL,
+        chunk_index INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ${p}_chunks_doc ON ${t.chunks}(gen, doc);
+      CREATE TABLE IF NOT EXISTS ${t.stamps} (
+        gen INTEGER NOT NULL,
+        doc ${docType} NOT NULL,
+        revision,
+        chunks INTEGER NOT NULL,
+        PRIMARY KEY (gen, doc)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS ${p}_stamps_doc ON ${t.stamps}(doc);
+    `);
+    if (s.fullText) {
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS ${t.keys} (id INTEGER PRIMARY KEY, doc ${docType} NOT NULL UNIQUE);
+        CREATE VIRTUAL TABLE IF NOT EXISTS ${t.fts} USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+      `);
+    }
+  }
+
+  #stmt(key: string, sql: () => string): Database.Statement {
+    let st = this.#statements.get(key);
+    if (!st) {
+      st = this.db.prepare(sql());
+      this.#statements.set(key, st);
+    }
+    return st;
+  }
+
+  #gen(key: string): GenRow {
+    const row = this.#stmt('gen', () => `SELECT * FROM ${this.#t.gens} WHERE key = ?`).get(key) as
+      | GenRow
+      | undefined;
+    if (!row) throw new UnknownGenerationError(key);
+    return row;
+  }
+
+  #liveGen(key: string): GenRow {
+    const row = this.#gen(key);
+    if (row.reclaimed) {
+      throw new LifecycleError(
+        `generation ${JSON.stringify(key)} was reclaimed: its vectors are gone; ensure it again to rebuild it`,
+      );
+    }
+    return row;
+  }
+
+  // ---------------------------------------------------------------- Store
+
+  /** Documents not covered by `gen`, in id order, continuing after the previous page (wrapping once). */
+  pendingForGeneration(gen: string, limit: number): Pending<SqliteKey>[] {
+    const g = this.#liveGen(gen);
+    const s = this.schema;
+    const rev = s.revisionColumn ? `, d.${s.revisionColumn} AS revision` : '';
+    const base = (after: boolean) =>
+      `SELECT d.${s.idColumn} AS doc, d.${s.contentColumn} AS content${rev}
+       FROM ${this.#t.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+       WHERE NOT ${coveredSql(s)}${after ? ` AND d.${s.idColumn} > ?` : ''}
+       ORDER BY d.${s.idColumn} LIMIT ?`;
+    const after = this.#cursor.get(g.id);
+    let rows: Pending<SqliteKey>[] = [];
+    if (after !== undefined) {
+      rows = this.#stmt('pendingAfter', () => base(true)).all(
+        g.id,
+        after,
+        limit,
+      ) as Pending<SqliteKey>[];
+    }
+    if (rows.length < limit) {
+      // Wrap around: documents before the cursor may have been edited or added.
+      const head = this.#stmt('pendingHead', () => base(false)).all(
+        g.id,
+        limit,
+      ) as Pending<SqliteKey>[];
+      const seen = new Set(rows.map((r) => r.doc));
+      for (const r of head) {
+        if (rows.length >= limit) break;
+        if (!seen.has(r.doc)) rows.push(r);
+      }
+    }
+    const last = rows.at(-1);
+    if (last === undefined) this.#cursor.delete(g.id);
+    else this.#cursor.set(g.id, last.doc);
+    for (const r of rows) r.content = textOf(r.content);
+    return rows;
+  }
+
+  saveVectors(
+    gen: string,
+    doc: SqliteKey,
+    revision: Revision | undefined,
+    vectors: ChunkVector[],
+  ): void {
+    const g = this.#liveGen(gen);
+    this.#saveOne.immediate(g, { doc, revision, vectors });
+  }
+
+  /** Saves many documents in one transaction; each item is atomic on its own (a savepoint). */
+  saveMany(gen: string, items: readonly SaveItem<SqliteKey>[]): (Error | null)[] {
+    const g = this.#liveGen(gen);
+    const all = this.db.transaction(() =>
+      items.map((item) => {
+        try {
+          this.#saveOne(g, item);
+          return null;
+        } catch (e) {
+          if (e instanceof StaleError || e instanceof MissingDocumentError) return e;
+          throw e;
+        }
+      }),
+    );
+    return all.immediate();
+  }
+
+  /** Runs inside a transaction (or a savepoint, from saveMany). */
+  #save(g: GenRow, item: SaveItem<SqliteKey>): void {
+    const s = this.schema;
+    const t = this.#t;
+    const { doc, revision, vectors } = item;
+    const row = this.#stmt(
+      'docRow',
+      () =>
+        `SELECT d.${s.idColumn} AS id${s.embedGenColumn ? `, d.${s.embedGenColumn} AS embed_gen` : ''} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
+    ).get(doc) as DocRow | undefined;
+    if (!row) throw new MissingDocumentError(doc, g.key);
+    if (s.revisionColumn) {
+      if (revision === undefined) {
+        throw new TypeError(
+          `store tracks revisions (${s.revisionColumn}); pass the revision read by pendingForGeneration when saving document ${String(doc)}`,
+        );
+      }
+      const same = this.#stmt(
+        'sameRev',
+        () => `SELECT 1 FROM ${t.docs} WHERE ${s.idColumn} = ? AND ${s.revisionColumn} IS ?`,
+      ).get(doc, revision);
+      if (!same)
+        throw new StaleError(
+          doc,
+          g.key,
+          `the row's ${s.revisionColumn} is no longer ${String(revision)}`,
+        );
+    }
+    for (const cv of vectors) {
+      if (cv.vector.length !== g.dimensions) {
+        throw new DimensionMismatchError(
+          g.dimensions,
+          cv.vector.length,
+          `document ${String(doc)} chunk ${cv.index}`,
+        );
+      }
+    }
+    const key = row.id;
+    this.#dropChunks(g, key);
+    const insChunk = this.#stmt(
+      'insChunk',
+      () => `INSERT INTO ${t.chunks} (gen, doc, chunk_index, start, "end") VALUES (?, ?, ?, ?, ?)`,
+    );
+    const insVec = this.#stmt(
+      `insVec${g.id}`,
+      () => `INSERT INTO ${t.vec(g.id)} (rowid, embedding) VALUES (?, ?)`,
+    );
+    for (const cv of vectors) {
+      const id = insChunk.run(g.id, key, cv.index, cv.start, cv.end).lastInsertRowid;
+      insVec.run(BigInt(id), f32(cv.vector));
+    }
+    if (s.embedGenColumn) {
+      if (row.embed_gen === null) {
+        // The caller invalidated this document: every other generation's
+        // stamp is void too, not just the one being saved now.
+        this.#stmt(
+          'dropOtherStamps',
+          () => `DELETE FROM ${t.stamps} WHERE doc = ? AND gen <> ?`,
+        ).run(key, g.id);
+      }
+      this.#stmt(
+        'setEmbedGen',
+        () => `UPDATE ${t.docs} SET ${s.embedGenColumn} = ? WHERE ${s.idColumn} = ?`,
+      ).run(g.key, key);
+    }
+    // The stamp copies the row's revision in SQL so it keeps the row's exact type.
+    this.#stmt(
+      'stamp',
+      () =>
+        `INSERT INTO ${t.stamps} (gen, doc, revision, chunks)
+         SELECT ?, d.${s.idColumn}, ${s.revisionColumn ? `d.${s.revisionColumn}` : 'NULL'}, ? FROM ${t.docs} d WHERE d.${s.idColumn} = ?
+         ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
+    ).run(g.id, vectors.length, key);
+    if (s.fullText) this.#indexText(key, vectors.length > 0);
+  }
+
+  #dropChunks(g: GenRow, key: SqliteKey): void {
+    const t = this.#t;
+    const ids = this.#stmt('chunkIds', () => `SELECT id FROM ${t.chunks} WHERE gen = ? AND doc = ?`)
+      .pluck()
+      .all(g.id, key) as number[];
+    if (ids.length === 0) return;
+    if (!g.reclaimed) {
+      const del = this.#stmt(`delVec${g.id}`, () => `DELETE FROM ${t.vec(g.id)} WHERE rowid = ?`);
+      for (const id of ids) del.run(BigInt(id));
+    }
+    this.#stmt('delChunks', () => `DELETE FROM ${t.chunks} WHERE gen = ? AND doc = ?`).run(
+      g.id,
+      key,
+    );
+  }
+
+  /** Replaces the document's full-text row with its current content (or removes it). */
+  #indexText(key: SqliteKey, present: boolean): void {
+    const t = this.#t;
+    const s = this.schema;
+    this.#stmt(
+      'keyIns',
+      () => `INSERT INTO ${t.keys} (doc) VALUES (?) ON CONFLICT (doc) DO NOTHING`,
+    ).run(key);
+    const id = this.#stmt('keyId', () => `SELECT id FROM ${t.keys} WHERE doc = ?`)
+      .pluck()
+      .get(key) as number;
+    this.#stmt('ftsDel', () => `DELETE FROM ${t.fts} WHERE rowid = ?`).run(id);
+    if (present) {
+      this.#stmt(
+        'ftsIns',
+        () =>
+          `INSERT INTO ${t.fts} (rowid, body) SELECT ?, d.${s.contentColumn} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
+      ).run(id, key);
+    }
+  }
+
+  /** Building first, then active: the most preferred generation leads. */
+  liveGenerations(): string[] {
+    return this.#stmt(
+      'live',
+      () =>
+        `SELECT key FROM ${this.#t.gens} WHERE state IN ('building', 'active') ORDER BY CASE state WHEN 'building' THEN 0 ELSE 1 END`,
+    )
+      .pluck()
+      .all() as string[];
+  }
+
+  /**
+   * Chunk hits for `query`, best first, only from rows that exist and whose
+   * stamp is current. The vec0 KNN runs once, materialized, before the joins;
+   * when stale, deleted or filtered-out rows take up slots, the KNN window
+   * widens until `limit` eligible hits are found or the index is exhausted.
+   * Score is cosine similarity (1 − cosine distance). With `hybrid` and
+   * `text`, full-text hits are fused with the vector hits by reciprocal rank.
+   */
+  queryGeneration(
+    gen: string,
+    query: Float32Array,
+    limit: number,
+    opts: QueryOptions<SqliteFilter> = {},
+  ): Hit<SqliteKey>[] {
+    const g = this.#liveGen(gen);
+    if (query.length !== g.dimensions) {
+      throw new DimensionMismatchError(
+        g.dimensions,
+        query.length,
+        `query for generation ${JSON.stringify(gen)}`,
+      );
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    opts.signal?.throwIfAborted();
+    const rows = this.#vectorRows(g, query, limit, opts.filter);
+    const hits: Hit<SqliteKey>[] = rows.map((r) => ({
+      doc: r.doc,
+      chunkIndex: r.chunkIndex,
+      score: 1 - r.distance,
+      start: r.start,
+      end: r.end,
+    }));
+    if (!opts.hybrid || opts.text === undefined || !this.schema.fullText) return hits;
+    return this.#fuse(g, hits, opts.text, limit, opts.filter);
+  }
+
+  #vectorRows(
+    g: GenRow,
+    query: Float32Array,
+    limit: number,
+    filter: SqliteFilter | undefined,
+  ): ChunkRow[] {
+    const q = f32(query);
+    const filterParams = filter?.params ?? [];
+    const where = filter ? ` AND (${filter.where})` : '';
+    let k = Math.min(VEC_MAX_K, Math.max(limit * 2, 16));
+    for (;;) {
+      const sql = this.#knnSql(g, where);
+      const rows = this.#stmt(`knn${g.id}:${where}`, () => sql).all(
+        q,
+        k,
+        g.id,
+        ...filterParams,
+        limit,
+      ) as ChunkRow[];
+      if (rows.length >= limit) return rows;
+      const total = this.#stmt(
+        'chunkCount',
+        () => `SELECT count(*) FROM ${this.#t.chunks} WHERE gen = ?`,
+      )
+        .pluck()
+        .get(g.id) as number;
+      if (k >= total) return rows;
+      if (k >= VEC_MAX_K) {
+        // The KNN window cannot grow past sqlite-vec's limit: finish with an
+        // exact scan, still filtered by the same freshness predicate.
+        return this.#stmt(`scan${g.id}:${where}`, () => this.#scanSql(g, where)).all(
+          q,
+          g.id,
+          g.id,
+          ...filterParams,
+          limit,
+        ) as ChunkRow[];
+      }
+      k = Math.min(VEC_MAX_K, k * 4);
+    }
+  }
+
+  /** The search plan: KNN first (materialized, run once), then the joins. Exposed for EXPLAIN in tests. */
+  knnSql(gen: string, filterWhere?: string): string {
+    return this.#knnSql(this.#liveGen(gen), filterWhere ? ` AND (${filterWhere})` : '');
+  }
+
+  #knnSql(g: GenRow, where: string): string {
+    const s = this.schema;
+    const t = this.#t;
+    return `WITH knn AS MATERIALIZED (
+        SELECT rowid AS id, distance FROM ${t.vec(g.id)} WHERE embedding MATCH ? AND k = ?
+      )
+      SELECT c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end", knn.distance AS distance
+      FROM knn
+      JOIN ${t.chunks} c ON c.id = knn.id
+      JOIN ${t.docs} d ON d.${s.idColumn} = c.doc
+      LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+      WHERE ${coveredSql(s)}${where}
+      ORDER BY knn.distance
+      LIMIT ?`;
+  }
+
+  #scanSql(g: GenRow, where: string): string {
+    const s = this.schema;
+    const t = this.#t;
+    return `SELECT c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end",
+        vec_distance_cosine(v.embedding, ?) AS distance
+      FROM ${t.chunks} c
+      JOIN ${t.vec(g.id)} v ON v.rowid = c.id
+      JOIN ${t.docs} d ON d.${s.idColumn} = c.doc
+      LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+      WHERE c.gen = ? AND ${coveredSql(s)}${where}
+      ORDER BY distance
+      LIMIT ?`;
+  }
+
+  /** Reciprocal-rank fusion of the vector hits with full-text hits, one hit per document. */
+  #fuse(
+    g: GenRow,
+    hits: Hit<SqliteKey>[],
+    text: string,
+    limit: number,
+    filter: SqliteFilter | undefined,
+  ): Hit<SqliteKey>[] {
+    const match = ftsQuery(text);
+    const best = new Map<SqliteKey, Hit<SqliteKey>>();
+    for (const h of hits) if (!best.has(h.doc)) best.set(h.doc, h);
+    const vectorDocs = [...best.keys()];
+    let textDocs: SqliteKey[] = [];
+    if (match !== null) {
+      const s = this.schema;
+      const t = this.#t;
+      const where = filter ? ` AND (${filter.where})` : '';
+      textDocs = this.#stmt(
+        `fts:${where}`,
+        () =>
+          `SELECT k.doc FROM ${t.fts}
+           JOIN ${t.keys} k ON k.id = ${t.fts}.rowid
+           JOIN ${t.docs} d ON d.${s.idColumn} = k.doc
+           LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+           WHERE ${t.fts} MATCH ? AND ${coveredSql(s)} AND s.chunks > 0${where}
+           ORDER BY ${t.fts}.rank
+           LIMIT ?`,
+      )
+        .pluck()
+        .all(g.id, match, ...(filter?.params ?? []), limit * 2) as SqliteKey[];
+    }
+    return fuseRanks([vectorDocs, textDocs])
+      .slice(0, limit)
+      .map(({ key, score }) => {
+        const h = best.get(key);
+        return h ? { ...h, score } : { doc: key, chunkIndex: 0, score };
+      });
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /**
+   * Registers generation `gen` (idempotent). Refuses a known key whose
+   * fingerprint or dimension differs with `GenerationConflictError`: a new
+   * model or setting needs a new key. A reclaimed generation is rebuilt.
+   */
+  ensureGeneration(
+    gen: string,
+    generation: Generation,
+    state: 'building' | 'active' = 'building',
+  ): GenerationInfo<string> {
+    if (typeof gen !== 'string' || gen === '')
+      throw new TypeError('generation key must be a non-empty string');
+    validateGeneration(generation);
+    const fp = fingerprint(generation);
+    const t = this.#t;
+    const run = this.db.transaction((): GenRow => {
+      const existing = this.db.prepare(`SELECT * FROM ${t.gens} WHERE key = ?`).get(gen) as
+        | GenRow
+        | undefined;
+      if (existing) {
+        if (existing.dimensions !== generation.dimensions) {
+          throw new GenerationConflictError(
+            gen,
+            `${existing.dimensions} dimensions, not ${generation.dimensions}`,
+          );
+        }
+        if (existing.fingerprint !== fp) {
+          throw new GenerationConflictError(
+            gen,
+            `fingerprint ${existing.fingerprint} (${existing.generation}), not ${fp}`,
+          );
+        }
+        if (!existing.reclaimed) return existing;
+        this.#setState(existing.key, state);
+        this.db.prepare(`UPDATE ${t.gens} SET reclaimed = 0 WHERE id = ?`).run(existing.id);
+        this.#createVec(existing.id, existing.dimensions);
+        return this.#gen(gen);
+      }
+      let id: number;
+      try {
+        id = Number(
+          this.db
+            .prepare(
+              `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state) VALUES (?, ?, ?, ?, ?)`,
+            )
+            .run(gen, JSON.stringify(generation), fp, generation.dimensions, state).lastInsertRowid,
+        );
+      } catch (e) {
+        throw this.#stateConflict(e, gen, state);
+      }
+      this.#createVec(id, generation.dimensions);
+      return this.#gen(gen);
+    });
+    return toInfo(run.immediate());
+  }
+
+  #createVec(id: number, dimensions: number): void {
+    this.db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS ${this.#t.vec(id)} USING vec0(embedding float[${Math.floor(dimensions)}] distance_metric=cosine)`,
+    );
+  }
+
+  #setState(key: string, state: GenerationState): void {
+    try {
+      this.db.prepare(`UPDATE ${this.#t.gens} SET state = ? WHERE key = ?`).run(state, key);
+    } catch (e) {
+      throw this.#stateConflict(e, key, state);
+    }
+  }
+
+  #stateConflict(e: unknown, gen: string, state: string): unknown {
+    if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) {
+      const other = this.db
+        .prepare(`SELECT key FROM ${this.#t.gens} WHERE state = ?`)
+        .pluck()
+        .get(state);
+      return new LifecycleError(
+        `generation ${JSON.stringify(gen)} cannot be ${state}: ${JSON.stringify(other)} already is (at most one active and one building); ${state === 'building' ? 'activate or retire it first' : 'create the new one as building, fill it, then activate it'}`,
+      );
+    }
+    return e;
+  }
+
+  generations(): GenerationInfo<string>[] {
+    return (this.db.prepare(`SELECT * FROM ${this.#t.gens} ORDER BY id`).all() as GenRow[]).map(
+      toInfo,
+    );
+  }
+
+  /** How much of the documents table `gen` covers, by the shared freshness predicate. */
+  coverage(gen: string): Coverage {
+    const g = this.#gen(gen);
+    const s = this.schema;
+    const covered = coveredSql(s);
+    const row = this.db
+      .prepare(
+        `SELECT count(*) AS total,
+           coalesce(sum(CASE WHEN ${covered} AND s.chunks > 0 THEN 1 ELSE 0 END), 0) AS embedded,
+           coalesce(sum(CASE WHEN ${covered} AND s.chunks = 0 THEN 1 ELSE 0 END), 0) AS skipped
+         FROM ${this.#t.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}`,
+      )
+      .get(g.id) as { total: number; embedded: number; skipped: number };
+    if (g.reclaimed) return { embedded: 0, skipped: 0, backlog: row.total };
+    return {
+      embedded: row.embedded,
+      skipped: row.skipped,
+      backlog: row.total - row.embedded - row.skipped,
+    };
+  }
+
+  /**
+   * Makes `gen` the single active generation and retires every other live
+   * one, in one transaction. Refuses with `UncoveredError` while any document
+   * is not covered, so search never loses documents at the switch.
+   */
+  activate(gen: string): void {
+    const run = this.db.transaction(() => {
+      const g = this.#liveGen(gen);
+      const { backlog } = this.coverage(gen);
+      if (backlog > 0) throw new UncoveredError(gen, backlog);
+      this.db
+        .prepare(
+          `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> ?`,
+        )
+        .run(g.id);
+      this.#setState(gen, 'active');
+    });
+    run.immediate();
+  }
+
+  /** Takes `gen` out of search. Its vectors stay until `reclaim`. */
+  retire(gen: string): void {
+    this.#gen(gen);
+    this.#setState(gen, 'retired');
+  }
+
+  /** Drops a retired generation's vec0 table, chunk rows and stamps. */
+  reclaim(gen: string): void {
+    const run = this.db.transaction(() => {
+      const g = this.#gen(gen);
+      if (g.state !== 'retired') {
+        throw new LifecycleError(
+          `generation ${JSON.stringify(gen)} is ${g.state}; retire it before reclaiming its storage`,
+        );
+      }
+      if (g.reclaimed) return;
+      this.db.exec(`DROP TABLE IF EXISTS ${this.#t.vec(g.id)}`);
+      this.db.prepare(`DELETE FROM ${this.#t.chunks} WHERE gen = ?`).run(g.id);
+      this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ?`).run(g.id);
+      this.db.prepare(`UPDATE ${this.#t.gens} SET reclaimed = 1 WHERE id = ?`).run(g.id);
+      this.#cursor.delete(g.id);
+      for (const key of [...this.#statements.keys()])
+        if (key.includes(String(g.id))) this.#statements.delete(key);
+    });
+    run.immediate();
+  }
+
+  /** Removes a document's vectors, stamps and full-text row in every generation. */
+  deleteVectors(doc: SqliteKey): void {
+    const run = this.db.transaction(() => {
+      for (const g of this.db.prepare(`SELECT * FROM ${this.#t.gens}`).all() as GenRow[])
+        this.#dropChunks(g, doc);
+      this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE doc = ?`).run(doc);
+      if (this.schema.fullText) {
+        const id = this.db.prepare(`SELECT id FROM ${this.#t.keys} WHERE doc = ?`).pluck().get(doc);
+        if (id !== undefined) {
+          this.db.prepare(`DELETE FROM ${this.#t.fts} WHERE rowid = ?`).run(id);
+          this.db.prepare(`DELETE FROM ${this.#t.keys} WHERE id = ?`).run(id);
+        }
+      }
+    });
+    run.immediate();
+  }
+
+  /**
+   * Removes vectors of documents whose rows no longer exist (deleted by the
+   * caller outside vecfill). They are never returned anyway; this frees the
+   * space. Returns how many documents were pruned.
+   */
+  prune(): number {
+    const s = this.schema;
+    const gone = this.db
+      .prepare(
+        `SELECT DISTINCT st.doc FROM ${this.#t.stamps} st WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${s.idColumn} = st.doc)
+         UNION SELECT DISTINCT c.doc FROM ${this.#t.chunks} c WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${s.idColumn} = c.doc)`,
+      )
+      .pluck()
+      .all() as SqliteKey[];
+    for (const doc of gone) this.deleteVectors(doc);
+    return gone.length;
+  }
+
+  /** Chunk count and vector bytes of a generation. */
+  stats(gen: string): GenerationStats {
+    const g = this.#gen(gen);
+    const chunks = this.#stmt(
+      'chunkCount',
+      () => `SELECT count(*) FROM ${this.#t.chunks} WHERE gen = ?`,
+    )
+      .pluck()
+      .get(g.id) as number;
+    return { chunks, vectorBytes: chunks * g.dimensions * 4 };
+  }
+}
+
+interface Tables {
+  docs: string;
+  gens: string;
+  chunks: string;
+  stamps: string;
+  keys: string;
+  fts: string;
+  vec: (id: number) => string;
+}
+
+function toInfo(row: GenRow): GenerationInfo<string> {
+  return {
+    key: row.key,
+    generation: JSON.parse(row.generation) as Generation,
+    fingerprint: row.fingerprint,
+    dimensions: row.dimensions,
+    state: row.state,
+    reclaimed: row.reclaimed === 1,
+    createdAt: row.created_at,
+  };
+}
+
+/** SQLite's affinity rules for a declared column type, as a type name for our key columns. */
+function affinityOf(declared: string): string {
+  const t = declared.toUpperCase();
+  if (t.includes('INT')) return 'INTEGER';
+  if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'TEXT';
+  if (t === '' || t.includes('BLOB')) return '';
+  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'REAL';
+  return 'NUMERIC';
+}
+
+function f32(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (Buffer.isBuffer(content)) return content.toString('utf8');
+  return String(content);
+}

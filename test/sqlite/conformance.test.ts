@@ -1,0 +1,4 @@
+import { runConformance } from '../conformance/suite.js';
+import { sqliteHarness } from './helpers.js';
+
+runConformance('SqliteStore', sqliteHarness);

@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import {
+  openDatabase,
+  type SqliteFilter,
+  type SqliteKey,
+  SqliteStore,
+} from '../../src/sqlite/index.js';
+import type { Harness } from '../conformance/suite.js';
+
+export const DOCS_DDL = `CREATE TABLE docs (
+  id INTEGER PRIMARY KEY,
+  content TEXT NOT NULL,
+  revision INTEGER NOT NULL DEFAULT 1,
+  embed_gen TEXT,
+  category TEXT
+)`;
+
+export const SCHEMA = {
+  docsTable: 'docs',
+  idColumn: 'id',
+  contentColumn: 'content',
+  revisionColumn: 'revision',
+  embedGenColumn: 'embed_gen',
+  vectorsPrefix: 'vf',
+} as const;
+
+/** A temporary directory removed by `cleanup`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'vecfill-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A real SQLite file with the real sqlite-vec extension, and the conformance harness over it. */
+export async function sqliteHarness(): Promise<
+  Harness<SqliteKey, SqliteFilter> & { db: Database.Database }
+> {
+  const { dir, cleanup } = tempDir();
+  const db = openDatabase(join(dir, 'test.db'));
+  db.exec(DOCS_DDL);
+  const store = SqliteStore.open(db, SCHEMA);
+  return {
+    db,
+    store,
+    insert: async (id, content, category) => {
+      db.prepare('INSERT INTO docs (id, content, category) VALUES (?, ?, ?)').run(
+        id,
+        content,
+        category ?? null,
+      );
+    },
+    update: async (id, content) => {
+      db.prepare('UPDATE docs SET content = ?, revision = revision + 1 WHERE id = ?').run(
+        content,
+        id,
+      );
+    },
+    remove: async (id) => {
+      db.prepare('DELETE FROM docs WHERE id = ?').run(id);
+    },
+    invalidate: async (id) => {
+      db.prepare('UPDATE docs SET embed_gen = NULL WHERE id = ?').run(id);
+    },
+    filterCategory: (category) => ({ where: 'd.category = ?', params: [category] }),
+    key: (id) => id,
+    vectorRows: async (gen) => {
+      const row = db.prepare('SELECT id FROM vf_generations WHERE key = ?').get(gen) as
+        | { id: number }
+        | undefined;
+      if (!row) return 0;
+      const chunks = db
+        .prepare('SELECT count(*) FROM vf_chunks WHERE gen = ?')
+        .pluck()
+        .get(row.id) as number;
+      const table = db
+        .prepare('SELECT 1 FROM sqlite_master WHERE name = ?')
+        .get(`vf_vec_${row.id}`);
+      const vectors = table
+        ? (db.prepare(`SELECT count(*) FROM vf_vec_${row.id}`).pluck().get() as number)
+        : 0;
+      if (chunks !== vectors)
+        throw new Error(`chunk rows (${chunks}) and vectors (${vectors}) disagree`);
+      return chunks;
+    },
+    close: async () => {
+      db.close();
+      cleanup();
+    },
+  };
+}
