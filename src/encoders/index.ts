@@ -1,0 +1,23 @@
+/**
+ * `vecfill/encoders`: turn text into vectors. Each encoder returns
+ * `{ generation, encode }`: the generation names every setting that changes
+ * the vector space; `encode` is an `EncodeFn` for `fill` and `search`.
+ */
+export {
+  type AiSdkEmbeddingModel,
+  fromAiSdk,
+  fromLangChain,
+  type LangChainEmbeddings,
+} from './adapters.js';
+export { isPermanentEncodeError, skipPermanentErrors } from './classify.js';
+export type { Encoder } from './encoder.js';
+export {
+  EncoderConfigError,
+  type OpenAICompatibleOptions,
+  openAICompatible,
+  TransientEncodeError,
+} from './openai-compatible.js';
+export { backoffMs, parseRetryAfter } from './retry.js';
+export { TOKENIZER_VERSION, tokenize } from './tokenize.js';
+export { WORD_VECTORS_MODEL, type WordVectorsOptions, wordVectors } from './word-vectors.js';
+export { type ConversionProgress, defaultCacheDir, type WordTable } from './word-vectors-cache.js';
