@@ -1,0 +1,72 @@
+import { type Context, emit } from '../context.js';
+import { CliError, EXIT } from '../errors.js';
+import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
+import { type EncoderFlags, encoderSettingsFrom, type Workspace } from '../workspace.js';
+
+export interface FillFlags extends EncoderFlags {
+  table?: string;
+  id?: string;
+  content?: string;
+  revision?: string;
+  prefix?: string;
+  generation?: string;
+  batchSize?: string;
+  concurrency?: string;
+}
+
+/**
+ * Fills every live generation of the configured table. The first run on a
+ * database saves the table settings (and creates an active generation with
+ * the chosen encoder), so later runs need no flags.
+ */
+export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
+  const saved = ws.tableConfig();
+  if (flags.table || flags.id || flags.content) {
+    if (!flags.table || !flags.id || !flags.content) {
+      throw new CliError(
+        '--table, --id and --content go together (e.g. --table notes --id id --content body)',
+        EXIT.usage,
+      );
+    }
+    ws.configureTable({
+      table: flags.table,
+      id: flags.id,
+      content: flags.content,
+      prefix: flags.prefix ?? saved?.prefix ?? 'vecfill',
+      ...(flags.revision ? { revision: flags.revision } : {}),
+    });
+  } else if (!saved) {
+    throw new CliError(
+      `${ws.path} is not set up yet: pass --table, --id and --content (and --revision if the table has one)`,
+      EXIT.usage,
+    );
+  }
+  const store = ws.store();
+  if (store.generations().length === 0) {
+    await ws.ensureGeneration(encoderSettingsFrom(flags), 'active', flags.generation);
+  } else if (flags.encoder || flags.model || flags.baseUrl) {
+    throw new CliError(
+      'this database already has a generation; to change the encoder run `vecfill migrate` with the new encoder flags',
+      EXIT.usage,
+    );
+  }
+  const runs: FillRun[] = [];
+  for (const gen of store.liveGenerations()) {
+    runs.push(await fillGeneration(ws, gen, fillTuning(flags, ctx)));
+  }
+  return emit(
+    ctx,
+    { generations: runs },
+    () => runs.map(describeFill).join('\n') || 'no live generation to fill',
+  );
+}
+
+export function fillTuning(flags: { batchSize?: string; concurrency?: string }, ctx: Context) {
+  const batchSize = flags.batchSize === undefined ? 64 : Number(flags.batchSize);
+  const concurrency = flags.concurrency === undefined ? 1 : Number(flags.concurrency);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new CliError('--batch-size must be a positive whole number', EXIT.usage);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new CliError('--concurrency must be a positive whole number', EXIT.usage);
+  return { batchSize, concurrency, signal: ctx.signal, quiet: ctx.json };
+}

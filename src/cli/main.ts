@@ -1,0 +1,248 @@
+import { Command, CommanderError, Option } from 'commander';
+import { EmptyInputError, VecfillError } from '../core/index.js';
+import { demoCommand } from './commands/demo.js';
+import { type FillFlags, fillCommand } from './commands/fill.js';
+import { type IndexFlags, indexCommand } from './commands/index-folder.js';
+import {
+  activateCommand,
+  type MigrateFlags,
+  migrateCommand,
+  reclaimCommand,
+  retireCommand,
+} from './commands/lifecycle.js';
+import { type SearchFlags, searchCommand } from './commands/search.js';
+import { statusCommand } from './commands/status.js';
+import type { Context } from './context.js';
+import { CliError, EXIT } from './errors.js';
+import { Workspace } from './workspace.js';
+
+const DEFAULT_DB = './vecfill.db';
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--db <path>', 'SQLite database file', DEFAULT_DB)
+    .option('--json', 'print machine-readable JSON on stdout', false);
+}
+
+function withEncoder(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--encoder <kind>',
+        'words (offline, default) or openai (any OpenAI-compatible endpoint)',
+      ).choices(['words', 'openai']),
+    )
+    .option('--model <name>', 'embedding model for --encoder openai')
+    .option(
+      '--base-url <url>',
+      'API root of the endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama',
+    )
+    .option(
+      '--api-key-env <name>',
+      'environment variable holding the API key (never pass a key as a flag)',
+      'OPENAI_API_KEY',
+    )
+    .option('--dimensions <n>', 'vector length to request from the endpoint')
+    .option('--prefix <text>', 'text prepended to every input (e.g. "search_document: ")')
+    .option('--weighting <kind>', 'word-vector weighting: sif (default) or mean');
+}
+
+function withTuning(cmd: Command): Command {
+  return cmd
+    .option('--batch-size <n>', 'texts per encode call', '64')
+    .option('--concurrency <n>', 'encode calls in flight', '1');
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Runs the command line; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort(
+      new CliError(
+        'interrupted; finished documents are saved, run the same command again to resume',
+        EXIT.interrupted,
+      ),
+    );
+  };
+  process.on('SIGINT', onSigint);
+  let exitCode: number = EXIT.ok;
+  const ctxFor = (opts: { json?: boolean }): Context => ({
+    json: Boolean(opts.json),
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    tty: Boolean(process.stdout.isTTY),
+    signal: controller.signal,
+  });
+  const withWorkspace = async (
+    opts: { db: string; json?: boolean },
+    create: boolean,
+    fn: (ws: Workspace, ctx: Context) => number | Promise<number>,
+  ) => {
+    const ctx = ctxFor(opts);
+    const ws = Workspace.open(opts.db, { create, quiet: ctx.json });
+    try {
+      exitCode = await fn(ws, ctx);
+    } finally {
+      ws.close();
+    }
+  };
+
+  const program = new Command('vecfill')
+    .description(
+      'Keep embeddings of a SQLite table in sync, migrate models without a search outage, and search.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('demo')
+    .description('index the bundled sample corpus offline, embed it and run a few searches')
+    .option('--db <path>', 'where to build the demo database (default: a temporary folder)')
+    .option('--json', 'print machine-readable JSON on stdout', false)
+    .action(async (opts: { db?: string; json?: boolean }) => {
+      exitCode = await demoCommand(opts.db ? { db: opts.db } : {}, ctxFor(opts));
+    });
+
+  withTuning(
+    withEncoder(
+      withCommon(
+        program
+          .command('index <dir>')
+          .description(
+            'load .md/.txt files under <dir> into the documents table (content hash as revision), then fill',
+          )
+          .option(
+            '--include <glob>',
+            'only files matching (repeatable; default **/*.md, **/*.txt)',
+            collect,
+          )
+          .option('--exclude <glob>', 'skip files matching (repeatable)', collect)
+          .option('--no-fill', 'only load the files, do not embed them'),
+      ),
+    ),
+  ).action(async (dir: string, opts: IndexFlags & { db: string; json?: boolean }) => {
+    await withWorkspace(opts, true, (ws, ctx) => indexCommand(ws, dir, opts, ctx));
+  });
+
+  withTuning(
+    withEncoder(
+      withCommon(
+        program
+          .command('fill')
+          .description(
+            'embed every pending document of every live generation (first run: saves the table settings)',
+          )
+          .option('--table <name>', 'documents table')
+          .option('--id <column>', 'primary-key column')
+          .option('--content <column>', 'text column to embed')
+          .option(
+            '--revision <column>',
+            'column that changes when the content changes (enables stale-write protection)',
+          )
+          .option('--generation <name>', 'name of the first generation'),
+      ),
+    ),
+  ).action(async (opts: FillFlags & { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => fillCommand(ws, opts, ctx));
+  });
+
+  withCommon(
+    program
+      .command('search <query>')
+      .description('semantic search over every live generation')
+      .option('--limit <n>', 'results to show', '10')
+      .option('--hybrid', 'fuse full-text (FTS5) hits with vector hits', false)
+      .option(
+        '--where <sql>',
+        'filter: SQL over the documents table, aliased d (e.g. "d.path LIKE \'notes/%\'")',
+      )
+      .addOption(
+        new Option('--merge <strategy>', 'how generations are merged').choices([
+          'normalized',
+          'raw',
+          'rrf',
+        ]),
+      ),
+  ).action(async (query: string, opts: SearchFlags & { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => searchCommand(ws, query, opts, ctx));
+  });
+
+  withCommon(
+    program.command('status').description('generations with state, coverage and storage'),
+  ).action(async (opts: { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => statusCommand(ws, ctx));
+  });
+
+  withTuning(
+    withEncoder(
+      withCommon(
+        program
+          .command('migrate')
+          .description(
+            'add a building generation with a new encoder and fill it while search keeps serving the active one',
+          )
+          .option('--generation <name>', 'name of the new generation')
+          .option('--activate', 'activate it once it covers every document', false)
+          .option('--no-fill', 'only create it'),
+      ),
+    ),
+  ).action(async (opts: MigrateFlags & { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => migrateCommand(ws, opts, ctx));
+  });
+
+  withCommon(
+    program
+      .command('activate [generation]')
+      .description('make a fully covered generation the active one (default: the building one)'),
+  ).action(async (gen: string | undefined, opts: { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => activateCommand(ws, gen, ctx));
+  });
+  withCommon(
+    program
+      .command('retire <generation>')
+      .description('stop searching a generation (its vectors stay until reclaim)'),
+  ).action(async (gen: string, opts: { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => retireCommand(ws, gen, ctx));
+  });
+  withCommon(
+    program.command('reclaim <generation>').description("drop a retired generation's vectors"),
+  ).action(async (gen: string, opts: { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => reclaimCommand(ws, gen, ctx));
+  });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (e) {
+    return report(e);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0)
+      return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(`vecfill: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof EmptyInputError) {
+    process.stderr.write('vecfill: the query is blank; give some words to search for\n');
+    return EXIT.usage;
+  }
+  if (e instanceof VecfillError) {
+    process.stderr.write(`vecfill: ${e.message}\n`);
+    return EXIT.failure;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`vecfill: ${message}\n`);
+  return EXIT.failure;
+}

@@ -1,0 +1,50 @@
+import { type FillResult, fill } from '../core/index.js';
+import { skipPermanentErrors } from '../encoders/index.js';
+import { ProgressReporter } from './progress.js';
+import type { Workspace } from './workspace.js';
+
+export interface FillRun extends FillResult {
+  generation: string;
+  skippedDocs: { doc: string; reason: string }[];
+  seconds: number;
+}
+
+/**
+ * Fills one generation with progress on stderr. Documents a model
+ * permanently rejects are stamp-skipped and listed; outages stop the fill.
+ */
+export async function fillGeneration(
+  ws: Workspace,
+  gen: string,
+  opts: { signal?: AbortSignal; quiet?: boolean; batchSize?: number; concurrency?: number } = {},
+): Promise<FillRun> {
+  const store = ws.store();
+  const encoder = await ws.encoderFor(gen);
+  const { backlog } = store.coverage(gen);
+  const reporter = opts.quiet ? undefined : new ProgressReporter(`fill ${gen}`, backlog);
+  const skippedDocs: FillRun['skippedDocs'] = [];
+  const started = Date.now();
+  try {
+    const result = await fill(store, gen, encoder.encode, {
+      batch: { batchSize: opts.batchSize ?? 64 },
+      concurrency: opts.concurrency ?? 1,
+      scanBatch: 256,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
+      onEncodeError: skipPermanentErrors((doc, err) => {
+        skippedDocs.push({ doc: String(doc), reason: err.message });
+      }),
+    });
+    return { ...result, generation: gen, skippedDocs, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    reporter?.finish();
+  }
+}
+
+export function describeFill(r: FillRun): string {
+  const lines = [
+    `${r.generation}: embedded ${r.documents - r.skipped} documents (${r.chunks} chunks), skipped ${r.skipped}, left ${r.stale} changed mid-fill for the next run, in ${r.seconds.toFixed(2)}s`,
+  ];
+  for (const s of r.skippedDocs) lines.push(`  skipped ${s.doc}: ${s.reason}`);
+  return lines.join('\n');
+}
