@@ -1,0 +1,261 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fill, InvalidIdentifierError, LifecycleError, StaleError } from '../../src/core/index.js';
+import { ftsQuery, openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { DOCS_DDL, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function harness() {
+  const h = await sqliteHarness();
+  cleanups.push(h.close);
+  return h;
+}
+
+describe('SqliteStore (SQLite specifics)', () => {
+  it('runs the KNN once, materialized, before the joins (EXPLAIN QUERY PLAN)', async () => {
+    const h = await harness();
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    const store = h.store as SqliteStore;
+    const plan = h.db
+      .prepare(`EXPLAIN QUERY PLAN ${store.knnSql('a', 'd.category = ?')}`)
+      .all(Buffer.from(new Float32Array(16).buffer), 10, 1, 'x', 10) as {
+      id: number;
+      parent: number;
+      detail: string;
+    }[];
+    const details = plan.map((p) => p.detail);
+    // The CTE is materialized and scanned as a table; the vec0 index is used exactly once.
+    expect(details.some((d) => /MATERIALIZE knn/.test(d))).toBe(true);
+    expect(details.filter((d) => /VIRTUAL TABLE INDEX/.test(d))).toHaveLength(1);
+    expect(details.some((d) => /SCAN knn/.test(d))).toBe(true);
+    // The joins use primary keys, not scans of the chunk or document tables.
+    expect(details.some((d) => /SEARCH c USING INTEGER PRIMARY KEY/.test(d))).toBe(true);
+    expect(details.some((d) => /SEARCH d USING INTEGER PRIMARY KEY/.test(d))).toBe(true);
+    expect(details.some((d) => /SCAN (c|d)\b/.test(d))).toBe(false);
+  });
+
+  it('refuses an SQL-injection attempt in every identifier before touching the database', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'x.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec(DOCS_DDL);
+    const evil = [
+      'docs; DROP TABLE docs',
+      'id"--',
+      "content' OR 1=1",
+      'rev ision',
+      '1abc',
+      'ｄｏｃｓ',
+      'a-b',
+      '',
+    ];
+    for (const field of [
+      'docsTable',
+      'idColumn',
+      'contentColumn',
+      'revisionColumn',
+      'embedGenColumn',
+      'vectorsPrefix',
+    ] as const) {
+      for (const bad of evil) {
+        expect(() => SqliteStore.open(db, { ...SCHEMA, [field]: bad }), `${field}=${bad}`).toThrow(
+          InvalidIdentifierError,
+        );
+      }
+    }
+    expect(
+      db.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'vf_%'").pluck().get(),
+    ).toBe(0);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'docs'").pluck().get()).toBe(
+      1,
+    );
+  });
+
+  it('says which table or column is missing', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'x.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    expect(() => SqliteStore.open(db, SCHEMA)).toThrow(/documents table docs does not exist/);
+    db.exec(DOCS_DDL);
+    expect(() => SqliteStore.open(db, { ...SCHEMA, contentColumn: 'body' })).toThrow(
+      /no column body/,
+    );
+  });
+
+  it('loads sqlite-vec into a plain better-sqlite3 connection and works with TEXT ids and no revision column', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = new Database(join(dir, 'plain.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec('CREATE TABLE notes (slug TEXT PRIMARY KEY, body TEXT)');
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run('a-note', 'penguins waddle on ice');
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run('b-note', 'volcanoes erupt lava');
+    const store = SqliteStore.open(db, {
+      docsTable: 'notes',
+      idColumn: 'slug',
+      contentColumn: 'body',
+      vectorsPrefix: 'nv',
+    });
+    store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+    const { encode } = hashEncoder(16);
+    await fill(store, 'g', encode);
+    expect(store.queryGeneration('g', embed('penguins waddle on ice', 16), 1)[0]!.doc).toBe(
+      'a-note',
+    );
+    // Without a revision column the stamp only has to exist: an edit is not detected (documented).
+    db.prepare("UPDATE notes SET body = 'changed' WHERE slug = 'a-note'").run();
+    expect(store.pendingForGeneration('g', 10)).toEqual([]);
+  });
+
+  it('keeps integer and text revisions exact (a text "1" is not the integer 1)', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'rev.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, rev)');
+    db.prepare('INSERT INTO t VALUES (1, ?, ?)').run('text revision', 'v1');
+    db.prepare('INSERT INTO t VALUES (2, ?, ?)').run('int revision', 7);
+    const store = SqliteStore.open(db, {
+      docsTable: 't',
+      idColumn: 'id',
+      contentColumn: 'body',
+      revisionColumn: 'rev',
+      vectorsPrefix: 'tv',
+    });
+    store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+    const pending = store.pendingForGeneration('g', 10);
+    expect(pending.map((p) => p.revision)).toEqual(['v1', 7]);
+    const vec = [{ index: 0, start: 0, end: 4, vector: embed('x', 16) }];
+    expect(() => store.saveVectors('g', 2, '7', vec)).toThrow(StaleError);
+    store.saveVectors('g', 2, 7, vec);
+    store.saveVectors('g', 1, 'v1', vec);
+    expect(store.pendingForGeneration('g', 10)).toEqual([]);
+  });
+
+  it('finds hits beyond the KNN limit of sqlite-vec (4096) when newer rows hide them', async () => {
+    const h = await harness();
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 4 }, 'active');
+    const store = h.store as SqliteStore;
+    const insert = h.db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+    h.db.transaction(() => {
+      for (let i = 1; i <= 5000; i++) insert.run(i, `doc ${i}`);
+    })();
+    // 4500 documents share the query direction exactly; all but the last 3 of them are then deleted.
+    const items = [];
+    for (let i = 1; i <= 5000; i++) {
+      const v =
+        i <= 4500 ? new Float32Array([1, 0, 0, 0]) : new Float32Array([0, 1, (i % 7) + 1, 0]);
+      items.push({ doc: i, revision: 1, vectors: [{ index: 0, start: 0, end: 5, vector: v }] });
+    }
+    expect(store.saveMany('a', items).every((r) => r === null)).toBe(true);
+    h.db.prepare('DELETE FROM docs WHERE id <= 4497').run();
+    const hits = store.queryGeneration('a', new Float32Array([1, 0, 0, 0]), 5);
+    expect(hits).toHaveLength(5);
+    expect(
+      hits
+        .slice(0, 3)
+        .map((x) => x.doc)
+        .sort(),
+    ).toEqual([4498, 4499, 4500]);
+  });
+
+  it('stamp-skips: coverage counts a stamp without vectors as skipped, not embedded', async () => {
+    const h = await harness();
+    await h.insert(1, 'poison');
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    const [p] = h.store.pendingForGeneration('a', 1) as { doc: number; revision: number }[];
+    h.store.saveVectors('a', p!.doc, p!.revision, []);
+    expect(h.store.coverage('a')).toEqual({ embedded: 0, skipped: 1, backlog: 0 });
+  });
+
+  it('turns any user text into a safe FTS5 query', () => {
+    expect(ftsQuery('hello "world" AND x*')).toBe('"hello" OR "world" OR "and" OR "x"');
+    expect(ftsQuery('!!! ???')).toBeNull();
+    expect(ftsQuery('Ünïcödé')).toBe('"ünïcödé"');
+  });
+
+  it('prune() frees the vectors of rows deleted outside vecfill', async () => {
+    const h = await harness();
+    for (let i = 1; i <= 4; i++) await h.insert(i, `text ${i}`);
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    await fill(h.store, 'a', hashEncoder(16).encode);
+    await h.remove(2);
+    await h.remove(3);
+    expect(await h.vectorRows('a')).toBe(4);
+    expect((h.store as SqliteStore).prune()).toBe(2);
+    expect(await h.vectorRows('a')).toBe(2);
+  });
+
+  it('refuses to make a second generation active outside activate()', async () => {
+    const h = await harness();
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    expect(() => h.store.ensureGeneration('b', { model: 'n', dimensions: 16 }, 'active')).toThrow(
+      LifecycleError,
+    );
+    // The database itself refuses, even to raw SQL.
+    h.db
+      .prepare(
+        "INSERT INTO vf_generations (key, generation, fingerprint, dimensions, state) VALUES ('c', '{}', 'x', 16, 'building')",
+      )
+      .run();
+    expect(() =>
+      h.db
+        .prepare(
+          "INSERT INTO vf_generations (key, generation, fingerprint, dimensions, state) VALUES ('d', '{}', 'y', 16, 'building')",
+        )
+        .run(),
+    ).toThrow(/UNIQUE constraint failed/);
+  });
+
+  it('serves a second process reading while a fill writes (WAL)', async () => {
+    const h = await harness();
+    for (let i = 1; i <= 300; i++) await h.insert(i, `shared words document ${i}`);
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    await fill(h.store, 'a', hashEncoder(16).encode, { scanBatch: 50 });
+    for (let i = 301; i <= 2300; i++) await h.insert(i, `more shared words ${i}`);
+    const path = h.db.name;
+    const reader = `
+      const { openDatabase, SqliteStore } = await import(${JSON.stringify(join(import.meta.dirname, '../../dist/sqlite/index.js'))});
+      const db = openDatabase(${JSON.stringify(path)}, { readonly: true });
+      const store = SqliteStore.open(db, ${JSON.stringify(SCHEMA)});
+      const q = new Float32Array(16); q[0] = 1;
+      let reads = 0, min = Infinity;
+      const until = Date.now() + 1500;
+      while (Date.now() < until) { const hits = store.queryGeneration('a', q, 5); min = Math.min(min, hits.length); reads++; await new Promise(r => setTimeout(r, 5)); }
+      console.log(JSON.stringify({ reads, min }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', reader], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const done = new Promise<number | null>((r) => child.on('close', r));
+    await fill(h.store, 'a', hashEncoder(16).encode, { scanBatch: 10 });
+    expect(await done, err).toBe(0);
+    const result = JSON.parse(out) as { reads: number; min: number };
+    expect(result.reads).toBeGreaterThan(10);
+    expect(result.min).toBe(5);
+  });
+});
