@@ -59,6 +59,8 @@ export interface FillResult {
   skipped: number;
   /** Documents whose save was refused because they changed (or vanished) after the scan; a later fill picks them up. */
   stale: number;
+  /** Deleted documents whose leftover vectors the store pruned at the end (stores with `prune`). */
+  pruned?: number;
 }
 
 interface DocState<K> {
@@ -165,6 +167,7 @@ export async function fill<K, G, F = never>(
     pendingSeen += page.length;
     savedLastPage = await fillPage(page.slice(0, scanBatch));
   }
+  if (store.prune) result.pruned = await store.prune();
   report();
   return result;
 

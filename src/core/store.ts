@@ -82,6 +82,12 @@ export interface Store<K, G, F = never> {
   saveMany?(gen: G, items: readonly SaveItem<K>[]): Awaitable<(Error | null)[]>;
   /** Generations to search, most preferred first (building before active during a migration). */
   liveGenerations(): Awaitable<G[]>;
+  /**
+   * Optional housekeeping `fill` calls once nothing is pending: drop the
+   * vectors of documents whose rows were deleted outside vecfill (they are
+   * never returned, but they take space). Returns how many documents it pruned.
+   */
+  prune?(): Awaitable<number>;
   /** Chunk hits for `query`, best first, only from existing rows with a current stamp. */
   queryGeneration(
     gen: G,

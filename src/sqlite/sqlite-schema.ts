@@ -32,13 +32,21 @@ export interface SqliteSchema {
    * document, from the content whose revision was just verified.
    */
   fullText?: boolean;
+  /**
+   * For several fill workers on one database: each scan leases the documents
+   * it returns for this many milliseconds, and other workers skip documents
+   * leased by someone else, so two workers do not embed the same page. A
+   * crashed worker's leases simply expire. Off by default (one worker needs
+   * no leases).
+   */
+  leaseMs?: number;
 }
 
 /** A schema whose every identifier has been validated, copied and frozen. */
 export type ValidSqliteSchema = Readonly<
-  Required<Omit<SqliteSchema, 'revisionColumn' | 'embedGenColumn'>>
+  Required<Omit<SqliteSchema, 'revisionColumn' | 'embedGenColumn' | 'leaseMs'>>
 > &
-  Readonly<Pick<SqliteSchema, 'revisionColumn' | 'embedGenColumn'>>;
+  Readonly<Pick<SqliteSchema, 'revisionColumn' | 'embedGenColumn' | 'leaseMs'>>;
 
 /** Validates every identifier before any of them is put into SQL. */
 export function validateSchema(schema: SqliteSchema): ValidSqliteSchema {
@@ -50,6 +58,7 @@ export function validateSchema(schema: SqliteSchema): ValidSqliteSchema {
     contentColumn: validateIdentifier(schema.contentColumn, 'contentColumn'),
     vectorsPrefix: validateIdentifier(schema.vectorsPrefix, 'vectorsPrefix'),
     fullText: schema.fullText ?? true,
+    ...(schema.leaseMs === undefined ? {} : { leaseMs: validLease(schema.leaseMs) }),
     ...(schema.revisionColumn === undefined
       ? {}
       : { revisionColumn: validateIdentifier(schema.revisionColumn, 'revisionColumn') }),
@@ -58,4 +67,10 @@ export function validateSchema(schema: SqliteSchema): ValidSqliteSchema {
       : { embedGenColumn: validateIdentifier(schema.embedGenColumn, 'embedGenColumn') }),
   };
   return Object.freeze(out);
+}
+
+function validLease(ms: number): number {
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new RangeError(`leaseMs must be a positive number of milliseconds, got ${ms}`);
+  return ms;
 }

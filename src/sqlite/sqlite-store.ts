@@ -114,6 +114,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** Per-generation scan cursor: each page continues after the last, wrapping once. */
   readonly #cursor = new Map<number, SqliteKey>();
   readonly #statements = new Map<string, Database.Statement>();
+  /** Identifies this store's leases when `leaseMs` is set. */
+  readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly #saveOne: Database.Transaction<(gen: GenRow, item: SaveItem<SqliteKey>) => void>;
 
   private constructor(db: SqliteDatabase, schema: ValidSqliteSchema) {
@@ -126,6 +128,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       chunks: `${p}_chunks`,
       stamps: `${p}_stamps`,
       keys: `${p}_keys`,
+      leases: `${p}_leases`,
       fts: `${p}_fts`,
       vec: (id: number) => `${p}_vec_${id}`,
     };
@@ -207,6 +210,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS ${p}_stamps_doc ON ${t.stamps}(doc);
     `);
+    if (s.leaseMs !== undefined) {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${t.leases} (
+        gen INTEGER NOT NULL, doc ${docType} NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL,
+        PRIMARY KEY (gen, doc)
+      ) WITHOUT ROWID`);
+    }
     if (s.fullText) {
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS ${t.keys} (id INTEGER PRIMARY KEY, doc ${docType} NOT NULL UNIQUE);
@@ -383,6 +392,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
          ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
     ).run(g.id, vectors.length, key);
     if (s.fullText) this.#indexText(key, vectors.length > 0);
+    if (s.leaseMs !== undefined) {
+      this.#stmt('unlease', () => `DELETE FROM ${t.leases} WHERE gen = ? AND doc = ?`).run(
+        g.id,
+        key,
+      );
+    }
   }
 
   #dropChunks(g: GenRow, key: SqliteKey): void {
@@ -799,6 +814,7 @@ interface Tables {
   chunks: string;
   stamps: string;
   keys: string;
+  leases: string;
   fts: string;
   vec: (id: number) => string;
 }
