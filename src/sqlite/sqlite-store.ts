@@ -256,26 +256,55 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** Documents not covered by `gen`, in id order, continuing after the previous page (wrapping once). */
   pendingForGeneration(gen: string, limit: number): Pending<SqliteKey>[] {
     const g = this.#liveGen(gen);
+    const leaseMs = this.schema.leaseMs;
+    if (leaseMs === undefined) return this.#scan(g, limit, []);
+    // Several workers: scan and lease in one write transaction, so two
+    // workers never lease the same document.
+    const t = this.#t;
+    const run = this.db.transaction(() => {
+      const now = Date.now();
+      this.#stmt('leaseExpire', () => `DELETE FROM ${t.leases} WHERE expires < ?`).run(now);
+      const rows = this.#scan(g, limit, [this.#owner, now]);
+      const lease = this.#stmt(
+        'lease',
+        () => `INSERT INTO ${t.leases} (gen, doc, owner, expires) VALUES (?, ?, ?, ?)
+               ON CONFLICT (gen, doc) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`,
+      );
+      for (const r of rows) lease.run(g.id, r.doc, this.#owner, now + leaseMs);
+      return rows;
+    });
+    return run.immediate();
+  }
+
+  /** The pending scan: the negated freshness predicate, from the cursor on, wrapping once. */
+  #scan(g: GenRow, limit: number, leaseParams: [string, number] | []): Pending<SqliteKey>[] {
     const s = this.schema;
+    const t = this.#t;
     const rev = s.revisionColumn ? `, d.${s.revisionColumn} AS revision` : '';
+    const leased = leaseParams.length
+      ? ` AND NOT EXISTS (SELECT 1 FROM ${t.leases} l WHERE l.gen = ${g.id} AND l.doc = d.${s.idColumn} AND l.owner <> ? AND l.expires >= ?)`
+      : '';
     const base = (after: boolean) =>
       `SELECT d.${s.idColumn} AS doc, d.${s.contentColumn} AS content${rev}
-       FROM ${this.#t.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
-       WHERE NOT ${coveredSql(s)}${after ? ` AND d.${s.idColumn} > ?` : ''}
+       FROM ${t.docs} d LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+       WHERE NOT ${coveredSql(s)}${leased}${after ? ` AND d.${s.idColumn} > ?` : ''}
        ORDER BY d.${s.idColumn} LIMIT ?`;
+    const key = leaseParams.length ? `L${g.id}` : '';
     const after = this.#cursor.get(g.id);
     let rows: Pending<SqliteKey>[] = [];
     if (after !== undefined) {
-      rows = this.#stmt('pendingAfter', () => base(true)).all(
+      rows = this.#stmt(`pendingAfter${key}`, () => base(true)).all(
         g.id,
+        ...leaseParams,
         after,
         limit,
       ) as Pending<SqliteKey>[];
     }
     if (rows.length < limit) {
       // Wrap around: documents before the cursor may have been edited or added.
-      const head = this.#stmt('pendingHead', () => base(false)).all(
+      const head = this.#stmt(`pendingHead${key}`, () => base(false)).all(
         g.id,
+        ...leaseParams,
         limit,
       ) as Pending<SqliteKey>[];
       const seen = new Set(rows.map((r) => r.doc));
