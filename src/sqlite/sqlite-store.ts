@@ -402,6 +402,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       if (row.embed_gen === null) {
         // The caller invalidated this document: every other generation's
         // stamp is void too, not just the one being saved now.
+        const others = this.db
+          .prepare(`SELECT * FROM ${t.gens} WHERE id <> ?`)
+          .all(g.id) as GenRow[];
+        for (const other of others) this.#dropChunks(other, key);
         this.#stmt(
           'dropOtherStamps',
           () => `DELETE FROM ${t.stamps} WHERE doc = ? AND gen <> ?`,

@@ -1,0 +1,1 @@
+export function embedText(text: string, dims: number): Float32Array;
