@@ -1,0 +1,204 @@
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EmptyInputError, fill, search, VecfillError } from '../../src/core/index.js';
+import { openAICompatible, skipPermanentErrors } from '../../src/encoders/index.js';
+import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
+import { type Fault, startFaultServer } from '../support/fault-server.js';
+import { embed, hashEncoder } from '../support/hash-encoder.js';
+
+const DIMS = 16;
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+describe('provider faults', () => {
+  it('finishes a fill through 429s, 500s, hangs, truncated JSON, NaN and resets, skipping only the poison document', async () => {
+    const random = rng(42);
+    const faults: [Fault, number][] = [
+      ['429', 0.1],
+      ['500', 0.1],
+      ['hang', 0.03],
+      ['truncated', 0.06],
+      ['nan', 0.06],
+      ['reset', 0.03],
+    ];
+    const server = await startFaultServer({
+      dimensions: DIMS,
+      poisonMarker: 'POISON',
+      retryAfter: 0,
+      decide: (n) => {
+        // Every kind of fault early on for certain, then at random.
+        const first: Fault[] = ['429', 'ok', '500', 'hang', 'truncated', 'nan', 'reset'];
+        if (n <= first.length) return first[n - 1]!;
+        let r = random();
+        for (const [fault, p] of faults) {
+          if (r < p) return fault;
+          r -= p;
+        }
+        return 'ok';
+      },
+    });
+    const { dir, cleanup } = tempDir();
+    try {
+      const db = openDatabase(join(dir, 'faults.db'));
+      db.exec(DOCS_DDL);
+      const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+      for (let i = 1; i <= 300; i++)
+        ins.run(
+          i,
+          i === 150 ? 'this one is POISON for the model' : `document ${i} about topic ${i % 11}`,
+        );
+      const store = SqliteStore.open(db, SCHEMA);
+      const encoder = await openAICompatible({
+        baseURL: server.url,
+        model: 'fault-model',
+        apiKey: 'sk-fault-secret',
+        dimensions: DIMS,
+        sendDimensions: false,
+        timeoutMs: 250,
+        retryBaseMs: 5,
+        maxRetries: 10,
+      });
+      store.ensureGeneration('g', encoder.generation, 'active');
+      const reported: string[] = [];
+      const result = await fill(store, 'g', encoder.encode, {
+        batch: { batchSize: 16 },
+        concurrency: 2,
+        onEncodeError: skipPermanentErrors((doc, err) =>
+          reported.push(`${String(doc)}: ${err.message}`),
+        ),
+      });
+      expect(result).toMatchObject({ documents: 300, skipped: 1, chunks: 299 });
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toMatch(/^150: provider refused the input \(HTTP 400\)/);
+      expect(store.coverage('g')).toEqual({ embedded: 299, skipped: 1, backlog: 0 });
+      // Every embedded document has exactly the vector of its content.
+      for (const [id, content] of [
+        [1, 'document 1 about topic 1'],
+        [299, 'document 299 about topic 2'],
+      ] as const) {
+        const [hit] = store.queryGeneration('g', embed(content, DIMS), 1);
+        expect(hit).toMatchObject({ doc: id });
+        expect(hit!.score).toBeCloseTo(1, 5);
+      }
+      // Bounded requests: 19 batches, one isolation pass for the poisoned batch, and retries.
+      const served = server.log.filter((l) => l.fault !== 'ok' && l.fault !== '400').length;
+      expect(server.log.length).toBeLessThan(150);
+      expect(served).toBeGreaterThan(5);
+      expect(new Set(server.log.map((l) => l.fault))).toEqual(
+        new Set(['ok', '400', '429', '500', 'hang', 'truncated', 'nan', 'reset']),
+      );
+      expect(server.log.every((l) => l.authorization === 'Bearer sk-fault-secret')).toBe(true);
+      expect(reported.join('\n')).not.toContain('sk-fault-secret');
+      db.close();
+    } finally {
+      await server.close();
+      cleanup();
+    }
+  }, 60_000);
+
+  it('stops the fill on an outage instead of skipping documents', async () => {
+    const server = await startFaultServer({ dimensions: DIMS, decide: () => '500' });
+    const { dir, cleanup } = tempDir();
+    try {
+      const db = openDatabase(join(dir, 'outage.db'));
+      db.exec(DOCS_DDL);
+      for (let i = 1; i <= 5; i++)
+        db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)').run(i, `doc ${i}`);
+      const store = SqliteStore.open(db, SCHEMA);
+      const encoder = await openAICompatible({
+        baseURL: server.url,
+        model: 'm',
+        dimensions: DIMS,
+        retryBaseMs: 1,
+        maxRetries: 2,
+      });
+      store.ensureGeneration('g', encoder.generation, 'active');
+      await expect(
+        fill(store, 'g', encoder.encode, { onEncodeError: skipPermanentErrors() }),
+      ).rejects.toThrow(/gave up after 3 attempts/);
+      expect(store.coverage('g')).toEqual({ embedded: 0, skipped: 0, backlog: 5 });
+      db.close();
+    } finally {
+      await server.close();
+      cleanup();
+    }
+  });
+});
+
+describe('hostile input', () => {
+  it('embeds a 10 MB document into bounded chunks and finds it', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const db = openDatabase(join(dir, 'huge.db'));
+      db.exec(DOCS_DDL);
+      const para = 'Glaciers carve valleys slowly over thousands of years. ';
+      db.prepare('INSERT INTO docs (id, content) VALUES (1, ?)').run(
+        para.repeat(Math.ceil(10_000_000 / para.length)),
+      );
+      db.prepare('INSERT INTO docs (id, content) VALUES (2, ?)').run(
+        'a short unrelated note about jazz',
+      );
+      const store = SqliteStore.open(db, SCHEMA);
+      store.ensureGeneration('g', { model: 'hash', dimensions: DIMS }, 'active');
+      const result = await fill(store, 'g', hashEncoder(DIMS).encode, {
+        split: { maxChars: 4000 },
+        batch: { batchSize: 256 },
+      });
+      expect(result.documents).toBe(2);
+      expect(result.chunks).toBeGreaterThan(2500);
+      const hits = await search(store, 'glaciers carve valleys', {
+        encoderFor: () => hashEncoder(DIMS).encode,
+        limit: 2,
+      });
+      expect(hits[0]!.doc).toBe(1);
+      expect(hits).toHaveLength(2);
+      db.close();
+    } finally {
+      cleanup();
+    }
+  }, 60_000);
+
+  it('query text of any shape gives results or a typed error, never anything else (SQLite, hybrid)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const db = openDatabase(join(dir, 'q.db'));
+      db.exec(DOCS_DDL);
+      for (let i = 1; i <= 20; i++)
+        db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)').run(
+          i,
+          `note ${i} "quoted" AND NEAR(x) *`,
+        );
+      const store = SqliteStore.open(db, SCHEMA);
+      store.ensureGeneration('g', { model: 'hash', dimensions: DIMS }, 'active');
+      const { encode } = hashEncoder(DIMS);
+      await fill(store, 'g', encode);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          fc.boolean(),
+          async (q, hybrid) => {
+            try {
+              const hits = await search(store, q, { encoderFor: () => encode, limit: 5, hybrid });
+              expect(hits.length).toBeLessThanOrEqual(5);
+            } catch (e) {
+              expect(e).toBeInstanceOf(VecfillError);
+              expect(e).toBeInstanceOf(EmptyInputError);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+      db.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
