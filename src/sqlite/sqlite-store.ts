@@ -336,7 +336,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const all = this.db.transaction(() =>
       items.map((item) => {
         try {
-          this.#saveOne(g, item);
+          // #save checks (missing, stale, dimensions) before it writes, so a
+          // refused item has written nothing and needs no savepoint.
+          this.#save(g, item);
           return null;
         } catch (e) {
           if (e instanceof StaleError || e instanceof MissingDocumentError) return e;
@@ -352,28 +354,28 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const s = this.schema;
     const t = this.#t;
     const { doc, revision, vectors } = item;
+    if (s.revisionColumn && revision === undefined) {
+      throw new TypeError(
+        `store tracks revisions (${s.revisionColumn}); pass the revision read by pendingForGeneration when saving document ${String(doc)}`,
+      );
+    }
+    // One lookup answers both questions: does the row exist, and is its revision the one scanned?
     const row = this.#stmt(
       'docRow',
       () =>
-        `SELECT d.${s.idColumn} AS id${s.embedGenColumn ? `, d.${s.embedGenColumn} AS embed_gen` : ''} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
-    ).get(doc) as DocRow | undefined;
+        `SELECT d.${s.idColumn} AS id${s.embedGenColumn ? `, d.${s.embedGenColumn} AS embed_gen` : ''}${
+          s.revisionColumn ? `, d.${s.revisionColumn} IS ? AS same` : ''
+        } FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
+    ).get(...(s.revisionColumn ? [revision, doc] : [doc])) as
+      | (DocRow & { same?: number })
+      | undefined;
     if (!row) throw new MissingDocumentError(doc, g.key);
-    if (s.revisionColumn) {
-      if (revision === undefined) {
-        throw new TypeError(
-          `store tracks revisions (${s.revisionColumn}); pass the revision read by pendingForGeneration when saving document ${String(doc)}`,
-        );
-      }
-      const same = this.#stmt(
-        'sameRev',
-        () => `SELECT 1 FROM ${t.docs} WHERE ${s.idColumn} = ? AND ${s.revisionColumn} IS ?`,
-      ).get(doc, revision);
-      if (!same)
-        throw new StaleError(
-          doc,
-          g.key,
-          `the row's ${s.revisionColumn} is no longer ${String(revision)}`,
-        );
+    if (s.revisionColumn && !row.same) {
+      throw new StaleError(
+        doc,
+        g.key,
+        `the row's ${s.revisionColumn} is no longer ${String(revision)}`,
+      );
     }
     for (const cv of vectors) {
       if (cv.vector.length !== g.dimensions) {

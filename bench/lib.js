@@ -1,0 +1,80 @@
+// Shared helpers of the benchmarks: seeded data, timing, percentiles.
+
+/** A seeded PRNG (LCG): the same data every run. */
+export function rng(seed) {
+  let x = seed >>> 0;
+  return () => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+function gaussian(random) {
+  const u = Math.max(random(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+function normalize(v) {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n) || 1;
+  for (let i = 0; i < v.length; i++) v[i] /= n;
+  return v;
+}
+
+/** `n` uniform random unit vectors: the worst case for quantization. */
+export function randomUnitVectors(n, dims, random) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = new Float32Array(dims);
+    for (let j = 0; j < dims; j++) v[j] = gaussian(random);
+    out[i] = normalize(v);
+  }
+  return out;
+}
+
+/**
+ * `n` unit vectors from a mixture of `clusters` Gaussian clusters, flattened.
+ * Pass `pick` to draw points from the same centres with another stream.
+ */
+export function clusteredVectors(n, dims, clusters, random, spread = 0.05, pick = random) {
+  const centres = randomUnitVectors(clusters, dims, random);
+  const flat = new Float32Array(n * dims);
+  for (let i = 0; i < n; i++) {
+    const c = centres[Math.floor(pick() * clusters)];
+    const v = new Float32Array(dims);
+    for (let j = 0; j < dims; j++) v[j] = c[j] + spread * gaussian(pick);
+    flat.set(normalize(v), i * dims);
+  }
+  return flat;
+}
+
+export function toBuffer(v) {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Runs `fn` `n` times and returns each duration in ms. */
+export function timeIt(n, fn) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn(i);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+timeIt.async = async (n, fn) => {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    times.push(performance.now() - t0);
+  }
+  return times;
+};
+
+export function pct(times, p) {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}

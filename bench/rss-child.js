@@ -1,0 +1,45 @@
+// Fills N documents in a fresh process and prints its peak RSS, so each
+// size's memory is measured on its own:  node rss-child.js <n> <dims> <dir>
+import { join } from 'node:path';
+import { fill } from '../dist/core/index.js';
+import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
+import { rng } from './lib.js';
+
+const [n, dims, dir] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]];
+const db = openDatabase(join(dir, `rss-${n}.db`));
+db.exec(
+  'CREATE TABLE docs (id INTEGER PRIMARY KEY, content TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1)',
+);
+const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+db.transaction(() => {
+  for (let i = 1; i <= n; i++) ins.run(i, `doc ${i}`);
+})();
+const store = SqliteStore.open(db, {
+  docsTable: 'docs',
+  idColumn: 'id',
+  contentColumn: 'content',
+  revisionColumn: 'rev',
+  vectorsPrefix: 'vf',
+  fullText: false,
+});
+store.ensureGeneration('g', { model: 'generated', dimensions: dims }, 'active');
+// Vectors are generated per call, not held in memory: only the fill's own memory is measured.
+const encode = async (texts) =>
+  texts.map((t) => {
+    const random = rng(Number(t.split(' ')[1]));
+    const v = new Float32Array(dims);
+    for (let j = 0; j < dims; j++) v[j] = random() - 0.5;
+    return v;
+  });
+const t0 = performance.now();
+const r = await fill(store, 'g', encode, { scanBatch: 2048, batch: { batchSize: 2048 } });
+const seconds = (performance.now() - t0) / 1000;
+db.close();
+console.log(
+  JSON.stringify({
+    n,
+    documents: r.documents,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    docsPerSec: n / seconds,
+  }),
+);
