@@ -1,0 +1,653 @@
+import {
+  type ChunkVector,
+  type Coverage,
+  DimensionMismatchError,
+  fingerprint,
+  fuseRanks,
+  type Generation,
+  GenerationConflictError,
+  type GenerationInfo,
+  type GenerationState,
+  type Hit,
+  LifecycleError,
+  type LifecycleStore,
+  MissingDocumentError,
+  type Pending,
+  type QueryOptions,
+  type Revision,
+  type SaveItem,
+  StaleError,
+  UncoveredError,
+  UnknownGenerationError,
+  validateGeneration,
+} from '../core/index.js';
+import { inTransaction, type PgClient, type PgQueryable } from './pg-client.js';
+import { coveredPg, type PgSchema, type ValidPgSchema, validatePgSchema } from './pg-schema.js';
+
+/** A document key as the driver returns it (int4 → number, int8/text → string). */
+export type PgKey = string | number;
+
+/**
+ * A metadata filter: trusted SQL over the documents table aliased `d`, with
+ * `$1…$n` placeholders numbered from 1 for its own `params` (vecfill
+ * renumbers them into the full statement). Applied before the limit.
+ *
+ * @example
+ * ```ts
+ * { where: 'd.lang = $1 AND d.created_at > $2', params: ['en', '2026-01-01'] }
+ * ```
+ */
+export interface PgFilter {
+  where: string;
+  params?: readonly unknown[];
+}
+
+interface GenRow {
+  id: number;
+  key: string;
+  generation: string;
+  fingerprint: string;
+  dimensions: number;
+  state: GenerationState;
+  reclaimed: boolean;
+  created_at: string | Date;
+}
+
+/**
+ * The PostgreSQL + pgvector store: the same contract and guarantees as the
+ * SQLite store, over any client with `query(text, params)` — a node-postgres
+ * `Pool` (recommended: transactions take their own connection), a `Client`,
+ * or PGlite. One table per generation with an HNSW index (cosine).
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const store = await PgStore.open(pool, { docsTable: 'app.notes', idColumn: 'id', contentColumn: 'body',
+ *   revisionColumn: 'updated_at', vectorsPrefix: 'app.notes_vec' });
+ * ```
+ */
+export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
+  readonly client: PgClient;
+  readonly schema: ValidPgSchema;
+  readonly #lock = { tail: Promise.resolve() as Promise<unknown> };
+  readonly #cursor = new Map<number, PgKey>();
+  readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  #idType = 'text';
+
+  private constructor(client: PgClient, schema: ValidPgSchema) {
+    this.client = client;
+    this.schema = schema;
+  }
+
+  /** Validates the schema, checks the documents table, and creates the store's tables if missing. */
+  static async open(client: PgClient, schema: PgSchema): Promise<PgStore> {
+    const valid = validatePgSchema(schema);
+    const store = new PgStore(client, valid);
+    await store.#createTables();
+    return store;
+  }
+
+  #q(
+    sql: string,
+    params: unknown[] = [],
+    via: PgQueryable = this.client,
+  ): Promise<Record<string, unknown>[]> {
+    return via.query(sql, params).then((r) => r.rows);
+  }
+
+  #tx<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
+    return inTransaction(this.client, this.#lock, fn);
+  }
+
+  get #t() {
+    const s = this.schema;
+    return {
+      gens: s.table('generations'),
+      chunks: s.table('chunks'),
+      stamps: s.table('stamps'),
+      leases: s.table('leases'),
+      vec: (id: number) => s.table(`vec_${id}`),
+    };
+  }
+
+  async #createTables(): Promise<void> {
+    const s = this.schema;
+    const t = this.#t;
+    const rel = s.docs.replaceAll('"', '');
+    const cols = await this.#q(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [s.docs],
+    );
+    if (cols.length === 0) {
+      throw new LifecycleError(
+        `documents table ${rel} does not exist; create it first or fix schema.docsTable`,
+      );
+    }
+    const byName = new Map(cols.map((c) => [String(c.name), String(c.type)]));
+    for (const col of [s.id, s.content, s.revision, s.embedGen]) {
+      if (col && !byName.has(col.replaceAll('"', ''))) {
+        throw new LifecycleError(
+          `table ${rel} has no column ${col}; columns are: ${[...byName.keys()].join(', ')}`,
+        );
+      }
+    }
+    this.#idType = byName.get(s.id.replaceAll('"', ''))!;
+    const prefixName = t.gens
+      .replace(/_generations"$/, '')
+      .replaceAll('"', '')
+      .split('.')
+      .at(-1)!;
+    await this.#q(`CREATE EXTENSION IF NOT EXISTS vector`).catch(() => {});
+    for (const sql of [
+      `CREATE TABLE IF NOT EXISTS ${t.gens} (
+        id serial PRIMARY KEY, key text NOT NULL UNIQUE, generation text NOT NULL, fingerprint text NOT NULL,
+        dimensions integer NOT NULL CHECK (dimensions > 0),
+        state text NOT NULL CHECK (state IN ('building', 'active', 'retired')),
+        reclaimed boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS "${prefixName}_one_active" ON ${t.gens} (state) WHERE state = 'active'`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS "${prefixName}_one_building" ON ${t.gens} (state) WHERE state = 'building'`,
+      `CREATE TABLE IF NOT EXISTS ${t.chunks} (
+        id bigserial PRIMARY KEY, gen integer NOT NULL, doc ${this.#idType} NOT NULL,
+        chunk_index integer NOT NULL, start_off integer NOT NULL, end_off integer NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS "${prefixName}_chunks_doc" ON ${t.chunks} (gen, doc)`,
+      `CREATE TABLE IF NOT EXISTS ${t.stamps} (
+        gen integer NOT NULL, doc ${this.#idType} NOT NULL, revision text, chunks integer NOT NULL, PRIMARY KEY (gen, doc))`,
+      `CREATE INDEX IF NOT EXISTS "${prefixName}_stamps_doc" ON ${t.stamps} (doc)`,
+      `CREATE TABLE IF NOT EXISTS ${t.leases} (
+        gen integer NOT NULL, doc ${this.#idType} NOT NULL, owner text NOT NULL, expires double precision NOT NULL,
+        PRIMARY KEY (gen, doc))`,
+    ]) {
+      await this.#q(sql);
+    }
+  }
+
+  async #gen(key: string, via?: PgQueryable): Promise<GenRow> {
+    const [row] = await this.#q(`SELECT * FROM ${this.#t.gens} WHERE key = $1`, [key], via);
+    if (!row) throw new UnknownGenerationError(key);
+    return row as unknown as GenRow;
+  }
+
+  async #liveGen(key: string, via?: PgQueryable): Promise<GenRow> {
+    const g = await this.#gen(key, via);
+    if (g.reclaimed)
+      throw new LifecycleError(
+        `generation ${JSON.stringify(key)} was reclaimed: its vectors are gone; ensure it again to rebuild it`,
+      );
+    return g;
+  }
+
+  // ---------------------------------------------------------------- Store
+
+  async pendingForGeneration(gen: string, limit: number): Promise<Pending<PgKey>[]> {
+    const g = await this.#liveGen(gen);
+    if (this.schema.leaseMs === undefined) return this.#scan(this.client, g, limit, false);
+    return this.#tx(async (tx) => {
+      const now = Date.now();
+      const t = this.#t;
+      // One leaser at a time per generation, so two workers never lease the same rows.
+      await this.#q('SELECT pg_advisory_xact_lock($1)', [g.id], tx);
+      await this.#q(`DELETE FROM ${t.leases} WHERE expires < $1`, [now], tx);
+      const rows = await this.#scan(tx, g, limit, true, now);
+      for (const r of rows) {
+        await this.#q(
+          `INSERT INTO ${t.leases} (gen, doc, owner, expires) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (gen, doc) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`,
+          [g.id, r.doc, this.#owner, now + this.schema.leaseMs!],
+          tx,
+        );
+      }
+      return rows;
+    });
+  }
+
+  async #scan(
+    via: PgQueryable,
+    g: GenRow,
+    limit: number,
+    leased: boolean,
+    now = 0,
+  ): Promise<Pending<PgKey>[]> {
+    const s = this.schema;
+    const t = this.#t;
+    const rev = s.revision ? `, d.${s.revision}::text AS revision` : '';
+    const params: unknown[] = [g.id];
+    let leaseSql = '';
+    if (leased) {
+      params.push(this.#owner, now);
+      leaseSql = ` AND NOT EXISTS (SELECT 1 FROM ${t.leases} l WHERE l.gen = $1 AND l.doc = d.${s.id} AND l.owner <> $2 AND l.expires >= $3)`;
+    }
+    const sql = (after: boolean) =>
+      `SELECT d.${s.id} AS doc, d.${s.content} AS content${rev}
+       FROM ${s.docs} d LEFT JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
+       WHERE NOT ${coveredPg(s)}${leaseSql}${after ? ` AND d.${s.id} > $${params.length + 1}` : ''}
+       ORDER BY d.${s.id} LIMIT $${params.length + (after ? 2 : 1)}`;
+    const after = this.#cursor.get(g.id);
+    let rows: Pending<PgKey>[] = [];
+    if (after !== undefined)
+      rows = (await this.#q(
+        sql(true),
+        [...params, after, limit],
+        via,
+      )) as unknown as Pending<PgKey>[];
+    if (rows.length < limit) {
+      const head = (await this.#q(
+        sql(false),
+        [...params, limit],
+        via,
+      )) as unknown as Pending<PgKey>[];
+      const seen = new Set(rows.map((r) => r.doc));
+      for (const r of head) {
+        if (rows.length >= limit) break;
+        if (!seen.has(r.doc)) rows.push(r);
+      }
+    }
+    const last = rows.at(-1);
+    if (last === undefined) this.#cursor.delete(g.id);
+    else this.#cursor.set(g.id, last.doc);
+    return rows.map((r) => {
+      const p: Pending<PgKey> = { doc: r.doc, content: r.content == null ? '' : String(r.content) };
+      if (s.revision) p.revision = (r.revision ?? null) as Revision;
+      return p;
+    });
+  }
+
+  async saveVectors(
+    gen: string,
+    doc: PgKey,
+    revision: Revision | undefined,
+    vectors: ChunkVector[],
+  ): Promise<void> {
+    await this.#tx(async (tx) => {
+      const g = await this.#liveGen(gen, tx);
+      await this.#save(tx, g, { doc, revision, vectors });
+    });
+  }
+
+  /** Saves many documents in one transaction; a stale or missing item writes nothing and the others go on. */
+  async saveMany(gen: string, items: readonly SaveItem<PgKey>[]): Promise<(Error | null)[]> {
+    return this.#tx(async (tx) => {
+      const g = await this.#liveGen(gen, tx);
+      const out: (Error | null)[] = [];
+      for (const item of items) {
+        try {
+          await this.#save(tx, g, item);
+          out.push(null);
+        } catch (e) {
+          if (e instanceof StaleError || e instanceof MissingDocumentError) out.push(e);
+          else throw e;
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Checks everything before writing, so a refused item has written nothing. Runs inside a transaction. */
+  async #save(tx: PgQueryable, g: GenRow, item: SaveItem<PgKey>): Promise<void> {
+    const s = this.schema;
+    const t = this.#t;
+    const { doc, revision, vectors } = item;
+    if (s.revision && revision === undefined) {
+      throw new TypeError(
+        `store tracks revisions; pass the revision read by pendingForGeneration when saving document ${String(doc)}`,
+      );
+    }
+    // Lock the row: a concurrent writer waits, so no update is lost between the check and the stamp.
+    const [row] = await this.#q(
+      `SELECT d.${s.id} AS id${s.revision ? `, d.${s.revision}::text IS NOT DISTINCT FROM $2::text AS same` : ''}${
+        s.embedGen ? `, d.${s.embedGen} IS NULL AS invalidated` : ''
+      } FROM ${s.docs} d WHERE d.${s.id} = $1 FOR UPDATE`,
+      s.revision ? [doc, revision === null ? null : String(revision)] : [doc],
+      tx,
+    );
+    if (!row) throw new MissingDocumentError(doc, g.key);
+    if (s.revision && !row.same)
+      throw new StaleError(doc, g.key, `the row's revision is no longer ${String(revision)}`);
+    for (const cv of vectors) {
+      if (cv.vector.length !== g.dimensions) {
+        throw new DimensionMismatchError(
+          g.dimensions,
+          cv.vector.length,
+          `document ${String(doc)} chunk ${cv.index}`,
+        );
+      }
+    }
+    const key = row.id;
+    if (s.embedGen && row.invalidated) {
+      // The caller invalidated the document: every other generation's vectors are void too.
+      for (const other of (await this.#q(
+        `SELECT * FROM ${t.gens} WHERE id <> $1`,
+        [g.id],
+        tx,
+      )) as unknown as GenRow[]) {
+        await this.#dropChunks(tx, other, key);
+      }
+      await this.#q(`DELETE FROM ${t.stamps} WHERE doc = $1 AND gen <> $2`, [key, g.id], tx);
+    }
+    await this.#dropChunks(tx, g, key);
+    for (const cv of vectors) {
+      const [c] = await this.#q(
+        `INSERT INTO ${t.chunks} (gen, doc, chunk_index, start_off, end_off) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+        [g.id, key, cv.index, cv.start, cv.end],
+        tx,
+      );
+      await this.#q(
+        `INSERT INTO ${t.vec(g.id)} (id, embedding) VALUES ($1, $2::vector)`,
+        [c!.id, vectorLiteral(cv.vector)],
+        tx,
+      );
+    }
+    if (s.embedGen)
+      await this.#q(`UPDATE ${s.docs} SET ${s.embedGen} = $1 WHERE ${s.id} = $2`, [g.key, key], tx);
+    await this.#q(
+      `INSERT INTO ${t.stamps} (gen, doc, revision, chunks)
+       SELECT $1, d.${s.id}, ${s.revision ? `d.${s.revision}::text` : 'NULL'}, $2 FROM ${s.docs} d WHERE d.${s.id} = $3
+       ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
+      [g.id, vectors.length, key],
+      tx,
+    );
+    if (s.leaseMs !== undefined)
+      await this.#q(`DELETE FROM ${t.leases} WHERE gen = $1 AND doc = $2`, [g.id, key], tx);
+  }
+
+  async #dropChunks(tx: PgQueryable, g: GenRow, key: unknown): Promise<void> {
+    const t = this.#t;
+    if (!g.reclaimed) {
+      await this.#q(
+        `DELETE FROM ${t.vec(g.id)} WHERE id IN (SELECT id FROM ${t.chunks} WHERE gen = $1 AND doc = $2)`,
+        [g.id, key],
+        tx,
+      );
+    }
+    await this.#q(`DELETE FROM ${t.chunks} WHERE gen = $1 AND doc = $2`, [g.id, key], tx);
+  }
+
+  async liveGenerations(): Promise<string[]> {
+    const rows = await this.#q(
+      `SELECT key FROM ${this.#t.gens} WHERE state IN ('building', 'active') ORDER BY CASE state WHEN 'building' THEN 0 ELSE 1 END`,
+    );
+    return rows.map((r) => String(r.key));
+  }
+
+  /**
+   * Chunk hits, best first, only from existing rows with a current stamp. The
+   * HNSW KNN runs first (materialized) with iterative scans enabled; when
+   * stale, deleted or filtered rows take up slots the window widens, and an
+   * exact scan finishes when the window would cover the whole generation.
+   */
+  async queryGeneration(
+    gen: string,
+    query: Float32Array,
+    limit: number,
+    opts: QueryOptions<PgFilter> = {},
+  ): Promise<Hit<PgKey>[]> {
+    const g = await this.#liveGen(gen);
+    if (query.length !== g.dimensions) {
+      throw new DimensionMismatchError(
+        g.dimensions,
+        query.length,
+        `query for generation ${JSON.stringify(gen)}`,
+      );
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    opts.signal?.throwIfAborted();
+    const s = this.schema;
+    const t = this.#t;
+    const q = vectorLiteral(query);
+    const [{ total }] = (await this.#q(
+      `SELECT count(*)::int AS total FROM ${t.chunks} WHERE gen = $1`,
+      [g.id],
+    )) as [{ total: number }];
+    const filter = (offset: number) =>
+      opts.filter
+        ? ` AND (${opts.filter.where.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`
+        : '';
+    const fparams = [...(opts.filter?.params ?? [])];
+    let rows: Record<string, unknown>[] = [];
+    let k = Math.max(limit * 2, 20);
+    for (;;) {
+      const exact = k >= total;
+      rows = await this.#tx(async (tx) => {
+        if (!exact) {
+          await this.#q(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k))}`, [], tx);
+          await this.#q(`SET LOCAL hnsw.iterative_scan = relaxed_order`, [], tx).catch(() => {});
+        }
+        // The exact form adds 0 to the distance so the planner cannot use the (approximate) index.
+        const knn = exact
+          ? `SELECT v.id, (v.embedding <=> $1::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT $2`
+          : `SELECT v.id, v.embedding <=> $1::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> $1::vector LIMIT $2`;
+        return this.#q(
+          `WITH knn AS MATERIALIZED (${knn})
+           SELECT c.doc AS doc, c.chunk_index AS chunk_index, c.start_off AS start_off, c.end_off AS end_off, knn.distance AS distance
+           FROM knn JOIN ${t.chunks} c ON c.id = knn.id
+           JOIN ${s.docs} d ON d.${s.id} = c.doc
+           LEFT JOIN ${t.stamps} s ON s.gen = $3 AND s.doc = d.${s.id}
+           WHERE ${coveredPg(s)}${filter(4)}
+           ORDER BY knn.distance LIMIT $4`,
+          [q, exact ? Math.max(total, 1) : k, g.id, limit, ...fparams],
+          tx,
+        );
+      });
+      if (rows.length >= limit || exact) break;
+      k *= 4;
+    }
+    const hits: Hit<PgKey>[] = rows.map((r) => ({
+      doc: r.doc as PgKey,
+      chunkIndex: Number(r.chunk_index),
+      score: 1 - Number(r.distance),
+      start: Number(r.start_off),
+      end: Number(r.end_off),
+    }));
+    if (!opts.hybrid || !opts.text) return hits;
+    const text = await this.#q(
+      `SELECT d.${s.id} AS doc FROM ${s.docs} d
+       JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
+       WHERE to_tsvector('${s.tsConfig}', d.${s.content}) @@ plainto_tsquery('${s.tsConfig}', $2)
+         AND ${coveredPg(s)} AND s.chunks > 0${filter(3)}
+       ORDER BY ts_rank(to_tsvector('${s.tsConfig}', d.${s.content}), plainto_tsquery('${s.tsConfig}', $2)) DESC
+       LIMIT $3`,
+      [g.id, opts.text, limit * 2, ...fparams],
+    );
+    const best = new Map<PgKey, Hit<PgKey>>();
+    for (const h of hits) if (!best.has(h.doc)) best.set(h.doc, h);
+    return fuseRanks([[...best.keys()], text.map((r) => r.doc as PgKey)])
+      .slice(0, limit)
+      .map(({ key, score }) => {
+        const h = best.get(key);
+        return h ? { ...h, score } : { doc: key, chunkIndex: 0, score };
+      });
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async ensureGeneration(
+    gen: string,
+    generation: Generation,
+    state: 'building' | 'active' = 'building',
+  ): Promise<GenerationInfo<string>> {
+    if (typeof gen !== 'string' || gen === '')
+      throw new TypeError('generation key must be a non-empty string');
+    validateGeneration(generation);
+    const fp = fingerprint(generation);
+    const t = this.#t;
+    const row = await this.#tx(async (tx) => {
+      const [existing] = (await this.#q(
+        `SELECT * FROM ${t.gens} WHERE key = $1 FOR UPDATE`,
+        [gen],
+        tx,
+      )) as unknown as GenRow[];
+      if (existing) {
+        if (existing.dimensions !== generation.dimensions) {
+          throw new GenerationConflictError(
+            gen,
+            `${existing.dimensions} dimensions, not ${generation.dimensions}`,
+          );
+        }
+        if (existing.fingerprint !== fp) {
+          throw new GenerationConflictError(
+            gen,
+            `fingerprint ${existing.fingerprint} (${existing.generation}), not ${fp}`,
+          );
+        }
+        if (!existing.reclaimed) return existing;
+        await this.#setState(tx, gen, state);
+        await this.#q(`UPDATE ${t.gens} SET reclaimed = false WHERE id = $1`, [existing.id], tx);
+        await this.#createVec(tx, existing.id, existing.dimensions);
+        return this.#gen(gen, tx);
+      }
+      let created: GenRow | undefined;
+      try {
+        [created] = (await this.#q(
+          `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+          [gen, JSON.stringify(generation), fp, generation.dimensions, state],
+          tx,
+        )) as unknown as GenRow[];
+      } catch (e) {
+        throw await this.#stateConflict(e, gen, state);
+      }
+      await this.#createVec(tx, created!.id, generation.dimensions);
+      return created!;
+    });
+    return toInfo(row);
+  }
+
+  async #createVec(tx: PgQueryable, id: number, dims: number): Promise<void> {
+    const t = this.#t;
+    await this.#q(
+      `CREATE TABLE IF NOT EXISTS ${t.vec(id)} (id bigint PRIMARY KEY, embedding vector(${Math.floor(dims)}) NOT NULL)`,
+      [],
+      tx,
+    );
+    const name = t.vec(id).replaceAll('"', '').split('.').at(-1);
+    await this.#q(
+      `CREATE INDEX IF NOT EXISTS "${name}_hnsw" ON ${t.vec(id)} USING hnsw (embedding vector_cosine_ops)`,
+      [],
+      tx,
+    );
+  }
+
+  async #setState(tx: PgQueryable, key: string, state: GenerationState): Promise<void> {
+    try {
+      await this.#q(`UPDATE ${this.#t.gens} SET state = $1 WHERE key = $2`, [state, key], tx);
+    } catch (e) {
+      throw await this.#stateConflict(e, key, state);
+    }
+  }
+
+  async #stateConflict(e: unknown, gen: string, state: string): Promise<unknown> {
+    const code = (e as { code?: string }).code;
+    if (code === '23505' || (e instanceof Error && /duplicate key|unique/i.test(e.message))) {
+      return new LifecycleError(
+        `generation ${JSON.stringify(gen)} cannot be ${state}: another generation already is (at most one active and one building); ${state === 'building' ? 'activate or retire it first' : 'create the new one as building, fill it, then activate it'}`,
+      );
+    }
+    return e;
+  }
+
+  async generations(): Promise<GenerationInfo<string>[]> {
+    return (
+      (await this.#q(`SELECT * FROM ${this.#t.gens} ORDER BY id`)) as unknown as GenRow[]
+    ).map(toInfo);
+  }
+
+  async coverage(gen: string, via?: PgQueryable): Promise<Coverage> {
+    const g = await this.#gen(gen, via);
+    const s = this.schema;
+    const covered = coveredPg(s);
+    const [row] = await this.#q(
+      `SELECT count(*)::int AS total,
+         count(*) FILTER (WHERE ${covered} AND s.chunks > 0)::int AS embedded,
+         count(*) FILTER (WHERE ${covered} AND s.chunks = 0)::int AS skipped
+       FROM ${s.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}`,
+      [g.id],
+      via,
+    );
+    const total = Number(row!.total);
+    if (g.reclaimed) return { embedded: 0, skipped: 0, backlog: total };
+    const embedded = Number(row!.embedded);
+    const skipped = Number(row!.skipped);
+    return { embedded, skipped, backlog: total - embedded - skipped };
+  }
+
+  async activate(gen: string): Promise<void> {
+    await this.#tx(async (tx) => {
+      const g = await this.#liveGen(gen, tx);
+      await this.#q(`LOCK TABLE ${this.#t.gens} IN EXCLUSIVE MODE`, [], tx);
+      const { backlog } = await this.coverage(gen, tx);
+      if (backlog > 0) throw new UncoveredError(gen, backlog);
+      await this.#q(
+        `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> $1`,
+        [g.id],
+        tx,
+      );
+      await this.#setState(tx, gen, 'active');
+    });
+  }
+
+  async retire(gen: string): Promise<void> {
+    await this.#gen(gen);
+    await this.#tx((tx) => this.#setState(tx, gen, 'retired'));
+  }
+
+  async reclaim(gen: string): Promise<void> {
+    await this.#tx(async (tx) => {
+      const g = await this.#gen(gen, tx);
+      if (g.state !== 'retired')
+        throw new LifecycleError(
+          `generation ${JSON.stringify(gen)} is ${g.state}; retire it before reclaiming its storage`,
+        );
+      if (g.reclaimed) return;
+      await this.#q(`DROP TABLE IF EXISTS ${this.#t.vec(g.id)}`, [], tx);
+      await this.#q(`DELETE FROM ${this.#t.chunks} WHERE gen = $1`, [g.id], tx);
+      await this.#q(`DELETE FROM ${this.#t.stamps} WHERE gen = $1`, [g.id], tx);
+      await this.#q(`UPDATE ${this.#t.gens} SET reclaimed = true WHERE id = $1`, [g.id], tx);
+      this.#cursor.delete(g.id);
+    });
+  }
+
+  async deleteVectors(doc: PgKey): Promise<void> {
+    await this.#tx(async (tx) => {
+      for (const g of (await this.#q(
+        `SELECT * FROM ${this.#t.gens}`,
+        [],
+        tx,
+      )) as unknown as GenRow[])
+        await this.#dropChunks(tx, g, doc);
+      await this.#q(`DELETE FROM ${this.#t.stamps} WHERE doc = $1`, [doc], tx);
+    });
+  }
+
+  /** Drops vectors of documents whose rows were deleted outside vecfill. Returns how many documents. */
+  async prune(): Promise<number> {
+    const s = this.schema;
+    const t = this.#t;
+    const gone = await this.#q(
+      `SELECT DISTINCT c.doc FROM ${t.chunks} c WHERE NOT EXISTS (SELECT 1 FROM ${s.docs} d WHERE d.${s.id} = c.doc)
+       UNION SELECT DISTINCT st.doc FROM ${t.stamps} st WHERE NOT EXISTS (SELECT 1 FROM ${s.docs} d WHERE d.${s.id} = st.doc)`,
+    );
+    for (const r of gone) await this.deleteVectors(r.doc as PgKey);
+    return gone.length;
+  }
+}
+
+function toInfo(row: GenRow): GenerationInfo<string> {
+  return {
+    key: row.key,
+    generation: JSON.parse(row.generation) as Generation,
+    fingerprint: row.fingerprint,
+    dimensions: Number(row.dimensions),
+    state: row.state,
+    reclaimed: Boolean(row.reclaimed),
+    createdAt:
+      row.created_at instanceof Date ? row.created_at.toISOString() : String(row.created_at),
+  };
+}
+
+/** pgvector's text form; bound as a parameter and cast with `::vector`. */
+export function vectorLiteral(v: Float32Array): string {
+  let out = '[';
+  for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + String(v[i]);
+  return `${out}]`;
+}
