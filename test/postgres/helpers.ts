@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import type { PgClient, PgFilter, PgKey } from '../../src/postgres/index.js';
+import type { PgClient, PgFilter, PgKey, PgSchema } from '../../src/postgres/index.js';
 import { PgStore } from '../../src/postgres/index.js';
 import type { Harness } from '../conformance/suite.js';
 
@@ -20,13 +20,13 @@ export async function startPglite(): Promise<PGlite> {
 export async function pgHarness(
   client: PgClient,
   opts: { leaseMs?: number } = {},
-): Promise<Harness<PgKey, PgFilter>> {
+): Promise<Harness<PgKey, PgFilter> & { schema: PgSchema; pgStore: PgStore }> {
   const ns = `t${process.pid}_${++counter}`;
   await client.query(`CREATE SCHEMA ${ns}`);
   await client.query(
     `CREATE TABLE ${ns}.docs (id integer PRIMARY KEY, content text NOT NULL, revision integer NOT NULL DEFAULT 1, embed_gen text, category text)`,
   );
-  const store = await PgStore.open(client, {
+  const schema: PgSchema = {
     docsTable: `${ns}.docs`,
     idColumn: 'id',
     contentColumn: 'content',
@@ -34,8 +34,9 @@ export async function pgHarness(
     embedGenColumn: 'embed_gen',
     vectorsPrefix: `${ns}.vf`,
     ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
-  });
-  return {
+  };
+  const store = await PgStore.open(client, schema);
+  const harness: Harness<PgKey, PgFilter> = {
     store,
     insert: async (id, content, category) => {
       await client.query(`INSERT INTO ${ns}.docs (id, content, category) VALUES ($1, $2, $3)`, [
@@ -83,4 +84,5 @@ export async function pgHarness(
       await client.query(`DROP SCHEMA ${ns} CASCADE`);
     },
   };
+  return { ...harness, schema, pgStore: store };
 }
