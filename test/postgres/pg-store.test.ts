@@ -62,8 +62,6 @@ describe('PgStore (Postgres specifics)', () => {
         const save = store.saveMany!.bind(store);
         store.saveMany = async (gen, items) => {
           const out = await save(gen, items);
-          if (process.env.DEBUG_PG)
-            console.log(store === second ? 'B' : 'A', items.map((it) => it.doc).join(','));
           items.forEach((it, i) => {
             if (out[i] === null) saves.set(it.doc, (saves.get(it.doc) ?? 0) + 1);
           });
