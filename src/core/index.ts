@@ -41,6 +41,7 @@ export {
 export { validateIdentifier } from './identifier.js';
 export {
   type DocHit,
+  fuseHybrid,
   fuseRanks,
   type MergeOptions,
   type MergeStrategy,

@@ -131,3 +131,26 @@ function stableSortDesc<T extends { score: number }>(items: T[]): T[] {
     .sort((a, b) => b.item.score - a.item.score || a.i - b.i)
     .map((x) => x.item);
 }
+
+/**
+ * Hybrid search inside one generation: fuses ranked vector chunk hits with
+ * ranked full-text documents by reciprocal rank, one hit per document. A
+ * document found by both signals rises; a full-text-only document keeps
+ * chunk 0 (no vector chunk matched). Both backends use this, so hybrid
+ * ranking cannot drift between them.
+ */
+export function fuseHybrid<K>(
+  vectorHits: readonly Hit<K>[],
+  textDocs: readonly K[],
+  limit: number,
+  rankConstant = 60,
+): Hit<K>[] {
+  const best = new Map<K, Hit<K>>();
+  for (const h of vectorHits) if (!best.has(h.doc)) best.set(h.doc, h);
+  return fuseRanks([[...best.keys()], textDocs], rankConstant)
+    .slice(0, limit)
+    .map(({ key, score }) => {
+      const h = best.get(key);
+      return h ? { ...h, score } : { doc: key, chunkIndex: 0, score };
+    });
+}

@@ -3,7 +3,7 @@ import {
   type Coverage,
   DimensionMismatchError,
   fingerprint,
-  fuseRanks,
+  fuseHybrid,
   type Generation,
   GenerationConflictError,
   type GenerationInfo,
@@ -450,14 +450,11 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
        LIMIT $3`,
       [g.id, opts.text, limit * 2, ...fparams],
     );
-    const best = new Map<PgKey, Hit<PgKey>>();
-    for (const h of hits) if (!best.has(h.doc)) best.set(h.doc, h);
-    return fuseRanks([[...best.keys()], text.map((r) => r.doc as PgKey)])
-      .slice(0, limit)
-      .map(({ key, score }) => {
-        const h = best.get(key);
-        return h ? { ...h, score } : { doc: key, chunkIndex: 0, score };
-      });
+    return fuseHybrid(
+      hits,
+      text.map((r) => r.doc as PgKey),
+      limit,
+    );
   }
 
   // ------------------------------------------------------------ lifecycle

@@ -4,7 +4,7 @@ import {
   type Coverage,
   DimensionMismatchError,
   fingerprint,
-  fuseRanks,
+  fuseHybrid,
   type Generation,
   GenerationConflictError,
   type GenerationInfo,
@@ -606,9 +606,6 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     filter: SqliteFilter | undefined,
   ): Hit<SqliteKey>[] {
     const match = ftsQuery(text);
-    const best = new Map<SqliteKey, Hit<SqliteKey>>();
-    for (const h of hits) if (!best.has(h.doc)) best.set(h.doc, h);
-    const vectorDocs = [...best.keys()];
     let textDocs: SqliteKey[] = [];
     if (match !== null) {
       const s = this.schema;
@@ -628,12 +625,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         .pluck()
         .all(g.id, match, ...(filter?.params ?? []), limit * 2) as SqliteKey[];
     }
-    return fuseRanks([vectorDocs, textDocs])
-      .slice(0, limit)
-      .map(({ key, score }) => {
-        const h = best.get(key);
-        return h ? { ...h, score } : { doc: key, chunkIndex: 0, score };
-      });
+    return fuseHybrid(hits, textDocs, limit);
   }
 
   // ------------------------------------------------------------ lifecycle

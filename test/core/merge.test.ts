@@ -103,3 +103,22 @@ describe('fuseRanks', () => {
     expect(fused.map((f) => f.key).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 });
+
+describe('fuseHybrid', () => {
+  it('keeps one hit per document, lifts documents found by both signals, and gives text-only hits chunk 0', async () => {
+    const { fuseHybrid } = await import('../../src/core/index.js');
+    const fused = fuseHybrid(
+      [
+        { doc: 'a', chunkIndex: 2, score: 0.9, start: 5, end: 9 },
+        { doc: 'a', chunkIndex: 0, score: 0.8 },
+        { doc: 'b', chunkIndex: 1, score: 0.7 },
+      ],
+      ['c', 'b'],
+      3,
+    );
+    expect(fused.map((h) => h.doc)).toEqual(['b', 'a', 'c']);
+    expect(fused.find((h) => h.doc === 'a')).toMatchObject({ chunkIndex: 2, start: 5, end: 9 });
+    expect(fused.find((h) => h.doc === 'c')).toMatchObject({ chunkIndex: 0 });
+    expect(fuseHybrid([], ['x', 'y'], 1).map((h) => h.doc)).toEqual(['x']);
+  });
+});

@@ -3,21 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { tempDir } from '../sqlite/helpers.js';
+import { rng } from '../support/rng.js';
 import { finished, integrityProblems, SCHEMA, startWorker, wrongVectors } from './helpers.js';
 import { embedText } from './worker-encoder.mjs';
 
 const DOCS = 20_000;
 const DIMS = 8;
 const KILLS = 20;
-
-/** A seeded PRNG, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x * 1664525 + 1013904223) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 describe('crash safety', () => {
   it(`survives ${KILLS} SIGKILLs of a process filling ${DOCS} documents, then converges on a clean run's vectors`, async () => {

@@ -7,16 +7,9 @@ import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
 import { type Fault, startFaultServer } from '../support/fault-server.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { rng } from '../support/rng.js';
 
 const DIMS = 16;
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x * 1664525 + 1013904223) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 describe('provider faults', () => {
   it('finishes a fill through 429s, 500s, hangs, truncated JSON, NaN and resets, skipping only the poison document', async () => {
