@@ -40,8 +40,13 @@ const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/.git/**'];
  * files removed together with their vectors. Unchanged files keep their
  * stamps, so only what changed is embedded again.
  */
-export function indexFolder(ws: Workspace, dir: string, opts: IndexOptions = {}): IndexResult {
+export async function indexFolder(
+  ws: Workspace,
+  dir: string,
+  opts: IndexOptions = {},
+): Promise<IndexResult> {
   const root = resolve(dir);
+  const db = ws.db;
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(root);
@@ -53,7 +58,7 @@ export function indexFolder(ws: Workspace, dir: string, opts: IndexOptions = {})
   const exclude = [...DEFAULT_EXCLUDE, ...(opts.exclude ?? [])].map(globToRegExp);
   const maxBytes = opts.maxBytes ?? 20 * 1024 * 1024;
 
-  ws.db.exec(`CREATE TABLE IF NOT EXISTS documents (
+  db.exec(`CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY,
     title TEXT,
     content TEXT NOT NULL,
@@ -71,12 +76,10 @@ export function indexFolder(ws: Workspace, dir: string, opts: IndexOptions = {})
       EXIT.usage,
     );
   }
-  ws.configureTable({ ...FILES_TABLE });
-  ws.db
-    .prepare(
-      "INSERT INTO vecfill_config (key, value) VALUES ('root', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .run(JSON.stringify(root));
+  await ws.configureTable({ ...FILES_TABLE });
+  db.prepare(
+    "INSERT INTO vecfill_config (key, value) VALUES ('root', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(JSON.stringify(root));
 
   const result: IndexResult = {
     root,
@@ -102,18 +105,19 @@ export function indexFolder(ws: Workspace, dir: string, opts: IndexOptions = {})
   found.sort((a, b) => (a.path < b.path ? -1 : 1));
 
   const existing = new Map(
-    (
-      ws.db.prepare('SELECT path, hash FROM documents').all() as { path: string; hash: string }[]
-    ).map((r) => [r.path, r.hash]),
+    (db.prepare('SELECT path, hash FROM documents').all() as { path: string; hash: string }[]).map(
+      (r) => [r.path, r.hash],
+    ),
   );
   const upsert =
-    ws.db.prepare(`INSERT INTO documents (path, title, content, hash, bytes) VALUES (?, ?, ?, ?, ?)
+    db.prepare(`INSERT INTO documents (path, title, content, hash, bytes) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (path) DO UPDATE SET title = excluded.title, content = excluded.content, hash = excluded.hash,
       bytes = excluded.bytes, indexed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
     WHERE documents.hash <> excluded.hash`);
   const seen = new Set<string>();
-  const store = ws.store();
-  ws.db.transaction(() => {
+  const store = await ws.store();
+  const removed: string[] = [];
+  db.transaction(() => {
     for (const { path, file } of found) {
       const size = statSync(file).size;
       if (size > maxBytes) {
@@ -132,11 +136,13 @@ export function indexFolder(ws: Workspace, dir: string, opts: IndexOptions = {})
     }
     for (const path of existing.keys()) {
       if (seen.has(path)) continue;
-      ws.db.prepare('DELETE FROM documents WHERE path = ?').run(path);
-      store.deleteVectors(path);
+      db.prepare('DELETE FROM documents WHERE path = ?').run(path);
+      removed.push(path);
       result.removed++;
     }
   })();
+  // The rows are gone, so their vectors can never be returned; now free them.
+  for (const path of removed) await store.deleteVectors(path);
   return result;
 }
 

@@ -82,11 +82,11 @@ export async function main(argv: string[]): Promise<number> {
     fn: (ws: Workspace, ctx: Context) => number | Promise<number>,
   ) => {
     const ctx = ctxFor(opts);
-    const ws = Workspace.open(opts.db, { create, quiet: ctx.json });
+    const ws = await Workspace.open(opts.db, { create, quiet: ctx.json });
     try {
       exitCode = await fn(ws, ctx);
     } finally {
-      ws.close();
+      await ws.close();
     }
   };
 

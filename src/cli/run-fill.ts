@@ -18,9 +18,9 @@ export async function fillGeneration(
   gen: string,
   opts: { signal?: AbortSignal; quiet?: boolean; batchSize?: number; concurrency?: number } = {},
 ): Promise<FillRun> {
-  const store = ws.store();
+  const store = await ws.store();
   const encoder = await ws.encoderFor(gen);
-  const { backlog } = store.coverage(gen);
+  const { backlog } = await store.coverage(gen);
   const reporter = opts.quiet ? undefined : new ProgressReporter(`fill ${gen}`, backlog);
   const skippedDocs: FillRun['skippedDocs'] = [];
   const started = Date.now();

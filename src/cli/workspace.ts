@@ -1,6 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import { fingerprint, validateIdentifier } from '../core/index.js';
+import {
+  type Awaitable,
+  fingerprint,
+  type LifecycleStore,
+  validateIdentifier,
+} from '../core/index.js';
 import { type Encoder, openAICompatible, wordVectors } from '../encoders/index.js';
 import { openDatabase, SqliteStore } from '../sqlite/index.js';
 import { CliError, EXIT } from './errors.js';
@@ -78,85 +83,131 @@ export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
   );
 }
 
+/** A document key as either backend returns it. */
+export type CliKey = string | number | bigint;
+/** A `--where` filter: SQL over the documents table, aliased `d`. */
+export interface CliFilter {
+  where: string;
+  params?: readonly (string | number | null)[];
+}
+/** The store the command line drives: the lifecycle contract plus storage statistics. */
+export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
+  stats(gen: string): Awaitable<{ chunks: number; vectorBytes: number }>;
+};
+
+/** Where the settings and documents live: a SQLite file or a PostgreSQL database. */
+interface Backend {
+  readonly kind: 'sqlite' | 'postgres';
+  query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  openStore(cfg: TableConfig): Promise<CliStore>;
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+  /** The better-sqlite3 connection, for SQLite-only commands. */
+  readonly sqlite?: Database.Database;
+}
+
+const isPostgresUrl = (path: string) => /^postgres(ql)?:\/\//.test(path);
+
 /** An open vecfill database: the store, the saved settings and the encoders of its generations. */
 export class Workspace {
-  readonly db: Database.Database;
   readonly path: string;
+  readonly #backend: Backend;
   readonly #encoders = new Map<string, Promise<Encoder>>();
-  #store: SqliteStore | undefined;
+  #store: CliStore | undefined;
   readonly #quiet: boolean;
 
-  private constructor(path: string, db: Database.Database, quiet: boolean) {
+  private constructor(path: string, backend: Backend, quiet: boolean) {
     this.path = path;
-    this.db = db;
+    this.#backend = backend;
     this.#quiet = quiet;
-    db.exec(
-      'CREATE TABLE IF NOT EXISTS vecfill_config (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
-    );
   }
 
-  /** Opens `path`; refuses a missing file unless `create`. */
-  static open(path: string, opts: { create?: boolean; quiet?: boolean } = {}): Workspace {
-    if (path.startsWith('postgres://') || path.startsWith('postgresql://')) {
+  get kind(): 'sqlite' | 'postgres' {
+    return this.#backend.kind;
+  }
+
+  /** The SQLite connection; commands that only work on SQLite files say so for a Postgres URL. */
+  get db(): Database.Database {
+    if (!this.#backend.sqlite) {
       throw new CliError(
-        'PostgreSQL URLs are not supported by the command line yet; use the vecfill/postgres library API',
+        'this command works on SQLite files only; use `vecfill fill --table …` with a postgres:// URL',
         EXIT.usage,
       );
     }
-    if (!opts.create && !existsSync(path)) {
-      throw new CliError(
-        `no database at ${path}; create one with \`vecfill index <folder> --db ${path}\`, or point --db at an existing SQLite file`,
-        EXIT.notFound,
-      );
-    }
-    let db: Database.Database;
-    try {
-      db = openDatabase(path);
-    } catch (e) {
-      throw new CliError(
-        `cannot open ${path} as a SQLite database: ${(e as Error).message}`,
-        EXIT.notFound,
-      );
-    }
-    return new Workspace(path, db, opts.quiet ?? false);
+    return this.#backend.sqlite;
   }
 
-  #get<T>(key: string): T | undefined {
-    const row = this.db
-      .prepare('SELECT value FROM vecfill_config WHERE key = ?')
-      .pluck()
-      .get(key) as string | undefined;
-    return row === undefined ? undefined : (JSON.parse(row) as T);
+  /**
+   * Opens `path`: a SQLite file (refused when missing unless `create`) or a
+   * `postgres://` URL (PostgreSQL with pgvector; needs the `pg` package).
+   */
+  static async open(
+    path: string,
+    opts: { create?: boolean; quiet?: boolean } = {},
+  ): Promise<Workspace> {
+    const backend = isPostgresUrl(path)
+      ? await postgresBackend(path)
+      : sqliteBackend(path, opts.create ?? false);
+    await backend.query(
+      'CREATE TABLE IF NOT EXISTS vecfill_config (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+      [],
+    );
+    return new Workspace(path, backend, opts.quiet ?? false);
   }
 
-  #set(key: string, value: unknown): void {
-    this.db
-      .prepare(
+  async #get<T>(key: string): Promise<T | undefined> {
+    const [row] = await this.#backend.query(
+      this.#sql('SELECT value FROM vecfill_config WHERE key = ?'),
+      [key],
+    );
+    return row === undefined ? undefined : (JSON.parse(String(row.value)) as T);
+  }
+
+  async #set(key: string, value: unknown): Promise<void> {
+    await this.#backend.query(
+      this.#sql(
         'INSERT INTO vecfill_config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      )
-      .run(key, JSON.stringify(value));
+      ),
+      [key, JSON.stringify(value)],
+    );
   }
 
-  tableConfig(): TableConfig | undefined {
+  /** `?` placeholders for SQLite, `$n` for Postgres. */
+  #sql(sql: string): string {
+    if (this.#backend.kind === 'sqlite') return sql;
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  }
+
+  tableConfig(): Promise<TableConfig | undefined> {
     return this.#get<TableConfig>('table');
   }
 
   /** Validates and saves the table settings; refuses to silently switch an already configured database to another table. */
-  configureTable(cfg: TableConfig): void {
+  async configureTable(cfg: TableConfig): Promise<void> {
     for (const [role, name] of Object.entries({
-      table: cfg.table,
       id: cfg.id,
       content: cfg.content,
-      prefix: cfg.prefix,
+      revision: cfg.revision,
     })) {
+      if (name === undefined) continue;
       try {
         validateIdentifier(name, `--${role}`);
       } catch (e) {
         throw new CliError((e as Error).message, EXIT.usage);
       }
     }
-    if (cfg.revision !== undefined) validateIdentifier(cfg.revision, '--revision');
-    const saved = this.tableConfig();
+    for (const [role, name] of Object.entries({ table: cfg.table, prefix: cfg.prefix })) {
+      const parts = name.split('.');
+      try {
+        if (parts.length > (this.kind === 'postgres' ? 2 : 1))
+          validateIdentifier(name, `--${role}`);
+        for (const part of parts) validateIdentifier(part, `--${role}`);
+      } catch (e) {
+        throw new CliError((e as Error).message, EXIT.usage);
+      }
+    }
+    const saved = await this.tableConfig();
     if (
       saved &&
       (saved.table !== cfg.table || saved.id !== cfg.id || saved.content !== cfg.content)
@@ -166,14 +217,14 @@ export class Workspace {
         EXIT.usage,
       );
     }
-    this.#set('table', cfg);
+    await this.#set('table', cfg);
     this.#store = undefined;
   }
 
   /** The store over the configured table. */
-  store(): SqliteStore {
+  async store(): Promise<CliStore> {
     if (this.#store) return this.#store;
-    const cfg = this.tableConfig();
+    const cfg = await this.tableConfig();
     if (!cfg) {
       throw new CliError(
         `${this.path} is not set up for vecfill yet; run \`vecfill index <folder> --db ${this.path}\` or \`vecfill fill --db ${this.path} --table T --id ID --content COL\``,
@@ -181,30 +232,46 @@ export class Workspace {
       );
     }
     try {
-      this.#store = SqliteStore.open(this.db, {
-        docsTable: cfg.table,
-        idColumn: cfg.id,
-        contentColumn: cfg.content,
-        vectorsPrefix: cfg.prefix,
-        ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
-      });
+      this.#store = await this.#backend.openStore(cfg);
     } catch (e) {
       throw new CliError((e as Error).message, EXIT.notFound);
     }
     return this.#store;
   }
 
-  saveEncoder(gen: string, settings: EncoderSettings): void {
-    this.#set(`encoder:${gen}`, settings);
+  /** The content of one document of the configured table. */
+  async contentOf(id: CliKey): Promise<string> {
+    const cfg = (await this.tableConfig())!;
+    const quote = (name: string) =>
+      name
+        .split('.')
+        .map((p) => `"${validateIdentifier(p, 'identifier')}"`)
+        .join('.');
+    const [row] = await this.#backend.query(
+      this.#sql(
+        `SELECT ${quote(cfg.content)} AS content FROM ${quote(cfg.table)} WHERE ${quote(cfg.id)} = ?`,
+      ),
+      [id],
+    );
+    return row?.content == null ? '' : String(row.content);
   }
 
-  encoderSettings(gen: string): EncoderSettings {
-    const s = this.#get<EncoderSettings>(`encoder:${gen}`);
-    if (!s)
+  sizeBytes(): Promise<number> {
+    return this.#backend.sizeBytes();
+  }
+
+  saveEncoder(gen: string, settings: EncoderSettings): Promise<void> {
+    return this.#set(`encoder:${gen}`, settings);
+  }
+
+  async encoderSettings(gen: string): Promise<EncoderSettings> {
+    const s = await this.#get<EncoderSettings>(`encoder:${gen}`);
+    if (!s) {
       throw new CliError(
         `generation ${gen} has no saved encoder settings; it was not created by the vecfill command`,
         EXIT.notFound,
       );
+    }
     return s;
   }
 
@@ -212,7 +279,7 @@ export class Workspace {
   encoderFor(gen: string): Promise<Encoder> {
     let e = this.#encoders.get(gen);
     if (!e) {
-      e = buildEncoder(this.encoderSettings(gen), this.#quiet);
+      e = this.encoderSettings(gen).then((s) => buildEncoder(s, this.#quiet));
       this.#encoders.set(gen, e);
     }
     return e;
@@ -226,18 +293,107 @@ export class Workspace {
   ): Promise<string> {
     const encoder = await buildEncoder(settings, this.#quiet);
     const gen = key ?? defaultGenerationKey(settings, fingerprint(encoder.generation));
+    const store = await this.store();
     try {
-      this.store().ensureGeneration(gen, encoder.generation, state);
+      await store.ensureGeneration(gen, encoder.generation, state);
     } catch (e) {
       throw new CliError((e as Error).message, EXIT.refused);
     }
-    this.saveEncoder(gen, settings);
+    await this.saveEncoder(gen, settings);
     this.#encoders.set(gen, Promise.resolve(encoder));
     return gen;
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.#backend.close();
+  }
+}
+
+function sqliteBackend(path: string, create: boolean): Backend {
+  if (!create && !existsSync(path)) {
+    throw new CliError(
+      `no database at ${path}; create one with \`vecfill index <folder> --db ${path}\`, or point --db at an existing SQLite file (or a postgres:// URL)`,
+      EXIT.notFound,
+    );
+  }
+  let db: Database.Database;
+  try {
+    db = openDatabase(path);
+  } catch (e) {
+    throw new CliError(
+      `cannot open ${path} as a SQLite database: ${(e as Error).message}`,
+      EXIT.notFound,
+    );
+  }
+  return {
+    kind: 'sqlite',
+    sqlite: db,
+    query: async (sql, params) => {
+      const st = db.prepare(sql);
+      if (st.reader) return st.all(...params) as Record<string, unknown>[];
+      st.run(...params);
+      return [];
+    },
+    openStore: async (cfg) =>
+      SqliteStore.open(db, {
+        docsTable: cfg.table,
+        idColumn: cfg.id,
+        contentColumn: cfg.content,
+        vectorsPrefix: cfg.prefix,
+        ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
+      }),
+    sizeBytes: async () => statSync(path).size,
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+async function postgresBackend(url: string): Promise<Backend> {
+  let pg: typeof import('pg');
+  try {
+    pg = (await import('pg')).default as unknown as typeof import('pg');
+  } catch {
+    throw new CliError('postgres:// URLs need the `pg` package: npm install pg', EXIT.usage);
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const query = async (sql: string, params: unknown[]) =>
+    (await pool.query(sql, params)).rows as Record<string, unknown>[];
+  try {
+    await query('SELECT 1', []);
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new CliError(
+      `cannot connect to ${redactUrl(url)}: ${(e as Error).message}`,
+      EXIT.notFound,
+    );
+  }
+  const { PgStore } = await import('../postgres/index.js');
+  return {
+    kind: 'postgres',
+    query,
+    openStore: async (cfg) =>
+      (await PgStore.open(pool, {
+        docsTable: cfg.table,
+        idColumn: cfg.id,
+        contentColumn: cfg.content,
+        vectorsPrefix: cfg.prefix,
+        ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
+      })) as unknown as CliStore,
+    sizeBytes: async () =>
+      Number((await query('SELECT pg_database_size(current_database()) AS n', []))[0]?.n ?? 0),
+    close: () => pool.end(),
+  };
+}
+
+/** A URL for messages: the password is never printed. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the database URL';
   }
 }
 

@@ -616,6 +616,16 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     });
   }
 
+  /** Chunk count and vector bytes of a generation. */
+  async stats(gen: string): Promise<{ chunks: number; vectorBytes: number }> {
+    const g = await this.#gen(gen);
+    const [row] = await this.#q(`SELECT count(*)::int AS n FROM ${this.#t.chunks} WHERE gen = $1`, [
+      g.id,
+    ]);
+    const chunks = Number(row?.n ?? 0);
+    return { chunks, vectorBytes: chunks * Number(g.dimensions) * 4 };
+  }
+
   /** Drops vectors of documents whose rows were deleted outside vecfill. Returns how many documents. */
   async prune(): Promise<number> {
     const s = this.schema;

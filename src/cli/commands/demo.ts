@@ -24,14 +24,14 @@ export async function demoCommand(flags: { db?: string }, ctx: Context): Promise
   const started = Date.now();
   const corpus = fileURLToPath(new URL('../../../corpus/', import.meta.url));
   const dbPath = flags.db ?? join(mkdtempSync(join(tmpdir(), 'vecfill-demo-')), 'demo.db');
-  const ws = Workspace.open(dbPath, { create: true, quiet: ctx.json });
+  const ws = await Workspace.open(dbPath, { create: true, quiet: ctx.json });
   try {
     if (!ctx.json) ctx.err(`vecfill demo: indexing the sample corpus into ${dbPath}`);
-    const index = indexFolder(ws, corpus, { exclude: ['README.md'] });
-    if (ws.store().generations().length === 0)
+    const index = await indexFolder(ws, corpus, { exclude: ['README.md'] });
+    if ((await (await ws.store()).generations()).length === 0)
       await ws.ensureGeneration({ kind: 'words', weighting: 'sif' }, 'active');
     const runs: FillRun[] = [];
-    for (const gen of ws.store().liveGenerations())
+    for (const gen of await (await ws.store()).liveGenerations())
       runs.push(await fillGeneration(ws, gen, { signal: ctx.signal, quiet: ctx.json }));
     const results: { query: string; results: SearchRow[] }[] = [];
     for (const { query } of DEMO_QUERIES)
@@ -52,6 +52,6 @@ export async function demoCommand(flags: { db?: string }, ctx: Context): Promise
       ].join('\n'),
     );
   } finally {
-    ws.close();
+    await ws.close();
   }
 }

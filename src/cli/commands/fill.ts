@@ -20,7 +20,7 @@ export interface FillFlags extends EncoderFlags {
  * the chosen encoder), so later runs need no flags.
  */
 export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
-  const saved = ws.tableConfig();
+  const saved = await ws.tableConfig();
   if (flags.table || flags.id || flags.content) {
     if (!flags.table || !flags.id || !flags.content) {
       throw new CliError(
@@ -28,7 +28,7 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
         EXIT.usage,
       );
     }
-    ws.configureTable({
+    await ws.configureTable({
       table: flags.table,
       id: flags.id,
       content: flags.content,
@@ -41,8 +41,8 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
       EXIT.usage,
     );
   }
-  const store = ws.store();
-  if (store.generations().length === 0) {
+  const store = await ws.store();
+  if ((await store.generations()).length === 0) {
     await ws.ensureGeneration(encoderSettingsFrom(flags), 'active', flags.generation);
   } else if (flags.encoder || flags.model || flags.baseUrl) {
     throw new CliError(
@@ -51,7 +51,7 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
     );
   }
   const runs: FillRun[] = [];
-  for (const gen of store.liveGenerations()) {
+  for (const gen of await store.liveGenerations()) {
     runs.push(await fillGeneration(ws, gen, fillTuning(flags, ctx)));
   }
   return emit(

@@ -19,16 +19,16 @@ export async function indexCommand(
   flags: IndexFlags,
   ctx: Context,
 ): Promise<number> {
-  const result = indexFolder(ws, dir, {
+  const result = await indexFolder(ws, dir, {
     ...(flags.include ? { include: flags.include } : {}),
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
   });
-  const store = ws.store();
-  if (store.generations().length === 0)
+  const store = await ws.store();
+  if ((await store.generations()).length === 0)
     await ws.ensureGeneration(encoderSettingsFrom(flags), 'active');
   const runs: FillRun[] = [];
   if (flags.fill !== false) {
-    for (const gen of store.liveGenerations())
+    for (const gen of await store.liveGenerations())
       runs.push(await fillGeneration(ws, gen, fillTuning(flags, ctx)));
   }
   return emit(ctx, { index: result, fill: runs }, () => {

@@ -23,10 +23,10 @@ export async function migrateCommand(
   flags: MigrateFlags,
   ctx: Context,
 ): Promise<number> {
-  const store = ws.store();
+  const store = await ws.store();
   const settings = encoderSettingsFrom(flags);
   const gen = await ws.ensureGeneration(settings, 'building', flags.generation);
-  const info = store.generations().find((g) => g.key === gen)!;
+  const info = (await store.generations()).find((g) => g.key === gen)!;
   if (info.state !== 'building') {
     throw new CliError(
       `generation ${gen} already exists and is ${info.state}; nothing to migrate to`,
@@ -37,7 +37,7 @@ export async function migrateCommand(
     flags.fill === false ? undefined : await fillGeneration(ws, gen, fillTuning(flags, ctx));
   let activated = false;
   if (flags.activate) {
-    guard(() => store.activate(gen));
+    await guard(() => store.activate(gen));
     activated = true;
   }
   return emit(ctx, { generation: gen, fill: run, activated }, () =>
@@ -51,15 +51,19 @@ export async function migrateCommand(
   );
 }
 
-export function activateCommand(ws: Workspace, gen: string | undefined, ctx: Context): number {
-  const store = ws.store();
-  const target = gen ?? store.generations().find((g) => g.state === 'building')?.key;
+export async function activateCommand(
+  ws: Workspace,
+  gen: string | undefined,
+  ctx: Context,
+): Promise<number> {
+  const store = await ws.store();
+  const target = gen ?? (await store.generations()).find((g) => g.state === 'building')?.key;
   if (!target)
     throw new CliError(
       'no building generation to activate; name one: vecfill activate <generation>',
       EXIT.notFound,
     );
-  guard(() => store.activate(target));
+  await guard(() => store.activate(target));
   return emit(
     ctx,
     { activated: target },
@@ -67,8 +71,8 @@ export function activateCommand(ws: Workspace, gen: string | undefined, ctx: Con
   );
 }
 
-export function retireCommand(ws: Workspace, gen: string, ctx: Context): number {
-  guard(() => ws.store().retire(gen));
+export async function retireCommand(ws: Workspace, gen: string, ctx: Context): Promise<number> {
+  await guard(async () => (await ws.store()).retire(gen));
   return emit(
     ctx,
     { retired: gen },
@@ -77,15 +81,15 @@ export function retireCommand(ws: Workspace, gen: string, ctx: Context): number 
   );
 }
 
-export function reclaimCommand(ws: Workspace, gen: string, ctx: Context): number {
-  guard(() => ws.store().reclaim(gen));
+export async function reclaimCommand(ws: Workspace, gen: string, ctx: Context): Promise<number> {
+  await guard(async () => (await ws.store()).reclaim(gen));
   return emit(ctx, { reclaimed: gen }, () => `reclaimed ${gen}: its vectors were dropped`);
 }
 
 /** Maps the store's refusals to exit codes with messages that say what to do. */
-function guard(fn: () => void): void {
+async function guard(fn: () => unknown): Promise<void> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof UncoveredError) {
       throw new CliError(`${e.message} (run \`vecfill fill\`, then activate again)`, EXIT.refused);

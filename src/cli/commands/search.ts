@@ -1,9 +1,9 @@
 import { type DocHit, search } from '../../core/index.js';
-import type { SqliteFilter, SqliteKey } from '../../sqlite/index.js';
+
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { highlight, passageOf } from '../output.js';
-import type { Workspace } from '../workspace.js';
+import type { CliFilter, CliKey, Workspace } from '../workspace.js';
 
 export interface SearchFlags {
   limit?: string;
@@ -14,7 +14,7 @@ export interface SearchFlags {
 
 export interface SearchRow {
   rank: number;
-  id: SqliteKey;
+  id: CliKey;
   score: number;
   generation: string;
   chunk: { index: number; start?: number; end?: number };
@@ -35,8 +35,8 @@ export async function runSearch(
       EXIT.usage,
     );
   }
-  const store = ws.store();
-  const live = store.liveGenerations();
+  const store = await ws.store();
+  const live = await store.liveGenerations();
   // One generation: show its cosine similarity as is; several: put them on one scale.
   const merge = flags.merge ?? (live.length > 1 ? 'normalized' : 'raw');
   if (merge !== 'normalized' && merge !== 'raw' && merge !== 'rrf') {
@@ -48,8 +48,8 @@ export async function runSearch(
       EXIT.notFound,
     );
   }
-  const filter: SqliteFilter | undefined = flags.where ? { where: flags.where } : undefined;
-  let hits: DocHit<SqliteKey>[];
+  const filter: CliFilter | undefined = flags.where ? { where: flags.where } : undefined;
+  let hits: DocHit<CliKey>[];
   try {
     hits = await search(store, query, {
       encoderFor: async (gen) => (await ws.encoderFor(gen)).encode,
@@ -72,12 +72,9 @@ export async function runSearch(
     }
     throw e;
   }
-  const cfg = ws.tableConfig()!;
-  const contentOf = ws.db
-    .prepare(`SELECT ${cfg.content} FROM ${cfg.table} WHERE ${cfg.id} = ?`)
-    .pluck();
-  return hits.map((h, i) => {
-    const content = String(contentOf.get(h.doc) ?? '');
+  const rows: SearchRow[] = [];
+  for (const [i, h] of hits.entries()) {
+    const content = await ws.contentOf(h.doc);
     const row: SearchRow = {
       rank: i + 1,
       id: h.doc,
@@ -88,8 +85,9 @@ export async function runSearch(
     };
     if (h.start !== undefined) row.chunk.start = h.start;
     if (h.end !== undefined) row.chunk.end = h.end;
-    return row;
-  });
+    rows.push(row);
+  }
+  return rows;
 }
 
 export function renderRows(rows: SearchRow[], query: string, tty: boolean): string {

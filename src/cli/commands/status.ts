@@ -1,16 +1,30 @@
-import { statSync } from 'node:fs';
 import { type Context, emit } from '../context.js';
 import { formatBytes, table } from '../output.js';
 import type { Workspace } from '../workspace.js';
 
+interface GenerationStatus {
+  generation: string;
+  state: string;
+  model: string;
+  dimensions: number;
+  fingerprint: string;
+  params: Record<string, string | number | boolean>;
+  embedded: number;
+  skipped: number;
+  backlog: number;
+  chunks: number;
+  vectorBytes: number;
+}
+
 /** Every generation with its model, dimensions, fingerprint, state, coverage and storage. */
-export function statusCommand(ws: Workspace, ctx: Context): number {
-  const store = ws.store();
-  const cfg = ws.tableConfig()!;
-  const gens = store.generations().map((g) => {
-    const coverage = store.coverage(g.key);
-    const stats = store.stats(g.key);
-    return {
+export async function statusCommand(ws: Workspace, ctx: Context): Promise<number> {
+  const store = await ws.store();
+  const cfg = (await ws.tableConfig())!;
+  const gens: GenerationStatus[] = [];
+  for (const g of await store.generations()) {
+    const coverage = await store.coverage(g.key);
+    const stats = await store.stats(g.key);
+    gens.push({
       generation: g.key,
       state: g.reclaimed ? 'reclaimed' : g.state,
       model: g.generation.model,
@@ -20,13 +34,18 @@ export function statusCommand(ws: Workspace, ctx: Context): number {
       ...coverage,
       chunks: stats.chunks,
       vectorBytes: stats.vectorBytes,
-    };
-  });
-  const dbBytes = statSync(ws.path).size;
-  const value = { database: ws.path, table: cfg, databaseBytes: dbBytes, generations: gens };
+    });
+  }
+  const dbBytes = await ws.sizeBytes();
+  const value = {
+    database: ws.path.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@'),
+    table: cfg,
+    databaseBytes: dbBytes,
+    generations: gens,
+  };
   return emit(ctx, value, () => {
     const lines = [
-      `${ws.path} (${formatBytes(dbBytes)}), table ${cfg.table}(${cfg.id}, ${cfg.content})`,
+      `${value.database} (${formatBytes(dbBytes)}), table ${cfg.table}(${cfg.id}, ${cfg.content})`,
     ];
     if (gens.length === 0) lines.push('no generations yet: run `vecfill fill`');
     else {

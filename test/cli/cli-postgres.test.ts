@@ -1,0 +1,103 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPglite } from '../postgres/helpers.js';
+import { runCli, runJson } from './run-cli.js';
+
+let db: PGlite;
+let server: PGLiteSocketServer;
+let url: string;
+
+beforeAll(async () => {
+  db = await startPglite();
+  const port = 20_000 + Math.floor(Math.random() * 30_000);
+  server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 4 });
+  await server.start();
+  url = `postgres://postgres:secret-password@127.0.0.1:${port}/postgres`;
+  await db.exec(`CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, rev integer NOT NULL DEFAULT 1, lang text);
+    INSERT INTO notes (id, body, lang) VALUES
+      (1, 'The orchestra tuned before the symphony began.', 'en'),
+      (2, 'Tides rise and fall twice a day with the moon.', 'en'),
+      (3, 'Compound interest grows savings over decades.', 'en');`);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.close();
+});
+
+describe('vecfill on a postgres:// URL', () => {
+  it('fills, searches, reports status and migrates a PostgreSQL table', async () => {
+    const first = await runJson<{ generations: { documents: number }[] }>([
+      'fill',
+      '--db',
+      url,
+      '--table',
+      'notes',
+      '--id',
+      'id',
+      '--content',
+      'body',
+      '--revision',
+      'rev',
+    ]);
+    expect(first.generations[0]!.documents).toBe(3);
+    const hits = await runJson<{ results: { id: number; passage: string }[] }>([
+      'search',
+      'symphony orchestra',
+      '--db',
+      url,
+      '--limit',
+      '1',
+    ]);
+    expect(hits.results[0]!.id).toBe(1);
+    expect(hits.results[0]!.passage).toContain('orchestra');
+    const filtered = await runJson<{ results: { id: number }[] }>([
+      'search',
+      'moon tides',
+      '--db',
+      url,
+      '--where',
+      'd.id <> 2',
+    ]);
+    expect(filtered.results.map((r) => r.id)).not.toContain(2);
+    await runJson([
+      'migrate',
+      '--db',
+      url,
+      '--weighting',
+      'mean',
+      '--generation',
+      'mean',
+      '--activate',
+    ]);
+    const status = await runJson<{
+      database: string;
+      generations: { generation: string; state: string; embedded: number }[];
+    }>(['status', '--db', url]);
+    expect(status.database).not.toContain('secret-password');
+    expect(status.generations.find((g) => g.generation === 'mean')).toMatchObject({
+      state: 'active',
+      embedded: 3,
+    });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(
+      "UPDATE notes SET body = 'Glaciers carve valleys', rev = rev + 1 WHERE id = 3",
+    );
+    await client.end();
+    const again = await runJson<{ generations: { documents: number }[] }>(['fill', '--db', url]);
+    expect(again.generations[0]!.documents).toBe(1);
+    const index = await runCli(['index', '.', '--db', url]);
+    expect(index.code).toBe(2);
+    expect(index.stderr).toMatch(/SQLite files only/);
+  }, 120_000);
+
+  it('says clearly when the server cannot be reached, without printing the password', async () => {
+    const r = await runCli(['status', '--db', 'postgres://u:hunter2@127.0.0.1:9/none']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1:9\/none/);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+});
