@@ -1,12 +1,14 @@
 /** Version of the tokenizer; part of the word-vector generation, so a change re-embeds. */
 export const TOKENIZER_VERSION = 1;
 
-const CONTRACTIONS: Record<string, string[]> = {
-  "can't": ['can', 'not'],
-  "won't": ['will', 'not'],
-  "shan't": ['shall', 'not'],
-  "ain't": ['is', 'not'],
-};
+// A Map, not an object literal: a word such as "constructor" or "__proto__"
+// must not find Object.prototype's members.
+const CONTRACTIONS = new Map<string, readonly string[]>([
+  ["can't", ['can', 'not']],
+  ["won't", ['will', 'not']],
+  ["shan't", ['shall', 'not']],
+  ["ain't", ['is', 'not']],
+]);
 
 const SUFFIXES: [string, string | null][] = [
   ["n't", 'not'],
@@ -33,7 +35,7 @@ export function tokenize(text: string): string[] {
   const raw = normalized.match(/[\p{L}\p{N}]+(?:['-][\p{L}\p{N}]+)*/gu) ?? [];
   const out: string[] = [];
   for (const token of raw) {
-    const special = CONTRACTIONS[token];
+    const special = CONTRACTIONS.get(token);
     if (special) {
       out.push(...special);
       continue;

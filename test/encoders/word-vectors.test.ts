@@ -34,6 +34,22 @@ describe('tokenize', () => {
     expect(tokenize("can't won't e-mail")).toEqual(['can', 'not', 'will', 'not', 'e-mail']);
     expect(tokenize('   ...  ')).toEqual([]);
   });
+
+  it('treats words that name Object.prototype members as plain words', () => {
+    // "constructor" once looked up Object.prototype.constructor as a contraction and threw.
+    expect(
+      tokenize('Inline the constructor; toString, valueOf and __proto__ hasOwnProperty'),
+    ).toEqual([
+      'inline',
+      'the',
+      'constructor',
+      'tostring',
+      'valueof',
+      'and',
+      'proto',
+      'hasownproperty',
+    ]);
+  });
 });
 
 describe('wordVectors', () => {
