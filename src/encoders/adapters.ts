@@ -48,7 +48,7 @@ export async function fromAiSdk(
       cause: e,
     });
   }
-  const encode: EncodeFn = async (texts, o) => {
+  const encode: EncodeFn = async (texts, o = {}) => {
     const call: Parameters<EmbedMany>[0] = { model: model as never, values: texts };
     if (o.signal) call.abortSignal = o.signal;
     if (opts.maxRetries !== undefined) call.maxRetries = opts.maxRetries;
@@ -75,7 +75,7 @@ export async function fromLangChain(
 ): Promise<Encoder> {
   if (!opts?.model)
     throw new TypeError('fromLangChain needs opts.model: the name of the vector space it produces');
-  const encode: EncodeFn = async (texts, o) => {
+  const encode: EncodeFn = async (texts, o = {}) => {
     o.signal?.throwIfAborted();
     return embeddings.embedDocuments(texts);
   };

@@ -154,7 +154,7 @@ export async function openAICompatible(opts: OpenAICompatibleOptions): Promise<E
   if (sendDimensions && opts.dimensions !== undefined) params.requestedDimensions = opts.dimensions;
   const generation: Generation = { model: opts.model, dimensions: fixedDims, params };
 
-  const encode: EncodeFn = async (texts, o) => {
+  const encode: EncodeFn = async (texts, o = {}) => {
     const out: number[][] = [];
     for (let i = 0; i < texts.length; i += maxBatch) {
       out.push(...(await request(texts.slice(i, i + maxBatch), o.signal, fixedDims)));

@@ -100,7 +100,7 @@ export async function wordVectors(
     return v;
   };
 
-  const encode: EncodeFn = async (texts, o) => {
+  const encode: EncodeFn = async (texts, o = {}) => {
     o.signal?.throwIfAborted();
     return texts.map(embedOne);
   };
