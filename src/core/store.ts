@@ -117,6 +117,10 @@ export interface GenerationInfo<G> {
   /** True once a retired generation's vectors were dropped by `reclaim`. */
   reclaimed: boolean;
   createdAt: string;
+  /** How the backend's KNN index stores the vectors, when it quantizes them (SQLite store option). */
+  quantization?: 'binary' | 'int8';
+  /** Candidates rescored per wanted hit, for a quantized generation. */
+  oversample?: number;
 }
 
 /** How much of the documents table a generation covers. */

@@ -25,6 +25,17 @@ import {
 import { coveredSql } from './freshness.js';
 import { ftsQuery } from './full-text.js';
 import { loadVec } from './open-database.js';
+import {
+  BinaryCodes,
+  columnType,
+  defaultOversample,
+  type GenerationOptions,
+  QUANTIZATIONS,
+  type Quantization,
+  quantize,
+  quantizedBytes,
+  rescore,
+} from './quantize.js';
 import { type SqliteSchema, type ValidSqliteSchema, validateSchema } from './sqlite-schema.js';
 
 type SqliteDatabase = Database.Database;
@@ -54,6 +65,9 @@ export interface GenerationStats {
   chunks: number;
   /** Bytes of float32 vector data (chunks × dimensions × 4). */
   vectorBytes: number;
+  /** Bytes of the quantized index beside the float vectors (0 without quantization). */
+  indexBytes: number;
+  quantization?: Quantization;
 }
 
 interface GenRow {
@@ -65,6 +79,10 @@ interface GenRow {
   state: GenerationState;
   reclaimed: number;
   created_at: string;
+  quantization: Quantization | null;
+  oversample: number | null;
+  /** Bumped by every write to a binary generation's codes; keys the in-memory copy. */
+  writes: number;
 }
 
 interface DocRow {
@@ -114,6 +132,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** Per-generation scan cursor: each page continues after the last, wrapping once. */
   readonly #cursor = new Map<number, SqliteKey>();
   readonly #statements = new Map<string, Database.Statement>();
+  /** In-memory binary codes per generation id, valid while the generation's `writes` is unchanged. */
+  readonly #codes = new Map<number, BinaryCodes>();
   /** Identifies this store's leases when `leaseMs` is set. */
   readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly #saveOne: Database.Transaction<(gen: GenRow, item: SaveItem<SqliteKey>) => void>;
@@ -131,6 +151,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       leases: `${p}_leases`,
       fts: `${p}_fts`,
       vec: (id: number) => `${p}_vec_${id}`,
+      full: (id: number) => `${p}_full_${id}`,
     };
     this.#saveOne = db.transaction((gen: GenRow, item: SaveItem<SqliteKey>) =>
       this.#save(gen, item),
@@ -188,7 +209,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         dimensions INTEGER NOT NULL CHECK (dimensions > 0),
         state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
         reclaimed INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        quantization TEXT CHECK (quantization IN ('binary', 'int8')),
+        oversample INTEGER CHECK (oversample > 0),
+        writes INTEGER NOT NULL DEFAULT 0
       );
       CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_active ON ${t.gens}(state) WHERE state = 'active';
       CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_building ON ${t.gens}(state) WHERE state = 'building';
@@ -210,6 +234,13 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS ${p}_stamps_doc ON ${t.stamps}(doc);
     `);
+    // Databases made before quantization existed lack its two columns.
+    const genColumns = this.db.prepare(`PRAGMA table_info(${t.gens})`).all() as { name: string }[];
+    if (!genColumns.some((c) => c.name === 'quantization')) {
+      this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN quantization TEXT CHECK (quantization IN ('binary', 'int8'));
+        ALTER TABLE ${t.gens} ADD COLUMN oversample INTEGER CHECK (oversample > 0);
+        ALTER TABLE ${t.gens} ADD COLUMN writes INTEGER NOT NULL DEFAULT 0;`);
+    }
     if (s.leaseMs !== undefined) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen INTEGER NOT NULL, doc ${docType} NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL,
@@ -392,13 +423,24 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       'insChunk',
       () => `INSERT INTO ${t.chunks} (gen, doc, chunk_index, start, "end") VALUES (?, ?, ?, ?, ?)`,
     );
+    const q = g.quantization;
     const insVec = this.#stmt(
       `insVec${g.id}`,
-      () => `INSERT INTO ${t.vec(g.id)} (rowid, embedding) VALUES (?, ?)`,
+      () =>
+        `INSERT INTO ${t.vec(g.id)} (rowid, embedding) VALUES (?, ${q === 'int8' ? 'vec_int8(?)' : '?'})`,
     );
+    const insFull = q
+      ? this.#stmt(`insFull${g.id}`, () => `INSERT INTO ${t.full(g.id)} (id, v) VALUES (?, ?)`)
+      : undefined;
+    if (q === 'binary' && vectors.length > 0) this.#bumpWrites(g);
     for (const cv of vectors) {
-      const id = insChunk.run(g.id, key, cv.index, cv.start, cv.end).lastInsertRowid;
-      insVec.run(BigInt(id), f32(cv.vector));
+      const id = BigInt(insChunk.run(g.id, key, cv.index, cv.start, cv.end).lastInsertRowid);
+      if (q) {
+        insVec.run(id, quantize(q, cv.vector));
+        insFull!.run(id, f32(cv.vector));
+      } else {
+        insVec.run(id, f32(cv.vector));
+      }
     }
     if (s.embedGenColumn) {
       if (row.embed_gen === null) {
@@ -435,6 +477,14 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     }
   }
 
+  /** Marks every in-memory copy of `g`'s binary codes (in any process) out of date. */
+  #bumpWrites(g: GenRow): void {
+    this.#stmt(
+      'bumpWrites',
+      () => `UPDATE ${this.#t.gens} SET writes = writes + 1 WHERE id = ?`,
+    ).run(g.id);
+  }
+
   #dropChunks(g: GenRow, key: SqliteKey): void {
     const t = this.#t;
     const ids = this.#stmt('chunkIds', () => `SELECT id FROM ${t.chunks} WHERE gen = ? AND doc = ?`)
@@ -444,6 +494,14 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (!g.reclaimed) {
       const del = this.#stmt(`delVec${g.id}`, () => `DELETE FROM ${t.vec(g.id)} WHERE rowid = ?`);
       for (const id of ids) del.run(BigInt(id));
+      if (g.quantization === 'binary') this.#bumpWrites(g);
+      if (g.quantization) {
+        const delFull = this.#stmt(
+          `delFull${g.id}`,
+          () => `DELETE FROM ${t.full(g.id)} WHERE id = ?`,
+        );
+        for (const id of ids) delFull.run(id);
+      }
     }
     this.#stmt('delChunks', () => `DELETE FROM ${t.chunks} WHERE gen = ? AND doc = ?`).run(
       g.id,
@@ -529,27 +587,36 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const q = f32(query);
     const filterParams = filter?.params ?? [];
     const where = filter ? ` AND (${filter.where})` : '';
-    let k = Math.min(VEC_MAX_K, Math.max(limit * 2, 16));
+    const quant = g.quantization;
+    const over = quant ? (g.oversample ?? defaultOversample(quant)) : 2;
+    let k = Math.min(VEC_MAX_K, Math.max(limit * over, 16));
     for (;;) {
-      const sql = this.#knnSql(g, where);
-      const rows = this.#stmt(`knn${g.id}:${where}`, () => sql).all(
-        q,
-        k,
-        g.id,
-        ...filterParams,
-        limit,
-      ) as ChunkRow[];
-      if (rows.length >= limit) return rows;
-      const total = this.#stmt(
-        'chunkCount',
-        () => `SELECT count(*) FROM ${this.#t.chunks} WHERE gen = ?`,
-      )
-        .pluck()
-        .get(g.id) as number;
-      if (k >= total) return rows;
+      let rows: ChunkRow[];
+      let exhausted: boolean;
+      if (quant) {
+        const ranked = this.#candidates(g, quant, query, k);
+        exhausted = ranked.length < k;
+        rows = this.#stmt(`rerank${g.id}:${where}`, () => this.#rerankSql(where)).all(
+          JSON.stringify(ranked),
+          g.id,
+          ...filterParams,
+          limit,
+        ) as ChunkRow[];
+      } else {
+        rows = this.#stmt(`knn${g.id}:${where}`, () => this.#knnSql(g, where)).all(
+          q,
+          k,
+          g.id,
+          ...filterParams,
+          limit,
+        ) as ChunkRow[];
+        exhausted = rows.length < limit && k >= this.#chunkCount(g);
+      }
+      if (rows.length >= limit || exhausted) return rows;
       if (k >= VEC_MAX_K) {
         // The KNN window cannot grow past sqlite-vec's limit: finish with an
-        // exact scan, still filtered by the same freshness predicate.
+        // exact scan over the float vectors, still filtered by the same
+        // freshness predicate.
         return this.#stmt(`scan${g.id}:${where}`, () => this.#scanSql(g, where)).all(
           q,
           g.id,
@@ -562,16 +629,92 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     }
   }
 
+  #chunkCount(g: GenRow): number {
+    return this.#stmt('chunkCount', () => `SELECT count(*) FROM ${this.#t.chunks} WHERE gen = ?`)
+      .pluck()
+      .get(g.id) as number;
+  }
+
+  /**
+   * A quantized generation's candidates: `k` nearest by the quantized
+   * column, re-ranked by exact cosine distance over their float vectors.
+   * Returns `[chunk id, distance]`, best first.
+   */
+  #candidates(g: GenRow, quant: Quantization, query: Float32Array, k: number): [number, number][] {
+    const t = this.#t;
+    const ids =
+      quant === 'binary'
+        ? this.#binaryCodes(g).nearest(quantize(quant, query), k)
+        : (this.#stmt(
+            `cand${g.id}`,
+            () => `SELECT rowid FROM ${t.vec(g.id)} WHERE embedding MATCH vec_int8(?) AND k = ?`,
+          )
+            .pluck()
+            .all(quantize(quant, query), k) as number[]);
+    if (ids.length === 0) return [];
+    const blobs = this.#stmt(
+      `full${g.id}`,
+      () => `SELECT id, v FROM ${t.full(g.id)} WHERE id IN (SELECT value FROM json_each(?))`,
+    )
+      .raw()
+      .all(JSON.stringify(ids)) as [number, Buffer][];
+    return rescore(query, blobs);
+  }
+
+  /**
+   * The binary codes of `g` in memory. vec0's KNN costs O(n × k) and so
+   * grows with the oversampled k, and an SQL scan pays a function call per
+   * row; a scan of the codes in memory is O(n) and several times faster
+   * (bench/README.md). The copy is reread whenever the generation's write
+   * counter moved, in this process or another, so it is never out of date.
+   */
+  #binaryCodes(g: GenRow): BinaryCodes {
+    const cached = this.#codes.get(g.id);
+    if (cached && cached.version === g.writes) return cached;
+    const t = this.#t;
+    const read = this.db.transaction(() => {
+      const version = this.#stmt('writesOf', () => `SELECT writes FROM ${t.gens} WHERE id = ?`)
+        .pluck()
+        .get(g.id) as number;
+      const rows = this.db
+        .prepare(`SELECT id, embedding FROM ${t.vec(g.id)}`)
+        .raw()
+        .all() as [number, Buffer][];
+      return new BinaryCodes(rows, g.dimensions, version);
+    });
+    const codes = read();
+    this.#codes.set(g.id, codes);
+    return codes;
+  }
+
   /** The search plan: KNN first (materialized, run once), then the joins. Exposed for EXPLAIN in tests. */
   knnSql(gen: string, filterWhere?: string): string {
-    return this.#knnSql(this.#liveGen(gen), filterWhere ? ` AND (${filterWhere})` : '');
+    const g = this.#liveGen(gen);
+    const where = filterWhere ? ` AND (${filterWhere})` : '';
+    return g.quantization ? this.#rerankSql(where) : this.#knnSql(g, where);
   }
 
   #knnSql(g: GenRow, where: string): string {
+    return this.#joinSql(
+      `SELECT rowid AS id, distance FROM ${this.#t.vec(g.id)} WHERE embedding MATCH ? AND k = ?`,
+      where,
+    );
+  }
+
+  /** Joins rescored candidates, bound as a JSON array of `[chunk id, distance]`. */
+  #rerankSql(where: string): string {
+    return this.#joinSql(
+      'SELECT value ->> 0 AS id, value ->> 1 AS distance FROM json_each(?)',
+      where,
+    );
+  }
+
+  /** Joins nearest chunks (`knnSource` yields `id, distance`) back to live, freshly stamped rows. */
+  #joinSql(knnSource: string, where: string): string {
     const s = this.schema;
     const t = this.#t;
     return `WITH knn AS MATERIALIZED (
-        SELECT rowid AS id, distance FROM ${t.vec(g.id)} WHERE embedding MATCH ? AND k = ?
+        ${knnSource}
       )
       SELECT c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end", knn.distance AS distance
       FROM knn
@@ -586,10 +729,15 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   #scanSql(g: GenRow, where: string): string {
     const s = this.schema;
     const t = this.#t;
+    // A quantized generation keeps its exact vectors in the plain float table.
+    const vectors = g.quantization
+      ? `${t.full(g.id)} v ON v.id = c.id`
+      : `${t.vec(g.id)} v ON v.rowid = c.id`;
+    const column = g.quantization ? 'v.v' : 'v.embedding';
     return `SELECT c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end",
-        vec_distance_cosine(v.embedding, ?) AS distance
+        vec_distance_cosine(${column}, ?) AS distance
       FROM ${t.chunks} c
-      JOIN ${t.vec(g.id)} v ON v.rowid = c.id
+      JOIN ${vectors}
       JOIN ${t.docs} d ON d.${s.idColumn} = c.doc
       LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
       WHERE c.gen = ? AND ${coveredSql(s)}${where}
@@ -611,19 +759,35 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       const s = this.schema;
       const t = this.#t;
       const where = filter ? ` AND (${filter.where})` : '';
-      textDocs = this.#stmt(
+      // Rank the full-text matches first (materialized, limited), then join
+      // only those back; widen like the vector window when stale, deleted or
+      // filtered-out rows take up places.
+      const want = limit * 2;
+      const st = this.#stmt(
         `fts:${where}`,
         () =>
-          `SELECT k.doc FROM ${t.fts}
-           JOIN ${t.keys} k ON k.id = ${t.fts}.rowid
+          `WITH m AS MATERIALIZED (
+             SELECT rowid AS id, rank FROM ${t.fts} WHERE ${t.fts} MATCH ? ORDER BY rank LIMIT ?
+           )
+           SELECT k.doc FROM m
+           JOIN ${t.keys} k ON k.id = m.id
            JOIN ${t.docs} d ON d.${s.idColumn} = k.doc
            LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
-           WHERE ${t.fts} MATCH ? AND ${coveredSql(s)} AND s.chunks > 0${where}
-           ORDER BY ${t.fts}.rank
+           WHERE ${coveredSql(s)} AND s.chunks > 0${where}
+           ORDER BY m.rank
            LIMIT ?`,
-      )
-        .pluck()
-        .all(g.id, match, ...(filter?.params ?? []), limit * 2) as SqliteKey[];
+      ).pluck();
+      const matches = this.#stmt(
+        'ftsCount',
+        () => `SELECT count(*) FROM ${t.fts} WHERE ${t.fts} MATCH ?`,
+      ).pluck();
+      let total: number | undefined;
+      for (let window = want * 2; ; window *= 4) {
+        textDocs = st.all(match, window, g.id, ...(filter?.params ?? []), want) as SqliteKey[];
+        if (textDocs.length >= want) break;
+        total ??= matches.get(match) as number;
+        if (window >= total) break;
+      }
     }
     return fuseHybrid(hits, textDocs, limit);
   }
@@ -634,15 +798,27 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * Registers generation `gen` (idempotent). Refuses a known key whose
    * fingerprint or dimension differs with `GenerationConflictError`: a new
    * model or setting needs a new key. A reclaimed generation is rebuilt.
+   *
+   * `options.quantization` indexes the generation's vectors as `binary` or
+   * `int8` for a faster candidate KNN, rescored exactly over the float
+   * vectors (see `GenerationOptions`). It is fixed when the generation is
+   * created: asking for another quantization on a known key is refused.
+   *
+   * @example
+   * ```ts
+   * store.ensureGeneration('minilm-bin', encoder.generation, 'building', { quantization: 'binary' });
+   * ```
    */
   ensureGeneration(
     gen: string,
     generation: Generation,
     state: 'building' | 'active' = 'building',
+    options: GenerationOptions = {},
   ): GenerationInfo<string> {
     if (typeof gen !== 'string' || gen === '')
       throw new TypeError('generation key must be a non-empty string');
     validateGeneration(generation);
+    const { quantization, oversample } = validateOptions(options);
     const fp = fingerprint(generation);
     const t = this.#t;
     const run = this.db.transaction((): GenRow => {
@@ -662,34 +838,74 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
             `fingerprint ${existing.fingerprint} (${existing.generation}), not ${fp}`,
           );
         }
-        if (!existing.reclaimed) return existing;
+        if (options.quantization !== undefined && existing.quantization !== quantization) {
+          throw new GenerationConflictError(
+            gen,
+            `index ${existing.quantization ?? 'float (no quantization)'}, not ${quantization}; use a new generation key to re-index with another quantization`,
+          );
+        }
+        if (options.oversample !== undefined && !existing.quantization) {
+          throw new TypeError(
+            `oversample applies to a quantized generation; ${JSON.stringify(gen)} uses exact float search`,
+          );
+        }
+        if (options.oversample !== undefined) {
+          // Oversampling only changes how search reads the index: it may change.
+          this.db
+            .prepare(`UPDATE ${t.gens} SET oversample = ? WHERE id = ?`)
+            .run(oversample, existing.id);
+        }
+        if (!existing.reclaimed) return this.#gen(gen);
         this.#setState(existing.key, state);
         this.db.prepare(`UPDATE ${t.gens} SET reclaimed = 0 WHERE id = ?`).run(existing.id);
-        this.#createVec(existing.id, existing.dimensions);
+        this.#createVec(this.#gen(gen));
         return this.#gen(gen);
       }
-      let id: number;
+      if (options.oversample !== undefined && !quantization) {
+        throw new TypeError('oversample applies to a quantized generation; set quantization too');
+      }
       try {
-        id = Number(
-          this.db
-            .prepare(
-              `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state) VALUES (?, ?, ?, ?, ?)`,
-            )
-            .run(gen, JSON.stringify(generation), fp, generation.dimensions, state).lastInsertRowid,
-        );
+        this.db
+          .prepare(
+            `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state, quantization, oversample) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            gen,
+            JSON.stringify(generation),
+            fp,
+            generation.dimensions,
+            state,
+            quantization ?? null,
+            quantization ? oversample : null,
+          );
       } catch (e) {
         throw this.#stateConflict(e, gen, state);
       }
-      this.#createVec(id, generation.dimensions);
-      return this.#gen(gen);
+      const row = this.#gen(gen);
+      this.#createVec(row);
+      return row;
     });
     return toInfo(run.immediate());
   }
 
-  #createVec(id: number, dimensions: number): void {
-    this.db.exec(
-      `CREATE VIRTUAL TABLE IF NOT EXISTS ${this.#t.vec(id)} USING vec0(embedding float[${Math.floor(dimensions)}] distance_metric=cosine)`,
-    );
+  #createVec(g: GenRow): void {
+    const d = Math.floor(g.dimensions);
+    const q = g.quantization;
+    if (!q) {
+      this.db.exec(
+        `CREATE VIRTUAL TABLE IF NOT EXISTS ${this.#t.vec(g.id)} USING vec0(embedding float[${d}] distance_metric=cosine)`,
+      );
+      return;
+    }
+    // Binary codes: a plain table (see #candidates); int8: a cosine vec0 table.
+    const index =
+      q === 'binary'
+        ? `CREATE TABLE IF NOT EXISTS ${this.#t.vec(g.id)} (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)`
+        : `CREATE VIRTUAL TABLE IF NOT EXISTS ${this.#t.vec(g.id)} USING vec0(embedding ${columnType(d)} distance_metric=cosine)`;
+    this.db.exec(`
+      ${index};
+      CREATE TABLE IF NOT EXISTS ${this.#t.full(g.id)} (id INTEGER PRIMARY KEY, v BLOB NOT NULL);
+    `);
   }
 
   #setState(key: string, state: GenerationState): void {
@@ -777,6 +993,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       }
       if (g.reclaimed) return;
       this.db.exec(`DROP TABLE IF EXISTS ${this.#t.vec(g.id)}`);
+      this.db.exec(`DROP TABLE IF EXISTS ${this.#t.full(g.id)}`);
+      this.#bumpWrites(g);
+      this.#codes.delete(g.id);
       this.db.prepare(`DELETE FROM ${this.#t.chunks} WHERE gen = ?`).run(g.id);
       this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ?`).run(g.id);
       this.db.prepare(`UPDATE ${this.#t.gens} SET reclaimed = 1 WHERE id = ?`).run(g.id);
@@ -822,16 +1041,17 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     return gone.length;
   }
 
-  /** Chunk count and vector bytes of a generation. */
+  /** Chunk count, vector bytes and quantized index bytes of a generation. */
   stats(gen: string): GenerationStats {
     const g = this.#gen(gen);
-    const chunks = this.#stmt(
-      'chunkCount',
-      () => `SELECT count(*) FROM ${this.#t.chunks} WHERE gen = ?`,
-    )
-      .pluck()
-      .get(g.id) as number;
-    return { chunks, vectorBytes: chunks * g.dimensions * 4 };
+    const chunks = this.#chunkCount(g);
+    const q = g.quantization;
+    return {
+      chunks,
+      vectorBytes: chunks * g.dimensions * 4,
+      indexBytes: q ? chunks * quantizedBytes(q, g.dimensions) : 0,
+      ...(q ? { quantization: q } : {}),
+    };
   }
 }
 
@@ -844,6 +1064,8 @@ interface Tables {
   leases: string;
   fts: string;
   vec: (id: number) => string;
+  /** The float32 vectors of a quantized generation, for rescoring. */
+  full: (id: number) => string;
 }
 
 function toInfo(row: GenRow): GenerationInfo<string> {
@@ -855,6 +1077,31 @@ function toInfo(row: GenRow): GenerationInfo<string> {
     state: row.state,
     reclaimed: row.reclaimed === 1,
     createdAt: row.created_at,
+    ...(row.quantization
+      ? {
+          quantization: row.quantization,
+          oversample: row.oversample ?? defaultOversample(row.quantization),
+        }
+      : {}),
+  };
+}
+
+function validateOptions(options: GenerationOptions): {
+  quantization: Quantization | undefined;
+  oversample: number;
+} {
+  const { quantization, oversample } = options;
+  if (quantization !== undefined && !QUANTIZATIONS.includes(quantization)) {
+    throw new TypeError(
+      `quantization must be one of ${QUANTIZATIONS.join(', ')} (or absent for exact float search), got ${JSON.stringify(quantization)}`,
+    );
+  }
+  if (oversample !== undefined && (!Number.isSafeInteger(oversample) || oversample < 1)) {
+    throw new RangeError(`oversample must be a positive integer, got ${String(oversample)}`);
+  }
+  return {
+    quantization,
+    oversample: oversample ?? (quantization ? defaultOversample(quantization) : 1),
   };
 }
 

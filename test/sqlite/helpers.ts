@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
+  type GenerationOptions,
   openDatabase,
   type SqliteFilter,
   type SqliteKey,
@@ -33,14 +34,31 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A real SQLite file with the real sqlite-vec extension, and the conformance harness over it. */
-export async function sqliteHarness(): Promise<
-  Harness<SqliteKey, SqliteFilter> & { db: Database.Database }
-> {
+/**
+ * A real SQLite file with the real sqlite-vec extension, and the conformance
+ * harness over it. With `options`, every generation the suite creates gets
+ * them (for example a quantized index), so the whole contract is checked for
+ * that index too.
+ */
+export async function sqliteHarness(
+  options?: GenerationOptions,
+): Promise<Harness<SqliteKey, SqliteFilter> & { db: Database.Database }> {
   const { dir, cleanup } = tempDir();
   const db = openDatabase(join(dir, 'test.db'));
   db.exec(DOCS_DDL);
-  const store = SqliteStore.open(db, SCHEMA);
+  const plain = SqliteStore.open(db, SCHEMA);
+  const store = options
+    ? new Proxy(plain, {
+        get(target, prop, receiver) {
+          if (prop === 'ensureGeneration') {
+            return (...args: Parameters<SqliteStore['ensureGeneration']>) =>
+              target.ensureGeneration(args[0], args[1], args[2], options);
+          }
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      })
+    : plain;
   return {
     db,
     store,
@@ -82,6 +100,14 @@ export async function sqliteHarness(): Promise<
         : 0;
       if (chunks !== vectors)
         throw new Error(`chunk rows (${chunks}) and vectors (${vectors}) disagree`);
+      const full = db
+        .prepare('SELECT 1 FROM sqlite_master WHERE name = ?')
+        .get(`vf_full_${row.id}`);
+      if (full) {
+        const floats = db.prepare(`SELECT count(*) FROM vf_full_${row.id}`).pluck().get() as number;
+        if (floats !== chunks)
+          throw new Error(`chunk rows (${chunks}) and float vectors (${floats}) disagree`);
+      }
       return chunks;
     },
     close: async () => {

@@ -1,0 +1,289 @@
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GenerationConflictError } from '../../src/core/index.js';
+import { openDatabase, type Quantization, SqliteStore } from '../../src/sqlite/index.js';
+import { BinaryCodes, quantize, rescore } from '../../src/sqlite/quantize.js';
+import { rng } from '../support/rng.js';
+import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
+
+const DIMS = 20; // not a multiple of 8: the binary codes are padded
+const GEN = { model: 'clustered', dimensions: DIMS };
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
+}
+
+/** Unit vectors around `clusters` random centres: data like real embeddings, not uniform noise. */
+function clustered(n: number, clusters: number, seed: number): Float32Array[] {
+  const random = rng(seed);
+  const centres = Array.from({ length: clusters }, () =>
+    Float32Array.from({ length: DIMS }, () => gaussian(random)),
+  );
+  return Array.from({ length: n }, () => {
+    const c = centres[Math.floor(random() * clusters)]!;
+    const v = Float32Array.from(c, (x) => x + 0.3 * gaussian(random));
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  });
+}
+
+function cosineDistance(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return 1 - dot / Math.sqrt(na * nb);
+}
+
+describe('quantize and rescore', () => {
+  it('binary sets one bit per positive component, padding bits stay zero', () => {
+    const v = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 0.5 : -0.5));
+    // bits 0, 3, 6, 9 → byte 0: 0b01001001, byte 1: 0b00000010
+    expect([...quantize('binary', v)]).toEqual([0b01001001, 0b00000010]);
+  });
+
+  it('int8 scales each vector so its largest component is ±127', () => {
+    const q = quantize('int8', Float32Array.from([0.25, -0.5, 0.125]));
+    expect([...new Int8Array(q.buffer, q.byteOffset, q.length)]).toEqual([64, -127, 32]);
+  });
+
+  it('rescore orders candidates by exact cosine distance', () => {
+    const query = Float32Array.from([1, 0, 0]);
+    const blob = (xs: number[]) => Buffer.from(Float32Array.from(xs).buffer);
+    const ranked = rescore(query, [
+      [1, blob([0, 1, 0])],
+      [2, blob([2, 0.1, 0])],
+      [3, blob([-1, 0, 0])],
+    ]);
+    expect(ranked.map(([id]) => id)).toEqual([2, 1, 3]);
+    expect(ranked[0]![1]).toBeCloseTo(1 - 2 / Math.hypot(2, 0.1), 6);
+    expect(ranked[2]![1]).toBeCloseTo(2, 6);
+  });
+
+  it('BinaryCodes.nearest returns exactly k ids, the closest by Hamming distance', () => {
+    const codes = new BinaryCodes(
+      [
+        [10, Buffer.from([0b0000_0000])],
+        [11, Buffer.from([0b0000_0001])],
+        [12, Buffer.from([0b0000_0011])],
+        [13, Buffer.from([0b1111_1111])],
+      ],
+      8,
+      0,
+    );
+    expect(codes.nearest(Buffer.from([0]), 2).sort()).toEqual([10, 11]);
+    expect(codes.nearest(Buffer.from([0b1111_1110]), 1)).toEqual([13]);
+    expect(codes.nearest(Buffer.from([0]), 10).sort()).toEqual([10, 11, 12, 13]);
+  });
+});
+
+describe.each<Quantization>(['binary', 'int8'])(
+  'SqliteStore with %s quantization',
+  (quantization) => {
+    let db: Database.Database;
+    let store: SqliteStore;
+    let cleanup: () => void;
+    let dir: string;
+    const vectors = clustered(600, 12, 5);
+    const queries = clustered(20, 12, 5).map((_, i) =>
+      vectors[i * 29]!.map((x, j) => x + (j % 2 ? 0.01 : -0.01)),
+    );
+
+    beforeEach(() => {
+      ({ dir, cleanup } = tempDir());
+      db = openDatabase(join(dir, 'q.db'));
+      db.exec(DOCS_DDL);
+      const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+      for (let i = 0; i < vectors.length; i++) ins.run(i + 1, `doc ${i + 1}`);
+      store = SqliteStore.open(db, SCHEMA);
+      store.ensureGeneration('q', GEN, 'active', { quantization });
+      store.saveMany(
+        'q',
+        vectors.map((vector, i) => ({
+          doc: i + 1,
+          revision: 1,
+          vectors: [{ index: 0, start: 0, end: 5, vector }],
+        })),
+      );
+    });
+    afterEach(() => {
+      db.close();
+      cleanup();
+    });
+
+    function exactTop(query: Float32Array, k: number, exclude = new Set<number>()): number[] {
+      return vectors
+        .map((v, i) => ({ doc: i + 1, d: cosineDistance(v, query) }))
+        .filter((x) => !exclude.has(x.doc))
+        .sort((a, b) => a.d - b.d)
+        .slice(0, k)
+        .map((x) => x.doc);
+    }
+
+    it('finds the exact top 10 on clustered data, with exact cosine scores', () => {
+      let found = 0;
+      for (const q of queries) {
+        const hits = store.queryGeneration('q', q, 10);
+        expect(hits).toHaveLength(10);
+        const truth = new Set(exactTop(q, 10));
+        found += hits.filter((h) => truth.has(h.doc as number)).length;
+        for (const h of hits) {
+          expect(h.score).toBeCloseTo(1 - cosineDistance(vectors[(h.doc as number) - 1]!, q), 5);
+        }
+        const scores = hits.map((h) => h.score);
+        expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      }
+      expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.95);
+    });
+
+    it('records the quantization and reports the index size', () => {
+      const info = store.generations()[0]!;
+      expect(info).toMatchObject({
+        key: 'q',
+        quantization,
+        oversample: quantization === 'binary' ? 40 : 4,
+      });
+      const stats = store.stats('q');
+      expect(stats).toMatchObject({ chunks: 600, vectorBytes: 600 * DIMS * 4, quantization });
+      expect(stats.indexBytes).toBe(600 * (quantization === 'binary' ? 3 : DIMS));
+    });
+
+    it('widens past deleted rows: the 30 nearest documents deleted, limit 10 still returns 10 live hits', () => {
+      const q = queries[0]!;
+      const nearest = exactTop(q, 30);
+      const del = db.prepare('DELETE FROM docs WHERE id = ?');
+      for (const id of nearest) del.run(id);
+      const hits = store.queryGeneration('q', q, 10);
+      expect(hits).toHaveLength(10);
+      for (const h of hits) expect(nearest).not.toContain(h.doc);
+      expect(hits.map((h) => h.doc)).toEqual(exactTop(q, 10, new Set(nearest)));
+    });
+
+    it('falls back to an exact scan of the float vectors when every candidate is stale', () => {
+      // 600 documents, oversample 500: the candidate window reaches sqlite-vec's
+      // 4096 cap at once; make nearly all of them stale.
+      store.ensureGeneration('q', GEN, 'active', { oversample: 500 });
+      const q = queries[3]!;
+      const keep = exactTop(q, 600).slice(-5);
+      db.prepare(
+        `UPDATE docs SET revision = revision + 1 WHERE id NOT IN (${keep.map(() => '?').join(',')})`,
+      ).run(...keep);
+      const hits = store.queryGeneration('q', q, 10);
+      expect(hits.map((h) => h.doc).sort()).toEqual([...keep].sort());
+    });
+
+    it('an edited document is found by its new vector, never its old one', () => {
+      const q = queries[5]!;
+      const target = exactTop(q, 600).at(-1)!; // the farthest document
+      db.prepare("UPDATE docs SET content = 'moved', revision = 2 WHERE id = ?").run(target);
+      expect(store.queryGeneration('q', q, 5).map((h) => h.doc)).not.toContain(target);
+      store.saveVectors('q', target, 2, [{ index: 0, start: 0, end: 5, vector: q }]);
+      const hits = store.queryGeneration('q', q, 5);
+      expect(hits[0]).toMatchObject({ doc: target });
+      expect(hits[0]!.score).toBeCloseTo(1, 5);
+    });
+
+    it('another connection sees every write at once (the in-memory codes follow the write counter)', () => {
+      const other = SqliteStore.open(openDatabase(join(dir, 'q.db')), SCHEMA);
+      const q = queries[7]!;
+      expect(other.queryGeneration('q', q, 3)).toHaveLength(3); // codes now cached in `other`
+      // A new document, embedded by the first connection, exactly at the query.
+      db.prepare("INSERT INTO docs (id, content) VALUES (9001, 'new')").run();
+      store.saveVectors('q', 9001, 1, [{ index: 0, start: 0, end: 3, vector: q }]);
+      expect(other.queryGeneration('q', q, 3)[0]).toMatchObject({ doc: 9001 });
+      // Re-embedding the newest document reuses its chunk id: the new code must be used.
+      const far = q.map((x) => -x);
+      db.prepare('UPDATE docs SET revision = 2 WHERE id = 9001').run();
+      store.saveVectors('q', 9001, 2, [{ index: 0, start: 0, end: 3, vector: far }]);
+      expect(other.queryGeneration('q', q, 3).map((h) => h.doc)).not.toContain(9001);
+      expect(other.queryGeneration('q', far, 1)[0]).toMatchObject({ doc: 9001 });
+      other.db.close();
+    });
+
+    it('reclaim drops the quantized index and the float table', () => {
+      store.ensureGeneration('r', { ...GEN, params: { v: 2 } }, 'building', { quantization });
+      store.retire('r');
+      const tables = () =>
+        db
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'vf_vec_2%' OR name LIKE 'vf_full_2%'",
+          )
+          .pluck()
+          .all();
+      expect(tables()).toContain('vf_full_2');
+      store.reclaim('r');
+      expect(tables()).toEqual([]);
+    });
+  },
+);
+
+describe('quantization options', () => {
+  let db: Database.Database;
+  let store: SqliteStore;
+  let cleanup: () => void;
+  beforeEach(() => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    db = openDatabase(join(t.dir, 'o.db'));
+    db.exec(DOCS_DDL);
+    store = SqliteStore.open(db, SCHEMA);
+  });
+  afterEach(() => {
+    db.close();
+    cleanup();
+  });
+
+  it('refuses another quantization for a known key, accepts a new oversample', () => {
+    store.ensureGeneration('a', GEN, 'active', { quantization: 'binary' });
+    expect(() => store.ensureGeneration('a', GEN, 'active', { quantization: 'int8' })).toThrow(
+      GenerationConflictError,
+    );
+    expect(() => store.ensureGeneration('a', GEN)).not.toThrow();
+    expect(store.ensureGeneration('a', GEN, 'active', { oversample: 7 })).toMatchObject({
+      quantization: 'binary',
+      oversample: 7,
+    });
+    store.ensureGeneration('f', { ...GEN, params: { f: 1 } }, 'building');
+    expect(() =>
+      store.ensureGeneration('f', { ...GEN, params: { f: 1 } }, 'building', {
+        quantization: 'binary',
+      }),
+    ).toThrow(/float \(no quantization\), not binary/);
+  });
+
+  it('rejects unknown quantizations and bad oversampling with a clear message', () => {
+    expect(() =>
+      store.ensureGeneration('a', GEN, 'active', { quantization: 'pq' as Quantization }),
+    ).toThrow(/quantization must be one of binary, int8/);
+    expect(() =>
+      store.ensureGeneration('a', GEN, 'active', { quantization: 'binary', oversample: 0 }),
+    ).toThrow(RangeError);
+    expect(() => store.ensureGeneration('a', GEN, 'active', { oversample: 10 })).toThrow(
+      /set quantization too/,
+    );
+    expect(store.generations()).toEqual([]);
+  });
+
+  it('upgrades a generations table made before quantization existed', () => {
+    const t = tempDir();
+    const old = openDatabase(join(t.dir, 'old.db'));
+    old.exec(DOCS_DDL);
+    old.exec(`CREATE TABLE vf_generations (
+      id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, generation TEXT NOT NULL,
+      fingerprint TEXT NOT NULL, dimensions INTEGER NOT NULL CHECK (dimensions > 0),
+      state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
+      reclaimed INTEGER NOT NULL DEFAULT 0,
+      created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))`);
+    const s = SqliteStore.open(old, SCHEMA);
+    expect(s.ensureGeneration('b', GEN, 'active', { quantization: 'binary' })).toMatchObject({
+      quantization: 'binary',
+    });
+    old.close();
+    t.cleanup();
+  });
+});
