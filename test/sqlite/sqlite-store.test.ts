@@ -185,6 +185,31 @@ describe('SqliteStore (SQLite specifics)', () => {
     expect(h.store.coverage('a')).toEqual({ embedded: 0, skipped: 1, backlog: 0 });
   });
 
+  it('widens the full-text ranking when its best matches are stale', async () => {
+    const h = await harness();
+    const store = h.store as SqliteStore;
+    // Documents 1–50 say "quokka" three times, 51–60 once: by BM25 the first
+    // fifty lead the text ranking.
+    for (let i = 1; i <= 60; i++) {
+      await h.insert(
+        i,
+        i <= 50 ? `quokka quokka quokka note ${i}` : `a quokka seen once, note ${i}`,
+      );
+    }
+    for (let i = 61; i <= 100; i++) await h.insert(i, `unrelated filler text ${i}`);
+    store.ensureGeneration('a', { model: 'hash-bow', dimensions: 16 }, 'active');
+    await fill(store, 'a', hashEncoder(16).encode);
+    // Edit the fifty leaders without re-embedding them: their stamps are stale.
+    for (let i = 1; i <= 50; i++) await h.update(i, `quokka quokka quokka edited ${i}`);
+    const hits = store.queryGeneration('a', embed('unrelated filler text', 16), 5, {
+      hybrid: true,
+      text: 'quokka',
+    });
+    const docs = hits.map((x) => Number(x.doc));
+    expect(docs.some((d) => d > 50 && d <= 60)).toBe(true);
+    expect(docs.every((d) => d > 50)).toBe(true);
+  });
+
   it('turns any user text into a safe FTS5 query', () => {
     expect(ftsQuery('hello "world" AND x*')).toBe('"hello" OR "world" OR "and" OR "x"');
     expect(ftsQuery('!!! ???')).toBeNull();
