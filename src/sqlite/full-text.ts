@@ -1,3 +1,16 @@
+/** The distinct lowercase words of `text` an FTS5 query can use (at most 64). */
+export function ftsTerms(text: string): string[] {
+  const words = text.normalize('NFKC').match(/[\p{L}\p{N}_]+/gu);
+  if (!words) return [];
+  return [...new Set(words.map((w) => w.toLowerCase()))].slice(0, 64);
+}
+
+/** An FTS5 query matching any of `terms`, each quoted; null when there is none. */
+export function ftsMatch(terms: readonly string[]): string | null {
+  if (terms.length === 0) return null;
+  return terms.map((w) => `"${w.replaceAll('"', '""')}"`).join(' OR ');
+}
+
 /**
  * Turns arbitrary user text into a safe FTS5 query: every word becomes a
  * quoted string, joined with OR, so quotes, operators (`AND`, `NEAR`, `*`,
@@ -5,8 +18,5 @@
  * Returns null when the text has no word to search for.
  */
 export function ftsQuery(text: string): string | null {
-  const words = text.normalize('NFKC').match(/[\p{L}\p{N}_]+/gu);
-  if (!words || words.length === 0) return null;
-  const unique = [...new Set(words.map((w) => w.toLowerCase()))].slice(0, 64);
-  return unique.map((w) => `"${w.replaceAll('"', '""')}"`).join(' OR ');
+  return ftsMatch(ftsTerms(text));
 }

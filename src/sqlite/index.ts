@@ -3,7 +3,7 @@
  * sqlite-vec extension. See `SqliteStore` and `openDatabase`.
  */
 export { coveredSql } from './freshness.js';
-export { ftsQuery } from './full-text.js';
+export { ftsMatch, ftsQuery, ftsTerms } from './full-text.js';
 export { loadVec, type OpenDatabaseOptions, openDatabase } from './open-database.js';
 export type { GenerationOptions, Quantization } from './quantize.js';
 export type { SqliteSchema, ValidSqliteSchema } from './sqlite-schema.js';

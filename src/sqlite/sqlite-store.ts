@@ -23,7 +23,7 @@ import {
   validateGeneration,
 } from '../core/index.js';
 import { coveredSql } from './freshness.js';
-import { ftsQuery } from './full-text.js';
+import { ftsMatch, ftsTerms } from './full-text.js';
 import { loadVec } from './open-database.js';
 import {
   BinaryCodes,
@@ -251,6 +251,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS ${t.keys} (id INTEGER PRIMARY KEY, doc ${docType} NOT NULL UNIQUE);
         CREATE VIRTUAL TABLE IF NOT EXISTS ${t.fts} USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+        CREATE VIRTUAL TABLE IF NOT EXISTS ${t.fts}_vocab USING fts5vocab(${t.fts}, 'row');
       `);
     }
   }
@@ -745,6 +746,27 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       LIMIT ?`;
   }
 
+  /**
+   * Drops query words found in more than half of the indexed documents.
+   * FTS5's BM25 gives such a word an IDF of almost zero (it floors
+   * log((N − n + ½)/(n + ½)) at 1e-6), so it barely moves the ranking, yet
+   * every document containing it must be scored: "the" in a natural-language
+   * query would make full-text search score the whole table. When every word
+   * is that common, the rarest one is kept.
+   */
+  #selectiveTerms(terms: string[]): string[] {
+    if (terms.length === 0) return terms;
+    const t = this.#t;
+    const total = this.#stmt('ftsTotal', () => `SELECT count(*) FROM ${t.fts}_docsize`)
+      .pluck()
+      .get() as number;
+    const df = this.#stmt('ftsDf', () => `SELECT doc FROM ${t.fts}_vocab WHERE term = ?`).pluck();
+    const withDf = terms.map((term) => ({ term, n: (df.get(term) as number | undefined) ?? 0 }));
+    const kept = withDf.filter((x) => x.n * 2 <= total);
+    if (kept.length > 0) return kept.map((x) => x.term);
+    return [withDf.reduce((a, b) => (b.n < a.n ? b : a)).term];
+  }
+
   /** Reciprocal-rank fusion of the vector hits with full-text hits, one hit per document. */
   #fuse(
     g: GenRow,
@@ -753,7 +775,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     limit: number,
     filter: SqliteFilter | undefined,
   ): Hit<SqliteKey>[] {
-    const match = ftsQuery(text);
+    const match = ftsMatch(this.#selectiveTerms(ftsTerms(text)));
     let textDocs: SqliteKey[] = [];
     if (match !== null) {
       const s = this.schema;

@@ -210,6 +210,24 @@ describe('SqliteStore (SQLite specifics)', () => {
     expect(docs.every((d) => d > 50)).toBe(true);
   });
 
+  it('ignores query words found in most documents, so they neither cost a full scoring pass nor shift the ranking', async () => {
+    const h = await harness();
+    const store = h.store as SqliteStore;
+    for (let i = 1; i <= 30; i++) {
+      await h.insert(i, i === 7 ? 'the zygomorphic orchid' : `the note number ${i} of the list`);
+    }
+    store.ensureGeneration('a', { model: 'hash-bow', dimensions: 16 }, 'active');
+    await fill(store, 'a', hashEncoder(16).encode);
+    const q = embed('note number', 16);
+    const ask = (text: string) => store.queryGeneration('a', q, 10, { hybrid: true, text });
+    expect(ask('the zygomorphic')).toEqual(ask('zygomorphic'));
+    expect(ask('the zygomorphic').map((x) => Number(x.doc))).toContain(7);
+    // Only common words: the rarest is still searched, so text search still contributes.
+    const common = ask('the of');
+    expect(common.length).toBe(10);
+    expect(common.some((x) => x.chunkIndex === 0)).toBe(true);
+  });
+
   it('turns any user text into a safe FTS5 query', () => {
     expect(ftsQuery('hello "world" AND x*')).toBe('"hello" OR "world" OR "and" OR "x"');
     expect(ftsQuery('!!! ???')).toBeNull();
