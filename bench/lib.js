@@ -1,4 +1,6 @@
 // Shared helpers of the benchmarks: seeded data, timing, percentiles.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** A seeded PRNG (LCG): the same data every run. */
 export function rng(seed) {
@@ -77,4 +79,40 @@ timeIt.async = async (n, fn) => {
 export function pct(times, p) {
   const sorted = [...times].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * Real English sentences, offline: the Markdown files and doc comments of
+ * the packages installed in node_modules (READMEs, Node's and TypeScript's
+ * API docs). Deduplicated, code stripped, at least six words each; the same
+ * set on every machine with the same package-lock.
+ */
+export function realSentences(root) {
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(md|d\.ts)$/.test(e.name)) files.push(p);
+    }
+  };
+  walk(join(root, 'node_modules'));
+  files.sort();
+  const seen = new Set();
+  for (const f of files) {
+    let text = readFileSync(f, 'utf8');
+    if (f.endsWith('.d.ts')) {
+      text = (text.match(/^\s*\*\s.*$/gm) ?? []).map((l) => l.replace(/^\s*\*\s/, '')).join('\n');
+    }
+    text = text
+      .replace(/```[\s\S]*?```/g, ' ')
+      .replace(/`[^`]*`/g, ' ')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/[#>*_|]/g, ' ');
+    for (const s of text.split(/(?<=[.!?])\s+|\n\s*\n/)) {
+      const clean = s.replace(/\s+/g, ' ').trim();
+      if (clean.split(' ').length >= 6 && /[a-z]/.test(clean)) seen.add(clean);
+    }
+  }
+  return [...seen];
 }

@@ -8,7 +8,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fill, search } from '../dist/core/index.js';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
-import { clusteredVectors, pct, randomUnitVectors, rng, timeIt, toBuffer } from './lib.js';
+import {
+  clusteredVectors,
+  pct,
+  randomUnitVectors,
+  realSentences,
+  rng,
+  timeIt,
+  toBuffer,
+} from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -66,7 +74,8 @@ const WORDS = [
   'lima',
 ];
 
-function makeDocsDb(path, n, random) {
+/** A documents table of `n` rows, "doc <id> <text>": three of 12 words, or `texts` in turn. */
+function makeDocsDb(path, n, random, texts) {
   const db = openDatabase(path);
   db.exec(
     'CREATE TABLE docs (id INTEGER PRIMARY KEY, content TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1, category INTEGER)',
@@ -74,7 +83,9 @@ function makeDocsDb(path, n, random) {
   const ins = db.prepare('INSERT INTO docs (id, content, category) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (let i = 1; i <= n; i++) {
-      const w = `${WORDS[Math.floor(random() * 12)]} ${WORDS[Math.floor(random() * 12)]} ${WORDS[Math.floor(random() * 12)]}`;
+      const w = texts
+        ? texts[(i - 1) % texts.length]
+        : `${WORDS[Math.floor(random() * 12)]} ${WORDS[Math.floor(random() * 12)]} ${WORDS[Math.floor(random() * 12)]}`;
       ins.run(i, `doc ${i} ${w}`, i % 10);
     }
   })();
@@ -194,14 +205,15 @@ async function benchSearch(vectors, queries) {
     qi++;
   });
   row(
-    'hybrid (FTS5 + vector) p50 vs vector-only p50',
+    'hybrid (FTS5 + vector) p50 vs vector-only p50, 12-word vocabulary',
     pct(hybrid, 50),
     pct(one, 50),
     'ms',
     N,
     DIMS,
-    'target ratio <= 1.5',
+    'target ratio <= 1.5; every query word is in 25% of documents',
   );
+  await benchHybridRealText(vectors, queries);
   // Two live generations: a building one over the same documents.
   store.ensureGeneration('b', { model: 'precomputed-b', dimensions: DIMS }, 'building');
   const itemsB = (k) => items(k);
@@ -223,6 +235,54 @@ async function benchSearch(vectors, queries) {
   return pct(bareT, 50);
 }
 
+/**
+ * Hybrid search over real English text: documents are real sentences (see
+ * `realSentences`), queries are held-out sentences typed as a user would,
+ * stop words and all.
+ */
+async function benchHybridRealText(vectors, queries) {
+  const sentences = realSentences(join(here, '..'));
+  const texts = sentences.filter((_, i) => i % 200 !== 7);
+  const asked = sentences.filter((_, i) => i % 200 === 7);
+  const db = makeDocsDb(join(work, 'search-text.db'), N, rng(4), texts);
+  const store = SqliteStore.open(db, SCHEMA);
+  store.ensureGeneration('a', { model: 'precomputed', dimensions: DIMS }, 'active');
+  for (let k = 0; k < N; k += 5000) {
+    store.saveMany(
+      'a',
+      vectors.slice(k, k + 5000).map((v, j) => ({
+        doc: k + j + 1,
+        revision: 1,
+        vectors: [{ index: 0, start: 0, end: 10, vector: v }],
+      })),
+    );
+  }
+  let qi = 0;
+  const encoderFor = () => async () => [queries[qi % queries.length]];
+  const run = (hybrid) =>
+    timeIt.async(QUERIES, async () => {
+      await search(store, asked[qi % asked.length], {
+        encoderFor,
+        limit: 10,
+        perGeneration: 10,
+        hybrid,
+      });
+      qi++;
+    });
+  const vectorOnly = await run(false);
+  const hybrid = await run(true);
+  row(
+    'hybrid (FTS5 + vector) p50 vs vector-only p50, real sentences',
+    pct(hybrid, 50),
+    pct(vectorOnly, 50),
+    'ms',
+    N,
+    DIMS,
+    `target ratio <= 1.5; ${texts.length} distinct sentences, ${asked.length} held-out queries`,
+  );
+  db.close();
+}
+
 // ----------------------------------------------------- quantization + peers
 function exactTop10(data, n, dims, q) {
   const scores = new Float32Array(n);
@@ -240,93 +300,73 @@ function recall(got, truth) {
   return got.filter((x) => t.has(x)).length / truth.length;
 }
 
-function benchQuantized(name, flat, n, dims, queries, bareMsRef) {
-  console.error(`  [${name}] building float, binary and int8 tables`);
-  const db = openDatabase(join(work, `q-${name}.db`));
-  db.exec(`CREATE VIRTUAL TABLE f USING vec0(embedding float[${dims}] distance_metric=cosine)`);
-  db.exec(`CREATE VIRTUAL TABLE b USING vec0(embedding bit[${dims}])`);
-  db.exec(`CREATE VIRTUAL TABLE i8 USING vec0(embedding int8[${dims}] distance_metric=cosine)`);
-  const insF = db.prepare('INSERT INTO f (rowid, embedding) VALUES (?, ?)');
-  const insB = db.prepare('INSERT INTO b (rowid, embedding) VALUES (?, vec_quantize_binary(?))');
-  const insI = db.prepare(
-    "INSERT INTO i8 (rowid, embedding) VALUES (?, vec_quantize_int8(?, 'unit'))",
-  );
-  db.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const buf = toBuffer(flat.subarray(i * dims, (i + 1) * dims));
-      insF.run(BigInt(i + 1), buf);
-      insB.run(BigInt(i + 1), buf);
-      insI.run(BigInt(i + 1), buf);
+/**
+ * Quantized generations through the store (`ensureGeneration(..., { quantization })`)
+ * vs a float generation of the same vectors, both through `queryGeneration`
+ * (candidates, exact rescoring, join-back, freshness). Recall@10 is measured
+ * against an exact scan.
+ */
+function benchQuantized(name, flat, n, dims, queries) {
+  console.error(`  [${name}] filling float, binary and int8 generations of ${n} documents`);
+  const db = makeDocsDb(join(work, `q-${name.replace(/\W+/g, '-')}.db`), n, rng(3));
+  const gen = { model: `bench-${name}`, dimensions: dims };
+  const open = (prefix, options) => {
+    const store = SqliteStore.open(db, { ...SCHEMA, vectorsPrefix: prefix, fullText: false });
+    store.ensureGeneration('g', gen, 'active', options);
+    for (let k = 0; k < n; k += 5000) {
+      const items = [];
+      for (let i = k; i < Math.min(n, k + 5000); i++) {
+        const vector = flat.subarray(i * dims, (i + 1) * dims);
+        items.push({ doc: i + 1, revision: 1, vectors: [{ index: 0, start: 0, end: 1, vector }] });
+      }
+      store.saveMany('g', items);
     }
-  })();
-  console.error(`  [${name}] inserted; computing exact answers`);
+    return store;
+  };
+  const float = open('qf', undefined);
+  const binary = open('qb', { quantization: 'binary' });
+  const int8 = open('qi', { quantization: 'int8' });
+  console.error(`  [${name}] computing exact answers`);
   const truths = queries.map((q) => exactTop10(flat, n, dims, q).map((x) => x + 1));
-  console.error(`  [${name}] measuring`);
-  const measure = (fn) => {
+  const measure = (store) => {
+    store.queryGeneration('g', queries[0], 10); // warm: binary codes are read into memory once
     const times = [];
     let r = 0;
     queries.forEach((q, k) => {
       const t0 = performance.now();
-      const ids = fn(q);
+      const hits = store.queryGeneration('g', q, 10);
       times.push(performance.now() - t0);
-      r += recall(ids, truths[k]);
+      r += recall(
+        hits.map((h) => h.doc),
+        truths[k],
+      );
     });
     return { p50: pct(times, 50), recall: r / queries.length };
   };
-  const float = db.prepare('SELECT rowid FROM f WHERE embedding MATCH ? AND k = 10').pluck();
-  const fl = measure((q) => float.all(toBuffer(q)));
-  const over = 40;
-  const bin = db
-    .prepare('SELECT rowid FROM b WHERE embedding MATCH vec_quantize_binary(?) AND k = ?')
-    .pluck();
-  const rescore = db
-    .prepare(
-      `SELECT rowid FROM f WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY vec_distance_cosine(embedding, ?) LIMIT 10`,
-    )
-    .pluck();
-  const bq = measure((q) => {
-    const buf = toBuffer(q);
-    const cands = bin.all(buf, 10 * over);
-    return rescore.all(JSON.stringify(cands), buf);
-  });
-  const i8 = db
-    .prepare("SELECT rowid FROM i8 WHERE embedding MATCH vec_quantize_int8(?, 'unit') AND k = ?")
-    .pluck();
-  const iq = measure((q) => {
-    const buf = toBuffer(q);
-    return rescore.all(JSON.stringify(i8.all(buf, 40)), buf);
-  });
-  row(
-    `[${name}] float KNN p50 (recall ${fl.recall.toFixed(2)})`,
-    fl.p50,
-    bareMsRef ?? fl.p50,
-    'ms',
-    n,
-    dims,
-  );
-  row(
-    `[${name}] binary k=${10 * over} + float rescoring p50 (recall@10 ${bq.recall.toFixed(3)})`,
-    bq.p50,
-    fl.p50,
-    'ms',
-    n,
-    dims,
-    'ratio vs float KNN; target <= 0.33 at recall >= 0.95',
-  );
-  row(
-    `[${name}] int8 k=40 + float rescoring p50 (recall@10 ${iq.recall.toFixed(3)})`,
-    iq.p50,
-    fl.p50,
-    'ms',
-    n,
-    dims,
-    'ratio vs float KNN',
-  );
+  const fl = measure(float);
+  const modes = [];
+  for (const oversample of [10, 40]) {
+    binary.ensureGeneration('g', gen, 'active', { oversample });
+    modes.push([`binary, oversample ${oversample}`, measure(binary)]);
+  }
+  modes.push(['int8, oversample 4', measure(int8)]);
+  for (const [mode, m] of modes) {
+    row(
+      `[${name}] ${mode}: p50 vs float (recall@10 ${m.recall.toFixed(3)} vs ${fl.recall.toFixed(3)})`,
+      m.p50,
+      fl.p50,
+      'ms',
+      n,
+      dims,
+      'target ratio <= 0.33 at recall >= 0.95',
+    );
+  }
   db.close();
   return fl.p50;
 }
 
-async function benchPeers(flat, n, dims, queries, floatP50) {
+async function benchPeers(flat, n, dims, queries, exactModes) {
+  const floatP50 = exactModes[0][1];
   // The memory-bandwidth floor: a SIMD dot-product kernel in C.
   const build = join(here, '.build');
   mkdirSync(build, { recursive: true });
@@ -343,15 +383,17 @@ async function benchPeers(flat, n, dims, queries, floatP50) {
       execFileSync(exe, [file, String(n), String(dims), '20'], { encoding: 'utf8' }).trim(),
     );
     const gbs = (n * dims * 4) / (ms / 1000) / 1e9;
-    row(
-      `bare sqlite-vec float KNN vs SIMD scan floor (${gbs.toFixed(1)} GB/s)`,
-      floatP50,
-      ms,
-      'ms',
-      n,
-      dims,
-      'ratio to the memory-bandwidth floor',
-    );
+    for (const [label, p50] of exactModes) {
+      row(
+        `${label} p50 vs SIMD scan floor (${gbs.toFixed(1)} GB/s)`,
+        p50,
+        ms,
+        'ms',
+        n,
+        dims,
+        'ratio to the memory-bandwidth floor',
+      );
+    }
   } else {
     console.error(`(no C compiler: ${cc.stderr})`);
   }
@@ -420,7 +462,7 @@ async function main() {
   printTable('fill', results);
   const mark = results.length;
   console.error('search');
-  await benchSearch(vectors, queries);
+  const bareP50 = await benchSearch(vectors, queries);
   printTable('search', results.slice(mark));
   console.error('quantized search');
   const mark2 = results.length;
@@ -433,37 +475,48 @@ async function main() {
   const cqFlat = clusteredVectors(qq.length, DIMS, quick ? 200 : 1000, rng(9), 0.05, rng(10));
   const cq = Array.from({ length: qq.length }, (_, i) => cqFlat.subarray(i * DIMS, (i + 1) * DIMS));
   benchQuantized('clustered', clustered, qn, DIMS, cq);
-  const real = await realEmbeddings(qn);
-  if (real) benchQuantized('real word vectors', real.flat, real.n, real.dims, real.queries);
+  const real = await realEmbeddings(quick ? 10_000 : Number.POSITIVE_INFINITY);
+  if (real) benchQuantized('real sentences', real.flat, real.n, real.dims, real.queries);
   printTable('quantized search', results.slice(mark2));
   console.error('peers');
   const mark3 = results.length;
-  await benchPeers(flatRandom, qn, DIMS, qq, floatRandom);
+  await benchPeers(flatRandom, qn, DIMS, qq, [
+    ['bare sqlite-vec float KNN', bareP50],
+    ['store float search (queryGeneration)', floatRandom],
+  ]);
   printTable('peers and the floor (uniform random)', results.slice(mark3));
   writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${join(here, 'results.json')}`);
   rmSync(work, { recursive: true, force: true });
 }
 
-/** Real embeddings: the offline encoder's own vectors of the most frequent English words (100-d). */
-async function realEmbeddings(n) {
+/**
+ * Real embeddings: the offline encoder over real English sentences (the
+ * Markdown and doc comments of the installed packages, see `realSentences`).
+ * Every 200th sentence is held out as a query.
+ */
+async function realEmbeddings(max) {
   try {
     const { wordVectors } = await import('../dist/encoders/index.js');
+    const { isPermanentEncodeError } = await import('../dist/encoders/index.js');
     const enc = await wordVectors();
-    const src = enc.table.dimensions;
-    // Binary vec0 columns need a multiple of 8 dimensions: pad with zeros (cosine is unchanged).
-    const dims = Math.ceil(src / 8) * 8;
-    const count = Math.min(n, enc.table.words.length - 200);
-    const flat = new Float32Array(count * dims);
-    for (let i = 0; i < count; i++) {
-      const row = enc.table.vectors.subarray((i + 200) * src, (i + 201) * src);
-      let norm = 0;
-      for (const x of row) norm += x * x;
-      for (let j = 0; j < src; j++) flat[i * dims + j] = row[j] / Math.sqrt(norm || 1);
-    }
+    const dims = enc.generation.dimensions;
+    const data = [];
     const queries = [];
-    for (let k = 0; k < 50; k++) queries.push(flat.slice(k * 97 * dims, (k * 97 + 1) * dims));
-    return { flat, n: count, dims, queries };
+    for (const [i, sentence] of realSentences(join(here, '..')).entries()) {
+      let v;
+      try {
+        [v] = await enc.encode([sentence]);
+      } catch (e) {
+        if (isPermanentEncodeError(e)) continue; // no known word
+        throw e;
+      }
+      if (i % 200 === 7) queries.push(v);
+      else if (data.length < max) data.push(v);
+    }
+    const flat = new Float32Array(data.length * dims);
+    for (const [i, v] of data.entries()) flat.set(v, i * dims);
+    return { flat, n: data.length, dims, queries: queries.slice(0, 100) };
   } catch (e) {
     console.error(`(real embeddings unavailable: ${e.message})`);
     return undefined;

@@ -747,12 +747,14 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   }
 
   /**
-   * Drops query words found in more than half of the indexed documents.
-   * FTS5's BM25 gives such a word an IDF of almost zero (it floors
-   * log((N − n + ½)/(n + ½)) at 1e-6), so it barely moves the ranking, yet
-   * every document containing it must be scored: "the" in a natural-language
-   * query would make full-text search score the whole table. When every word
-   * is that common, the rarest one is kept.
+   * The query words the full-text side of hybrid search uses: those found in
+   * at most 5 % of the indexed documents, the 8 rarest of them. Common words
+   * carry little BM25 weight (FTS5's IDF falls to ~0 at half the documents)
+   * yet make FTS5 score every document containing them: "the" in a
+   * natural-language query would score most of the table. The vector side
+   * already covers what the text means; the text side is there for rare,
+   * exact words (names, codes, jargon). When every word is common, the
+   * rarest one is kept.
    */
   #selectiveTerms(terms: string[]): string[] {
     if (terms.length === 0) return terms;
@@ -762,9 +764,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       .get() as number;
     const df = this.#stmt('ftsDf', () => `SELECT doc FROM ${t.fts}_vocab WHERE term = ?`).pluck();
     const withDf = terms.map((term) => ({ term, n: (df.get(term) as number | undefined) ?? 0 }));
-    const kept = withDf.filter((x) => x.n * 2 <= total);
+    withDf.sort((a, b) => a.n - b.n);
+    const kept = withDf.filter((x) => x.n * 20 <= total).slice(0, 8);
     if (kept.length > 0) return kept.map((x) => x.term);
-    return [withDf.reduce((a, b) => (b.n < a.n ? b : a)).term];
+    return [withDf[0]!.term];
   }
 
   /** Reciprocal-rank fusion of the vector hits with full-text hits, one hit per document. */
@@ -782,8 +785,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       const t = this.#t;
       const where = filter ? ` AND (${filter.where})` : '';
       // Rank the full-text matches first (materialized, limited), then join
-      // only those back; widen like the vector window when stale, deleted or
-      // filtered-out rows take up places.
+      // only those back, in that order (CROSS JOIN fixes SQLite's join
+      // order: left alone, it may scan every stamp of the generation first);
+      // widen like the vector window when stale, deleted or filtered-out
+      // rows take up places.
       const want = limit * 2;
       const st = this.#stmt(
         `fts:${where}`,
@@ -792,9 +797,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
              SELECT rowid AS id, rank FROM ${t.fts} WHERE ${t.fts} MATCH ? ORDER BY rank LIMIT ?
            )
            SELECT k.doc FROM m
-           JOIN ${t.keys} k ON k.id = m.id
-           JOIN ${t.docs} d ON d.${s.idColumn} = k.doc
-           LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+           CROSS JOIN ${t.keys} k ON k.id = m.id
+           CROSS JOIN ${t.docs} d ON d.${s.idColumn} = k.doc
+           CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
            WHERE ${coveredSql(s)} AND s.chunks > 0${where}
            ORDER BY m.rank
            LIMIT ?`,

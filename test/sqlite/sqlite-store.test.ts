@@ -210,7 +210,7 @@ describe('SqliteStore (SQLite specifics)', () => {
     expect(docs.every((d) => d > 50)).toBe(true);
   });
 
-  it('ignores query words found in most documents, so they neither cost a full scoring pass nor shift the ranking', async () => {
+  it("ranks full text by the query's rare words only, so common words cost no full scoring pass", async () => {
     const h = await harness();
     const store = h.store as SqliteStore;
     for (let i = 1; i <= 30; i++) {
