@@ -47,10 +47,28 @@ function withEncoder(cmd: Command): Command {
     .option('--weighting <kind>', 'word-vector weighting: sif (default) or mean');
 }
 
+/** Options of the commands that fill (index, fill, migrate): batching, and the new generation's index. */
 function withTuning(cmd: Command): Command {
+  return withIndexOptions(
+    cmd
+      .option('--batch-size <n>', 'texts per encode call', '64')
+      .option('--concurrency <n>', 'encode calls in flight', '1'),
+  );
+}
+
+/** Options of the commands that create a generation: how its index is built (SQLite). */
+function withIndexOptions(cmd: Command): Command {
   return cmd
-    .option('--batch-size <n>', 'texts per encode call', '64')
-    .option('--concurrency <n>', 'encode calls in flight', '1');
+    .addOption(
+      new Option(
+        '--quantization <kind>',
+        'index the new generation quantized (SQLite): binary (32x smaller, fastest) or int8; results are rescored exactly',
+      ).choices(['binary', 'int8']),
+    )
+    .option(
+      '--oversample <n>',
+      'candidates rescored per result of a quantized generation (binary 40, int8 4)',
+    );
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -3,11 +3,19 @@ import type Database from 'better-sqlite3';
 import {
   type Awaitable,
   fingerprint,
+  type Generation,
+  type GenerationInfo,
   type LifecycleStore,
   validateIdentifier,
 } from '../core/index.js';
 import { type Encoder, openAICompatible, wordVectors } from '../encoders/index.js';
-import { openDatabase, SqliteStore } from '../sqlite/index.js';
+import {
+  type GenerationOptions,
+  openDatabase,
+  QUANTIZATIONS,
+  type Quantization,
+  SqliteStore,
+} from '../sqlite/index.js';
 import { CliError, EXIT } from './errors.js';
 
 /** Which table of the database vecfill embeds, saved in the database so later commands need no flags. */
@@ -40,6 +48,37 @@ export interface EncoderFlags {
   dimensions?: string;
   weighting?: string;
   prefix?: string;
+}
+
+/** How a new generation's index is built (`--quantization`, `--oversample`). */
+export interface IndexOptionFlags {
+  quantization?: string;
+  oversample?: string;
+}
+
+/** Turns `--quantization` / `--oversample` into store options, refusing nonsense with a usage error. */
+export function indexOptionsFrom(flags: IndexOptionFlags): GenerationOptions | undefined {
+  if (flags.quantization === undefined && flags.oversample === undefined) return undefined;
+  const options: GenerationOptions = {};
+  if (flags.quantization !== undefined) {
+    if (!QUANTIZATIONS.includes(flags.quantization as Quantization)) {
+      throw new CliError(
+        `--quantization must be ${QUANTIZATIONS.join(' or ')}, got ${flags.quantization}`,
+        EXIT.usage,
+      );
+    }
+    options.quantization = flags.quantization as Quantization;
+  }
+  if (flags.oversample !== undefined) {
+    const n = Number(flags.oversample);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new CliError(
+        `--oversample must be a positive integer, got ${flags.oversample}`,
+        EXIT.usage,
+      );
+    options.oversample = n;
+  }
+  return options;
 }
 
 /** Turns command-line flags into encoder settings, refusing nonsense with a usage error. */
@@ -92,7 +131,14 @@ export interface CliFilter {
 }
 /** The store the command line drives: the lifecycle contract plus storage statistics. */
 export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
-  stats(gen: string): Awaitable<{ chunks: number; vectorBytes: number }>;
+  stats(gen: string): Awaitable<{ chunks: number; vectorBytes: number; indexBytes?: number }>;
+  /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */
+  ensureGeneration(
+    gen: string,
+    generation: Generation,
+    state?: 'building' | 'active',
+    options?: GenerationOptions,
+  ): Awaitable<GenerationInfo<string>>;
 };
 
 /** Where the settings and documents live: a SQLite file or a PostgreSQL database. */
@@ -290,12 +336,20 @@ export class Workspace {
     settings: EncoderSettings,
     state: 'active' | 'building',
     key?: string,
+    options?: GenerationOptions,
   ): Promise<string> {
+    if (options && this.kind !== 'sqlite') {
+      throw new CliError(
+        '--quantization and --oversample work on SQLite databases; on PostgreSQL the HNSW index of pgvector already makes search sublinear',
+        EXIT.usage,
+      );
+    }
     const encoder = await buildEncoder(settings, this.#quiet);
-    const gen = key ?? defaultGenerationKey(settings, fingerprint(encoder.generation));
+    const gen =
+      key ?? defaultGenerationKey(settings, fingerprint(encoder.generation), options?.quantization);
     const store = await this.store();
     try {
-      await store.ensureGeneration(gen, encoder.generation, state);
+      await store.ensureGeneration(gen, encoder.generation, state, options);
     } catch (e) {
       throw new CliError((e as Error).message, EXIT.refused);
     }
@@ -397,12 +451,16 @@ function redactUrl(url: string): string {
   }
 }
 
-export function defaultGenerationKey(settings: EncoderSettings, fp: string): string {
+export function defaultGenerationKey(
+  settings: EncoderSettings,
+  fp: string,
+  quantization?: Quantization,
+): string {
   const name =
     settings.kind === 'words'
       ? `words-${settings.weighting}`
       : settings.model.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-  return `${name.replace(/^-|-$/g, '')}-${fp.slice(0, 6)}`;
+  return `${name.replace(/^-|-$/g, '')}-${fp.slice(0, 6)}${quantization ? `-${quantization}` : ''}`;
 }
 
 async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<Encoder> {

@@ -5,10 +5,10 @@ export function ftsTerms(text: string): string[] {
   return [...new Set(words.map((w) => w.toLowerCase()))].slice(0, 64);
 }
 
-/** An FTS5 query matching any of `terms`, each quoted; null when there is none. */
-export function ftsMatch(terms: readonly string[]): string | null {
+/** An FTS5 query matching any (`OR`) or all (`AND`) of `terms`, each quoted; null when there is none. */
+export function ftsMatch(terms: readonly string[], op: 'OR' | 'AND' = 'OR'): string | null {
   if (terms.length === 0) return null;
-  return terms.map((w) => `"${w.replaceAll('"', '""')}"`).join(' OR ');
+  return terms.map((w) => `"${w.replaceAll('"', '""')}"`).join(` ${op} `);
 }
 
 /**

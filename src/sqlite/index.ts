@@ -5,7 +5,7 @@
 export { coveredSql } from './freshness.js';
 export { ftsMatch, ftsQuery, ftsTerms } from './full-text.js';
 export { loadVec, type OpenDatabaseOptions, openDatabase } from './open-database.js';
-export type { GenerationOptions, Quantization } from './quantize.js';
+export { type GenerationOptions, QUANTIZATIONS, type Quantization } from './quantize.js';
 export type { SqliteSchema, ValidSqliteSchema } from './sqlite-schema.js';
 export {
   type GenerationStats,

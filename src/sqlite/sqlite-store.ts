@@ -747,17 +747,19 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   }
 
   /**
-   * The query words the full-text side of hybrid search uses: those found in
-   * at most 5 % of the indexed documents, the 8 rarest of them. Common words
-   * carry little BM25 weight (FTS5's IDF falls to ~0 at half the documents)
-   * yet make FTS5 score every document containing them: "the" in a
-   * natural-language query would score most of the table. The vector side
-   * already covers what the text means; the text side is there for rare,
-   * exact words (names, codes, jargon). When every word is common, the
-   * rarest one is kept.
+   * The full-text query for hybrid search: the query's rare words — those
+   * found in at most 5 % of the indexed documents, the 8 rarest — joined
+   * with OR. Common words carry little BM25 weight (FTS5's IDF falls to ~0
+   * at half the documents) yet make FTS5 score every document containing
+   * them: "the" in a natural-language query would score most of the table.
+   * The vector side already covers what the text means; the text side is
+   * there for rare, exact words (names, codes, jargon). When every word is
+   * common, documents must contain all of them (AND), as Lucene's
+   * common-terms query does, which keeps the scored set small.
    */
-  #selectiveTerms(terms: string[]): string[] {
-    if (terms.length === 0) return terms;
+  #textQuery(text: string): string | null {
+    const terms = ftsTerms(text);
+    if (terms.length === 0) return null;
     const t = this.#t;
     const total = this.#stmt('ftsTotal', () => `SELECT count(*) FROM ${t.fts}_docsize`)
       .pluck()
@@ -765,9 +767,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const df = this.#stmt('ftsDf', () => `SELECT doc FROM ${t.fts}_vocab WHERE term = ?`).pluck();
     const withDf = terms.map((term) => ({ term, n: (df.get(term) as number | undefined) ?? 0 }));
     withDf.sort((a, b) => a.n - b.n);
-    const kept = withDf.filter((x) => x.n * 20 <= total).slice(0, 8);
-    if (kept.length > 0) return kept.map((x) => x.term);
-    return [withDf[0]!.term];
+    const rare = withDf.filter((x) => x.n * 20 <= total).slice(0, 8);
+    if (rare.length > 0) return ftsMatch(rare.map((x) => x.term));
+    return ftsMatch(
+      withDf.slice(0, 8).map((x) => x.term),
+      'AND',
+    );
   }
 
   /** Reciprocal-rank fusion of the vector hits with full-text hits, one hit per document. */
@@ -778,7 +783,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     limit: number,
     filter: SqliteFilter | undefined,
   ): Hit<SqliteKey>[] {
-    const match = ftsMatch(this.#selectiveTerms(ftsTerms(text)));
+    const match = this.#textQuery(text);
     let textDocs: SqliteKey[] = [];
     if (match !== null) {
       const s = this.schema;

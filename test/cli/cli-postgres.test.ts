@@ -62,6 +62,9 @@ describe('vecfill on a postgres:// URL', () => {
       'd.id <> 2',
     ]);
     expect(filtered.results.map((r) => r.id)).not.toContain(2);
+    const quantized = await runCli(['migrate', '--db', url, '--quantization', 'binary']);
+    expect(quantized.code).toBe(2);
+    expect(quantized.stderr).toMatch(/work on SQLite databases/);
     await runJson([
       'migrate',
       '--db',

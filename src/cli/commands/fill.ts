@@ -1,9 +1,15 @@
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
-import { type EncoderFlags, encoderSettingsFrom, type Workspace } from '../workspace.js';
+import {
+  type EncoderFlags,
+  encoderSettingsFrom,
+  type IndexOptionFlags,
+  indexOptionsFrom,
+  type Workspace,
+} from '../workspace.js';
 
-export interface FillFlags extends EncoderFlags {
+export interface FillFlags extends EncoderFlags, IndexOptionFlags {
   table?: string;
   id?: string;
   content?: string;
@@ -43,10 +49,20 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
   }
   const store = await ws.store();
   if ((await store.generations()).length === 0) {
-    await ws.ensureGeneration(encoderSettingsFrom(flags), 'active', flags.generation);
+    await ws.ensureGeneration(
+      encoderSettingsFrom(flags),
+      'active',
+      flags.generation,
+      indexOptionsFrom(flags),
+    );
   } else if (flags.encoder || flags.model || flags.baseUrl) {
     throw new CliError(
       'this database already has a generation; to change the encoder run `vecfill migrate` with the new encoder flags',
+      EXIT.usage,
+    );
+  } else if (indexOptionsFrom(flags)) {
+    throw new CliError(
+      'this database already has a generation; to index it another way run `vecfill migrate --quantization …` (same encoder flags), then `vecfill activate`',
       EXIT.usage,
     );
   }

@@ -1,10 +1,16 @@
 import { type Context, emit } from '../context.js';
 import { indexFolder } from '../indexer.js';
 import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
-import { type EncoderFlags, encoderSettingsFrom, type Workspace } from '../workspace.js';
+import {
+  type EncoderFlags,
+  encoderSettingsFrom,
+  type IndexOptionFlags,
+  indexOptionsFrom,
+  type Workspace,
+} from '../workspace.js';
 import { fillTuning } from './fill.js';
 
-export interface IndexFlags extends EncoderFlags {
+export interface IndexFlags extends EncoderFlags, IndexOptionFlags {
   include?: string[];
   exclude?: string[];
   fill?: boolean;
@@ -25,7 +31,12 @@ export async function indexCommand(
   });
   const store = await ws.store();
   if ((await store.generations()).length === 0)
-    await ws.ensureGeneration(encoderSettingsFrom(flags), 'active');
+    await ws.ensureGeneration(
+      encoderSettingsFrom(flags),
+      'active',
+      undefined,
+      indexOptionsFrom(flags),
+    );
   const runs: FillRun[] = [];
   if (flags.fill !== false) {
     for (const gen of await store.liveGenerations())

@@ -2,10 +2,16 @@ import { LifecycleError, UncoveredError, UnknownGenerationError } from '../../co
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeFill, fillGeneration } from '../run-fill.js';
-import { type EncoderFlags, encoderSettingsFrom, type Workspace } from '../workspace.js';
+import {
+  type EncoderFlags,
+  encoderSettingsFrom,
+  type IndexOptionFlags,
+  indexOptionsFrom,
+  type Workspace,
+} from '../workspace.js';
 import { fillTuning } from './fill.js';
 
-export interface MigrateFlags extends EncoderFlags {
+export interface MigrateFlags extends EncoderFlags, IndexOptionFlags {
   generation?: string;
   activate?: boolean;
   fill?: boolean;
@@ -25,7 +31,12 @@ export async function migrateCommand(
 ): Promise<number> {
   const store = await ws.store();
   const settings = encoderSettingsFrom(flags);
-  const gen = await ws.ensureGeneration(settings, 'building', flags.generation);
+  const gen = await ws.ensureGeneration(
+    settings,
+    'building',
+    flags.generation,
+    indexOptionsFrom(flags),
+  );
   const info = (await store.generations()).find((g) => g.key === gen)!;
   if (info.state !== 'building') {
     throw new CliError(

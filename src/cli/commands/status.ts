@@ -14,6 +14,9 @@ interface GenerationStatus {
   backlog: number;
   chunks: number;
   vectorBytes: number;
+  /** `float` (exact KNN), or the quantization of a SQLite generation's index. */
+  index: string;
+  indexBytes: number;
 }
 
 /** Every generation with its model, dimensions, fingerprint, state, coverage and storage. */
@@ -34,6 +37,8 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
       ...coverage,
       chunks: stats.chunks,
       vectorBytes: stats.vectorBytes,
+      index: g.quantization ? `${g.quantization} x${g.oversample}` : 'float',
+      indexBytes: stats.indexBytes ?? 0,
     });
   }
   const dbBytes = await ws.sizeBytes();
@@ -62,6 +67,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
             'BACKLOG',
             'CHUNKS',
             'VECTORS',
+            'INDEX',
           ],
           ...gens.map((g) => [
             g.generation,
@@ -74,6 +80,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
             String(g.backlog),
             String(g.chunks),
             formatBytes(g.vectorBytes),
+            g.indexBytes > 0 ? `${g.index} (${formatBytes(g.indexBytes)})` : g.index,
           ]),
         ]),
       );
