@@ -256,17 +256,32 @@ describe('vecfill migrate', () => {
     const bad = await runCli(['migrate', '--db', db, '--quantization', 'pq']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/binary, int8/);
-    const zero = await runCli(['migrate', '--db', db, '--quantization', 'binary', '--oversample', '0']);
+    const zero = await runCli([
+      'migrate',
+      '--db',
+      db,
+      '--quantization',
+      'binary',
+      '--oversample',
+      '0',
+    ]);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--oversample must be a positive integer/);
     await runJson(['migrate', '--db', db, '--quantization', 'binary', '--activate']);
-    const status = await runJson<{ generations: { state: string; index: string; indexBytes: number }[] }>(
-      ['status', '--db', db],
-    );
+    const status = await runJson<{
+      generations: { state: string; index: string; indexBytes: number }[];
+    }>(['status', '--db', db]);
     const active = status.generations.find((g) => g.state === 'active')!;
     expect(active.index).toBe('binary x40');
     expect(active.indexBytes).toBeGreaterThan(0);
-    const s = await runJson<SearchOut>(['search', 'guitar chords folk songs', '--db', db, '--limit', '2']);
+    const s = await runJson<SearchOut>([
+      'search',
+      'guitar chords folk songs',
+      '--db',
+      db,
+      '--limit',
+      '2',
+    ]);
     expect(s.results[0]!.id).toBe('sub/guitar.md');
     // The table already has a generation: fill does not re-index it behind the user's back.
     const refill = await runCli(['fill', '--db', db, '--quantization', 'int8']);
