@@ -7,7 +7,9 @@ import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import { rng } from './lib.js';
 
 const [n, dims, dir] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]];
-const db = openDatabase(join(dir, `rss-${n}.db`));
+// Optional 5th argument: openDatabase's mmapBytes (default: openDatabase's own default).
+const mmap = process.argv[5] === undefined ? {} : { mmapBytes: Number(process.argv[5]) };
+const db = openDatabase(join(dir, `rss-${n}-${process.argv[5] ?? 'default'}.db`), mmap);
 db.exec(
   'CREATE TABLE docs (id INTEGER PRIMARY KEY, content TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1)',
 );

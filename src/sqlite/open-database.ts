@@ -13,7 +13,10 @@ export interface OpenDatabaseOptions {
    * A KNN scan reads every vector, and reading them through the map instead
    * of copying them through the page cache made sqlite-vec's float KNN about
    * 3× faster here (bench/README.md). Writes still go through the journal,
-   * so crash safety is unchanged. Default 256 MiB; 0 turns it off.
+   * so crash safety is unchanged. Default 1 GiB; 0 turns it off. Pages read
+   * through the map count in the process's RSS (they are the page cache,
+   * reclaimable, not the process's own memory); a fill-only worker that must
+   * keep RSS flat can pass 0.
    */
   mmapBytes?: number;
 }
@@ -34,7 +37,7 @@ export interface OpenDatabaseOptions {
 export function openDatabase(path: string, opts: OpenDatabaseOptions = {}): SqliteDatabase {
   const db = new Database(path, { readonly: opts.readonly ?? false });
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
-  db.pragma(`mmap_size = ${Math.max(0, Math.floor(opts.mmapBytes ?? 2 ** 28))}`);
+  db.pragma(`mmap_size = ${Math.max(0, Math.floor(opts.mmapBytes ?? 2 ** 30))}`);
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
