@@ -228,6 +228,47 @@ describe('SqliteStore (SQLite specifics)', () => {
     expect(common.some((x) => x.chunkIndex === 0)).toBe(true);
   });
 
+  it('answers selective and broad filters exactly (scan of the matching rows, or a KNN sized by selectivity)', async () => {
+    const h = await harness();
+    const store = h.store as SqliteStore;
+    const topics = ['tide moon sea', 'bread oven flour', 'chess pawn gambit', 'guitar chord song'];
+    for (let i = 1; i <= 400; i++) {
+      const category = i % 100 === 0 ? 'rare' : i % 3 === 0 ? 'broad' : 'other';
+      await h.insert(i, `${topics[i % 4]} note ${i}`, category);
+    }
+    store.ensureGeneration('a', { model: 'hash-bow', dimensions: 16 }, 'active');
+    await fill(store, 'a', hashEncoder(16).encode);
+    const q = embed('chess pawn gambit', 16);
+    const rows = h.db.prepare('SELECT id, content, category FROM docs').all() as {
+      id: number;
+      content: string;
+      category: string;
+    }[];
+    const exact = (category: string, k: number) =>
+      rows
+        .filter((r) => r.category === category)
+        .map((r) => {
+          const v = embed(r.content, 16);
+          let dot = 0;
+          for (let i = 0; i < 16; i++) dot += v[i]! * q[i]!;
+          return { id: r.id, dot };
+        })
+        .sort((a, b) => b.dot - a.dot || a.id - b.id)
+        .slice(0, k);
+    for (const [category, k] of [
+      ['rare', 10], // 4 of 400 rows: scored exactly
+      ['broad', 10], // a third of the rows: KNN with a window sized for it
+      ['none', 5], // no row matches
+    ] as const) {
+      const hits = store.queryGeneration('a', q, k, { filter: h.filterCategory(category) });
+      const want = exact(category, k);
+      expect(hits).toHaveLength(want.length);
+      // Same scores in the same order (ties among equal vectors may swap ids).
+      for (const [i, hit] of hits.entries()) expect(hit.score).toBeCloseTo(want[i]!.dot, 5);
+      for (const hit of hits) expect(rows.find((r) => r.id === hit.doc)!.category).toBe(category);
+    }
+  });
+
   it('turns any user text into a safe FTS5 query', () => {
     expect(ftsQuery('hello "world" AND x*')).toBe('"hello" OR "world" OR "and" OR "x"');
     expect(ftsQuery('!!! ???')).toBeNull();
