@@ -35,6 +35,12 @@ interface StatusOut {
   }[];
 }
 
+/** The id of the best search result for `query` in database `db`. */
+async function topHit(db: string, query: string): Promise<string | undefined> {
+  const s = await runJson<SearchOut>(['search', query, '--db', db, '--limit', '2']);
+  return s.results[0]?.id;
+}
+
 function notes(folder: string): void {
   mkdirSync(join(folder, 'sub'), { recursive: true });
   writeFileSync(
@@ -216,15 +222,7 @@ describe('vecfill migrate', () => {
       running = false;
     });
     while (running || searches < 2) {
-      const s = await runJson<SearchOut>([
-        'search',
-        'guitar chords folk songs',
-        '--db',
-        db,
-        '--limit',
-        '2',
-      ]);
-      expect(s.results[0]!.id).toBe('sub/guitar.md');
+      expect(await topHit(db, 'guitar chords folk songs')).toBe('sub/guitar.md');
       searches++;
     }
     expect(await migrated).toBe(0);
@@ -274,15 +272,7 @@ describe('vecfill migrate', () => {
     const active = status.generations.find((g) => g.state === 'active')!;
     expect(active.index).toBe('binary x40');
     expect(active.indexBytes).toBeGreaterThan(0);
-    const s = await runJson<SearchOut>([
-      'search',
-      'guitar chords folk songs',
-      '--db',
-      db,
-      '--limit',
-      '2',
-    ]);
-    expect(s.results[0]!.id).toBe('sub/guitar.md');
+    expect(await topHit(db, 'guitar chords folk songs')).toBe('sub/guitar.md');
     // The table already has a generation: fill does not re-index it behind the user's back.
     const refill = await runCli(['fill', '--db', db, '--quantization', 'int8']);
     expect(refill.code).toBe(2);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GenerationConflictError } from '../../src/core/index.js';
 import { openDatabase, type Quantization, SqliteStore } from '../../src/sqlite/index.js';
 import { BinaryCodes, quantize, rescore } from '../../src/sqlite/quantize.js';
+import { cosine } from '../support/memory-store.js';
 import { rng } from '../support/rng.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
 
@@ -29,15 +30,7 @@ function clustered(n: number, clusters: number, seed: number): Float32Array[] {
 }
 
 function cosineDistance(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
+  return 1 - cosine(a, b);
 }
 
 describe('quantize and rescore', () => {
