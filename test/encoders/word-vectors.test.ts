@@ -62,6 +62,12 @@ describe('wordVectors', () => {
     expect(statSync(second.cachePath).mtimeMs).toBe(mtime);
     expect(second.table.words.length).toBe(first.table.words.length);
     expect(second.table.words.length).toBeGreaterThan(300_000);
+    expect(second.table.count).toBe(second.table.words.length);
+    // The lookup table stored in the cache finds every word at its own row, and nothing else.
+    const { words, index } = second.table;
+    for (let i = 0; i < words.length; i += 101) expect(index.get(words[i]!)).toBe(i);
+    expect(index.get('zzqxjv-not-a-word')).toBeUndefined();
+    expect(index.get('')).toBeUndefined();
     // Conversion progress was reported only if the first load converted.
     if (first.converted) expect(phases).toContain('done');
     else expect(phases).toEqual([]);
