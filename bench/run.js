@@ -349,6 +349,7 @@ function benchQuantized(name, flat, n, dims, queries) {
   };
   const float = open('qf', undefined);
   const binary = open('qb', { quantization: 'binary' });
+  binary.recenter('g'); // what activate() does for a binary generation; this one was created active
   const int8 = open('qi', { quantization: 'int8' });
   console.error(`  [${name}] computing exact answers`);
   const truths = queries.map((q) => exactTop10(flat, n, dims, q).map((x) => x + 1));

@@ -35,6 +35,12 @@ export async function fillGeneration(
         skippedDocs.push({ doc: String(doc), reason: err.message });
       }),
     });
+    // A binary-quantized SQLite generation gets its codes centred once it is
+    // first fully embedded (activate does the same for a migration).
+    if (store.recenter && (await store.coverage(gen)).backlog === 0) {
+      const info = (await store.generations()).find((g) => g.key === gen);
+      if (info?.quantization === 'binary' && !info.centred) await store.recenter(gen);
+    }
     return { ...result, generation: gen, skippedDocs, seconds: (Date.now() - started) / 1000 };
   } finally {
     reporter?.finish();

@@ -132,6 +132,8 @@ export interface CliFilter {
 /** The store the command line drives: the lifecycle contract plus storage statistics. */
 export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
   stats(gen: string): Awaitable<{ chunks: number; vectorBytes: number; indexBytes?: number }>;
+  /** SQLite only: centres a binary generation's codes on its mean. */
+  recenter?(gen: string): Awaitable<number>;
   /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */
   ensureGeneration(
     gen: string,

@@ -121,6 +121,8 @@ export interface GenerationInfo<G> {
   quantization?: 'binary' | 'int8';
   /** Candidates rescored per wanted hit, for a quantized generation. */
   oversample?: number;
+  /** For a binary-quantized generation: whether its codes are centred on its mean (`recenter`). */
+  centred?: boolean;
 }
 
 /** How much of the documents table a generation covers. */

@@ -42,17 +42,19 @@ export function quantizedBytes(q: Quantization, dimensions: number): number {
 }
 
 /**
- * The quantized BLOB of `v`. Binary: bit i set when component i is positive
+ * The quantized BLOB of `v`. Binary: bit i set when component i is above
+ * the generation's centre (0 until `recenter`), i.e. positive
  * (the last byte's unused bits stay 0 in every vector and every query, so
  * Hamming distances are unchanged by the padding).
  * int8: each vector scaled so that its largest component maps to ±127;
  * cosine distance ignores a vector's scale, so per-vector scaling keeps more
  * precision than one global range.
  */
-export function quantize(q: Quantization, v: Float32Array): Buffer {
+export function quantize(q: Quantization, v: Float32Array, centre?: Float32Array): Buffer {
   if (q === 'binary') {
     const out = Buffer.alloc(Math.ceil(v.length / 8));
-    for (let i = 0; i < v.length; i++) if (v[i]! > 0) out[i >> 3]! |= 1 << (i & 7);
+    for (let i = 0; i < v.length; i++)
+      if (v[i]! > (centre ? centre[i]! : 0)) out[i >> 3]! |= 1 << (i & 7);
     return out;
   }
   let max = 0;
@@ -76,10 +78,7 @@ export function rescore(
   const qn = Math.sqrt(qq);
   const out: [number, number][] = [];
   for (const [id, blob] of candidates) {
-    const v =
-      blob.byteOffset % 4 === 0
-        ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
-        : new Float32Array(Uint8Array.from(blob).buffer);
+    const v = floats(blob);
     let dot = 0;
     let vv = 0;
     for (let i = 0; i < v.length; i++) {
@@ -112,12 +111,16 @@ export class BinaryCodes {
   readonly #bits: number;
   /** The generation's write counter these codes were read at. */
   readonly version: number;
+  /** The centre the codes were made against, for coding queries the same way. */
+  readonly centre: Float32Array | undefined;
 
   constructor(
     rows: readonly (readonly [number | bigint, Buffer])[],
     dimensions: number,
     version: number,
+    centre?: Float32Array,
   ) {
+    this.centre = centre;
     this.#words = Math.ceil(dimensions / 32);
     this.#bits = this.#words * 32;
     this.version = version;
@@ -167,4 +170,11 @@ export class BinaryCodes {
     }
     return out;
   }
+}
+
+/** A float32 BLOB as a Float32Array (copied when the BLOB is not 4-byte aligned). */
+export function floats(blob: Buffer): Float32Array {
+  return blob.byteOffset % 4 === 0
+    ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
+    : new Float32Array(Uint8Array.from(blob).buffer);
 }

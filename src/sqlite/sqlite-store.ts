@@ -29,6 +29,7 @@ import {
   BinaryCodes,
   columnType,
   defaultOversample,
+  floats,
   type GenerationOptions,
   QUANTIZATIONS,
   type Quantization,
@@ -83,6 +84,8 @@ interface GenRow {
   oversample: number | null;
   /** Bumped by every write to a binary generation's codes; keys the in-memory copy. */
   writes: number;
+  /** float32 mean of a binary generation's vectors, set by `recenter`; codes are signs around it. */
+  centre: Buffer | null;
 }
 
 interface DocRow {
@@ -214,7 +217,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         quantization TEXT CHECK (quantization IN ('binary', 'int8')),
         oversample INTEGER CHECK (oversample > 0),
-        writes INTEGER NOT NULL DEFAULT 0
+        writes INTEGER NOT NULL DEFAULT 0,
+        centre BLOB
       );
       CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_active ON ${t.gens}(state) WHERE state = 'active';
       CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_building ON ${t.gens}(state) WHERE state = 'building';
@@ -242,6 +246,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN quantization TEXT CHECK (quantization IN ('binary', 'int8'));
         ALTER TABLE ${t.gens} ADD COLUMN oversample INTEGER CHECK (oversample > 0);
         ALTER TABLE ${t.gens} ADD COLUMN writes INTEGER NOT NULL DEFAULT 0;`);
+    }
+    if (!genColumns.some((c) => c.name === 'centre')) {
+      this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN centre BLOB`);
     }
     if (s.leaseMs !== undefined) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t.leases} (
@@ -436,10 +443,18 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       ? this.#stmt(`insFull${g.id}`, () => `INSERT INTO ${t.full(g.id)} (id, v) VALUES (?, ?)`)
       : undefined;
     if (q === 'binary' && vectors.length > 0) this.#bumpWrites(g);
+    // The centre as of this transaction (another process may have re-centred since `g` was read).
+    const centreBlob =
+      q === 'binary'
+        ? (this.#stmt('centreOf', () => `SELECT centre FROM ${t.gens} WHERE id = ?`)
+            .pluck()
+            .get(g.id) as Buffer | null)
+        : null;
+    const centre = centreBlob ? floats(centreBlob) : undefined;
     for (const cv of vectors) {
       const id = BigInt(insChunk.run(g.id, key, cv.index, cv.start, cv.end).lastInsertRowid);
       if (q) {
-        insVec.run(id, quantize(q, cv.vector));
+        insVec.run(id, quantize(q, cv.vector, centre));
         insFull!.run(id, f32(cv.vector));
       } else {
         insVec.run(id, f32(cv.vector));
@@ -680,7 +695,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const t = this.#t;
     const ids =
       quant === 'binary'
-        ? this.#binaryCodes(g).nearest(quantize(quant, query), k)
+        ? this.#nearestCodes(g, query, k)
         : (this.#stmt(
             `cand${g.id}`,
             () => `SELECT rowid FROM ${t.vec(g.id)} WHERE embedding MATCH vec_int8(?) AND k = ?`,
@@ -704,19 +719,30 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * (bench/README.md). The copy is reread whenever the generation's write
    * counter moved, in this process or another, so it is never out of date.
    */
+  #nearestCodes(g: GenRow, query: Float32Array, k: number): number[] {
+    const codes = this.#binaryCodes(g);
+    return codes.nearest(quantize('binary', query, codes.centre), k);
+  }
+
   #binaryCodes(g: GenRow): BinaryCodes {
     const cached = this.#codes.get(g.id);
     if (cached && cached.version === g.writes) return cached;
     const t = this.#t;
     const read = this.db.transaction(() => {
-      const version = this.#stmt('writesOf', () => `SELECT writes FROM ${t.gens} WHERE id = ?`)
-        .pluck()
-        .get(g.id) as number;
+      const now = this.#stmt(
+        'writesOf',
+        () => `SELECT writes, centre FROM ${t.gens} WHERE id = ?`,
+      ).get(g.id) as { writes: number; centre: Buffer | null };
       const rows = this.db
         .prepare(`SELECT id, embedding FROM ${t.vec(g.id)}`)
         .raw()
         .all() as [number, Buffer][];
-      return new BinaryCodes(rows, g.dimensions, version);
+      return new BinaryCodes(
+        rows,
+        g.dimensions,
+        now.writes,
+        now.centre ? floats(now.centre) : undefined,
+      );
     });
     const codes = read();
     this.#codes.set(g.id, codes);
@@ -927,7 +953,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         }
         if (!existing.reclaimed) return this.#gen(gen);
         this.#setState(existing.key, state);
-        this.db.prepare(`UPDATE ${t.gens} SET reclaimed = 0 WHERE id = ?`).run(existing.id);
+        this.db
+          .prepare(`UPDATE ${t.gens} SET reclaimed = 0, centre = NULL WHERE id = ?`)
+          .run(existing.id);
         this.#createVec(this.#gen(gen));
         return this.#gen(gen);
       }
@@ -1036,6 +1064,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       const g = this.#liveGen(gen);
       const { backlog } = this.coverage(gen);
       if (backlog > 0) throw new UncoveredError(gen, backlog);
+      // A complete binary generation gets its codes centred on its own mean.
+      if (g.quantization === 'binary') this.recenter(gen);
       this.db
         .prepare(
           `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> ?`,
@@ -1044,6 +1074,41 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       this.#setState(gen, 'active');
     });
     run.immediate();
+  }
+
+  /**
+   * Re-centres a binary generation's codes on the mean of its vectors: each
+   * bit then says whether a component is above that mean, not above zero.
+   * Embeddings that share a dominant direction (most sentence encoders'
+   * vectors do) otherwise get nearly identical sign bits, and recall drops.
+   * Runs in one write transaction (every code is rewritten), and `activate`
+   * runs it for a binary generation; call it yourself after filling a
+   * generation created active. No-op for other generations or when empty.
+   * Returns the number of codes rewritten.
+   */
+  recenter(gen: string): number {
+    const run = this.db.transaction((): number => {
+      const g = this.#liveGen(gen);
+      if (g.quantization !== 'binary') return 0;
+      const t = this.#t;
+      const rows = this.db
+        .prepare(`SELECT id, v FROM ${t.full(g.id)}`)
+        .raw()
+        .all() as [number, Buffer][];
+      if (rows.length === 0) return 0;
+      const sum = new Float64Array(g.dimensions);
+      for (const [, blob] of rows) {
+        const v = floats(blob);
+        for (let i = 0; i < sum.length; i++) sum[i]! += v[i]!;
+      }
+      const centre = Float32Array.from(sum, (x) => x / rows.length);
+      const update = this.db.prepare(`UPDATE ${t.vec(g.id)} SET embedding = ? WHERE id = ?`);
+      for (const [id, blob] of rows) update.run(quantize('binary', floats(blob), centre), id);
+      this.db.prepare(`UPDATE ${t.gens} SET centre = ? WHERE id = ?`).run(f32(centre), g.id);
+      this.#bumpWrites(g);
+      return rows.length;
+    });
+    return run.immediate();
   }
 
   /** Takes `gen` out of search. Its vectors stay until `reclaim`. */
@@ -1151,6 +1216,7 @@ function toInfo(row: GenRow): GenerationInfo<string> {
       ? {
           quantization: row.quantization,
           oversample: row.oversample ?? defaultOversample(row.quantization),
+          ...(row.quantization === 'binary' ? { centred: row.centre !== null } : {}),
         }
       : {}),
   };

@@ -215,6 +215,91 @@ describe.each<Quantization>(['binary', 'int8'])(
   },
 );
 
+describe('re-centring binary codes', () => {
+  /** Vectors sharing one dominant direction, as many sentence encoders' do. */
+  const D = 64;
+  const G64 = { model: 'anisotropic', dimensions: D };
+  /** Clustered vectors that also share one dominant direction, as many sentence encoders' do. */
+  function anisotropic(n: number, seed: number): Float32Array[] {
+    const random = rng(seed);
+    const common = Float32Array.from({ length: D }, () => gaussian(random));
+    const centres = Array.from({ length: 40 }, () =>
+      Float32Array.from({ length: D }, () => gaussian(random)),
+    );
+    return Array.from({ length: n }, () => {
+      const c = centres[Math.floor(random() * centres.length)]!;
+      const v = Float32Array.from(common, (x, i) => 6 * x + c[i]! + 0.3 * gaussian(random));
+      const norm = Math.hypot(...v);
+      return v.map((x) => x / norm);
+    });
+  }
+
+  it('makes the codes informative again: recall rises, and activate does it for a binary generation', () => {
+    const { dir, cleanup } = tempDir();
+    const db = openDatabase(join(dir, 'c.db'));
+    try {
+      db.exec(DOCS_DDL);
+      const all = anisotropic(830, 11);
+      const vectors = all.slice(0, 800);
+      const queries = all.slice(800);
+      const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+      for (let i = 0; i < vectors.length; i++) ins.run(i + 1, `doc ${i + 1}`);
+      const store = SqliteStore.open(db, SCHEMA);
+      const items = vectors.map((vector, i) => ({
+        doc: i + 1,
+        revision: 1,
+        vectors: [{ index: 0, start: 0, end: 3, vector }],
+      }));
+      store.ensureGeneration('a', G64, 'active', { quantization: 'binary', oversample: 5 });
+      store.saveMany('a', items);
+      const recall = (gen: string) => {
+        let found = 0;
+        for (const q of queries) {
+          const truth = new Set(
+            vectors
+              .map((v, i) => ({ doc: i + 1, d: cosineDistance(v, q) }))
+              .sort((x, y) => x.d - y.d)
+              .slice(0, 10)
+              .map((x) => x.doc),
+          );
+          found += store
+            .queryGeneration(gen, q, 10)
+            .filter((h) => truth.has(h.doc as number)).length;
+        }
+        return found / (queries.length * 10);
+      };
+      const before = recall('a');
+      expect(store.recenter('a')).toBe(800);
+      const after = recall('a');
+      expect(after).toBeGreaterThan(before + 0.2);
+      expect(after).toBeGreaterThanOrEqual(0.95);
+      // New saves are coded around the same centre: re-embedding a document keeps it findable.
+      db.prepare('UPDATE docs SET revision = 2 WHERE id = 5').run();
+      store.saveVectors('a', 5, 2, items[4]!.vectors);
+      expect(store.queryGeneration('a', vectors[4]!, 1)[0]).toMatchObject({ doc: 5 });
+      // A building binary generation is centred when it is activated.
+      store.ensureGeneration('b', { ...G64, params: { b: 1 } }, 'building', {
+        quantization: 'binary',
+        oversample: 5,
+      });
+      store.saveMany(
+        'b',
+        items.map((x) => ({ ...x, revision: x.doc === 5 ? 2 : 1 })),
+      );
+      const building = recall('b');
+      store.activate('b');
+      expect(recall('b')).toBeGreaterThan(building + 0.2);
+      expect(store.recenter('a')).toBe(800); // retired, but still stored: may be re-centred
+      // Other generations are left alone.
+      store.ensureGeneration('f', { ...G64, params: { f: 1 } }, 'building');
+      expect(store.recenter('f')).toBe(0);
+    } finally {
+      db.close();
+      cleanup();
+    }
+  });
+});
+
 describe('quantization options', () => {
   let db: Database.Database;
   let store: SqliteStore;
