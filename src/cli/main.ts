@@ -43,7 +43,15 @@ function withEncoder(cmd: Command): Command {
       'OPENAI_API_KEY',
     )
     .option('--dimensions <n>', 'vector length to request from the endpoint')
-    .option('--prefix <text>', 'text prepended to every input (e.g. "search_document: ")')
+    .option(
+      '--text-prefix <text>',
+      'prepended to every document text before embedding (e.g. "search_document: ")',
+    )
+    .option('--prefix <text>', 'same as --text-prefix')
+    .option(
+      '--query-prefix <text>',
+      'prepended to every search query (e.g. "search_query: "; default: the text prefix)',
+    )
     .option('--weighting <kind>', 'word-vector weighting: sif (default) or mean');
 }
 

@@ -36,7 +36,10 @@ export type EncoderSettings =
       model: string;
       dimensions?: number;
       apiKeyEnv: string;
+      /** Prepended to document texts (`--text-prefix`). */
       prefix?: string;
+      /** Prepended to search queries (`--query-prefix`); default: `prefix`. */
+      queryPrefix?: string;
     };
 
 /** The flags every command that creates a generation accepts. */
@@ -47,7 +50,10 @@ export interface EncoderFlags {
   apiKeyEnv?: string;
   dimensions?: string;
   weighting?: string;
+  textPrefix?: string;
+  /** Same as `textPrefix` (`--prefix`). */
   prefix?: string;
+  queryPrefix?: string;
 }
 
 /** How a new generation's index is built (`--quantization`, `--oversample`). */
@@ -113,7 +119,9 @@ export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
         );
       settings.dimensions = d;
     }
-    if (flags.prefix) settings.prefix = flags.prefix;
+    const textPrefix = flags.textPrefix ?? flags.prefix;
+    if (textPrefix) settings.prefix = textPrefix;
+    if (flags.queryPrefix !== undefined) settings.queryPrefix = flags.queryPrefix;
     return settings;
   }
   throw new CliError(
@@ -492,6 +500,7 @@ async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<
   if (apiKey) opts.apiKey = apiKey;
   if (settings.dimensions !== undefined) opts.dimensions = settings.dimensions;
   if (settings.prefix) opts.prefix = settings.prefix;
+  if (settings.queryPrefix !== undefined) opts.queryPrefix = settings.queryPrefix;
   try {
     return await openAICompatible(opts);
   } catch (e) {

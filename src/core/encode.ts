@@ -2,13 +2,26 @@ import { isBlank } from './blank.js';
 import { EmptyInputError, InvalidVectorError } from './errors.js';
 
 /**
- * Turns texts into vectors, one per text, in order. Implementations should
- * stop work promptly when `opts.signal` aborts.
+ * What the texts of an encode call are: documents being embedded by `fill`,
+ * or a search query. Models such as e5, bge and nomic-embed-text want a
+ * different prompt prefix for each side; an encoder that does not care
+ * ignores it. Absent means `'document'`.
  */
-export type EncodeFn = (
-  texts: string[],
-  opts: { signal?: AbortSignal },
-) => Promise<ArrayLike<number>[]>;
+export type EncodeKind = 'query' | 'document';
+
+/** Options of one encode call. */
+export interface EncodeCallOptions {
+  signal?: AbortSignal;
+  /** `'query'` when `search` encodes a query; `'document'` (or absent) when `fill` embeds content. */
+  kind?: EncodeKind;
+}
+
+/**
+ * Turns texts into vectors, one per text, in order. Implementations should
+ * stop work promptly when `opts.signal` aborts, and encode with the query
+ * side of the model when `opts.kind` is `'query'`.
+ */
+export type EncodeFn = (texts: string[], opts: EncodeCallOptions) => Promise<ArrayLike<number>[]>;
 
 export interface EncodeBatchedOptions {
   /** Texts per encode call. Default 64. */
@@ -18,6 +31,8 @@ export interface EncodeBatchedOptions {
   /** Expected vector length; when absent, every vector must match the first one. */
   dimensions?: number;
   signal?: AbortSignal;
+  /** Passed to every encode call: `'query'` for search queries, `'document'` (default) for content. */
+  kind?: EncodeKind;
 }
 
 /**
@@ -55,6 +70,7 @@ export async function encodeBatched(
     if (typeof t !== 'string' || isBlank(t)) throw new EmptyInputError(i);
   }
   const signal = opts.signal;
+  const kind = opts.kind ?? 'document';
   signal?.throwIfAborted();
   const out: Float32Array[] = new Array(texts.length);
   if (texts.length === 0) return out;
@@ -93,7 +109,7 @@ export async function encodeBatched(
       active++;
       const p = (async () => {
         try {
-          const vectors = await encode(batch, { signal: inner.signal });
+          const vectors = await encode(batch, { signal: inner.signal, kind });
           if (failure) return;
           dims = checkBatch(vectors, batch.length, start, dims);
           for (let j = 0; j < batch.length; j++) out[start + j] = toFloat32(vectors[j]!);

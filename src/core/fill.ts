@@ -301,7 +301,11 @@ export async function fill<K, G, F = never>(
       if (unit.refs.every((r) => docs[r.doc]!.settled)) return;
       let vectors: Float32Array[];
       try {
-        vectors = await encodeBatched(encode, unit.texts, { batchSize: unit.texts.length, signal });
+        vectors = await encodeBatched(encode, unit.texts, {
+          batchSize: unit.texts.length,
+          signal,
+          kind: 'document',
+        });
       } catch (e) {
         if (signal?.aborted) throw e;
         await handleFailure(unit, e);

@@ -13,7 +13,14 @@
  */
 export { isBlank } from './blank.js';
 export { type Chunk, DEFAULT_MAX_CHARS, type SplitOptions, split } from './chunk.js';
-export { checkVector, type EncodeBatchedOptions, type EncodeFn, encodeBatched } from './encode.js';
+export {
+  checkVector,
+  type EncodeBatchedOptions,
+  type EncodeCallOptions,
+  type EncodeFn,
+  type EncodeKind,
+  encodeBatched,
+} from './encode.js';
 export {
   DimensionMismatchError,
   describe,

@@ -57,7 +57,10 @@ export async function search<K, G, F = never>(
   const lists = await Promise.all(
     gens.map(async (gen) => {
       const encode = await opts.encoderFor(gen);
-      const [vector] = await encodeBatched(encode, [queryText], { signal: opts.signal });
+      const [vector] = await encodeBatched(encode, [queryText], {
+        signal: opts.signal,
+        kind: 'query',
+      });
       return queryDocuments(store, gen, vector!, queryText, limit, first, opts);
     }),
   );

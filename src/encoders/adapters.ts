@@ -10,6 +10,8 @@ export interface AiSdkEmbeddingModel {
 /** The parts of a LangChain `Embeddings` vecfill calls. */
 export interface LangChainEmbeddings {
   embedDocuments(documents: string[]): Promise<number[][]>;
+  /** Used for search queries (models with query instructions embed them differently). */
+  embedQuery?(document: string): Promise<number[]>;
 }
 
 type EmbedMany = (o: {
@@ -60,7 +62,9 @@ export async function fromAiSdk(
 
 /**
  * Wraps a LangChain `Embeddings` (OpenAIEmbeddings, OllamaEmbeddings, …) as
- * an encoder via `embedDocuments`. `@langchain/core` is only needed by the
+ * an encoder: documents go through `embedDocuments`, search queries through
+ * `embedQuery` (where LangChain applies a model's query instruction, e.g.
+ * for e5 or bge). `@langchain/core` is only needed by the
  * object you pass in. Name the model: LangChain objects do not say which
  * vector space they produce.
  *
@@ -77,6 +81,10 @@ export async function fromLangChain(
     throw new TypeError('fromLangChain needs opts.model: the name of the vector space it produces');
   const encode: EncodeFn = async (texts, o = {}) => {
     o.signal?.throwIfAborted();
+    if (o.kind === 'query' && embeddings.embedQuery) {
+      const embedQuery = embeddings.embedQuery.bind(embeddings);
+      return Promise.all(texts.map((t) => embedQuery(t)));
+    }
     return embeddings.embedDocuments(texts);
   };
   return { generation: await describeGeneration(opts.model, encode, opts), encode };

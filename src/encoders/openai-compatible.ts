@@ -33,8 +33,18 @@ export interface OpenAICompatibleOptions {
   maxRetryAfterMs?: number;
   /** Extra headers (e.g. an organization or project id). */
   headers?: Record<string, string>;
-  /** A prefix prepended to every text (e.g. `search_document: ` for nomic models); part of the generation. */
+  /**
+   * Prepended to every document text `fill` embeds (e.g. `search_document: `
+   * for nomic-embed-text, `passage: ` for e5); part of the generation. Also
+   * prepended to queries unless `queryPrefix` is set.
+   */
   prefix?: string;
+  /**
+   * Prepended to every query `search` encodes (e.g. `search_query: ` for
+   * nomic-embed-text, `query: ` for e5). Default: `prefix`. Part of the
+   * generation, so changing it makes a new fingerprint.
+   */
+  queryPrefix?: string;
 }
 
 /** The provider kept failing in a way that might pass: rate limits, 5xx, timeouts, network errors. */
@@ -100,6 +110,7 @@ export async function openAICompatible(opts: OpenAICompatibleOptions): Promise<E
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? 120_000;
   const sendDimensions = opts.sendDimensions ?? opts.dimensions !== undefined;
   const prefix = opts.prefix ?? '';
+  const queryPrefix = opts.queryPrefix ?? prefix;
   const key = opts.apiKey;
   const redact = (text: string) => (key ? text.split(key).join('[redacted]') : text);
 
@@ -107,10 +118,11 @@ export async function openAICompatible(opts: OpenAICompatibleOptions): Promise<E
     texts: string[],
     signal: AbortSignal | undefined,
     dims: number | undefined,
+    textPrefix = prefix,
   ): Promise<number[][]> => {
     const body: Record<string, unknown> = {
       model: opts.model,
-      input: texts.map((t) => prefix + t),
+      input: texts.map((t) => textPrefix + t),
       encoding_format: 'float',
     };
     if (sendDimensions && opts.dimensions !== undefined) body.dimensions = opts.dimensions;
@@ -149,15 +161,28 @@ export async function openAICompatible(opts: OpenAICompatibleOptions): Promise<E
     dimensions = probe!.length;
   }
   const fixedDims = dimensions;
-  const params: Record<string, string | number> = { api: 'openai-embeddings' };
+  const params: Record<string, string | number | boolean> = { api: 'openai-embeddings' };
   if (prefix) params.prefix = prefix;
+  // Only a query prefix that differs from the document prefix is recorded, so
+  // generations made before queryPrefix existed keep their fingerprints.
+  if (queryPrefix !== prefix) {
+    if (queryPrefix) params.queryPrefix = queryPrefix;
+    else params.plainQueries = true;
+  }
   if (sendDimensions && opts.dimensions !== undefined) params.requestedDimensions = opts.dimensions;
   const generation: Generation = { model: opts.model, dimensions: fixedDims, params };
 
   const encode: EncodeFn = async (texts, o = {}) => {
     const out: number[][] = [];
     for (let i = 0; i < texts.length; i += maxBatch) {
-      out.push(...(await request(texts.slice(i, i + maxBatch), o.signal, fixedDims)));
+      out.push(
+        ...(await request(
+          texts.slice(i, i + maxBatch),
+          o.signal,
+          fixedDims,
+          o.kind === 'query' ? queryPrefix : prefix,
+        )),
+      );
     }
     return out;
   };
