@@ -1,0 +1,158 @@
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  kernelMemory,
+  type ScanKernels,
+  scalarKernels,
+  wasmKernels,
+} from '../../../src/sqlite/simd/kernels.js';
+
+// One memory, scanned by both implementations: the SIMD kernels must give the
+// scalar fallback's numbers exactly (floats bit for bit: same summation order).
+const memory = kernelMemory(128);
+const simd = wasmKernels(memory);
+const scalar = scalarKernels(memory);
+
+const Q = 64; // query at byte 64
+const OUT_A = 1 << 20; // scores of the SIMD run
+const OUT_B = 1 << 21; // scores of the scalar run
+const SLOTS = 3 << 20;
+const BASE = 1 << 22;
+
+const dims = fc.integer({ min: 1, max: 700 });
+const rows = fc.integer({ min: 1, max: 40 });
+
+function run(
+  kind: 'f32' | 'i8' | 'bin',
+  k: ScanKernels,
+  stride: number,
+  n: number,
+  out: number,
+  slots?: number[],
+) {
+  if (slots) {
+    new Int32Array(memory.buffer, SLOTS, slots.length).set(slots);
+    k[`${kind}Slots`](Q, BASE, stride, SLOTS, slots.length, out);
+    return slots.length;
+  }
+  k[`${kind}Range`](Q, BASE, stride, 0, n, out);
+  return n;
+}
+
+function both(kind: 'f32' | 'i8' | 'bin', stride: number, n: number, slots?: number[]) {
+  const m = run(kind, simd, stride, n, OUT_A, slots);
+  run(kind, scalar, stride, n, OUT_B, slots);
+  const view = kind === 'f32' ? Float32Array : Int32Array;
+  return [
+    Array.from(new view(memory.buffer, OUT_A, m)),
+    Array.from(new view(memory.buffer, OUT_B, m)),
+  ] as const;
+}
+
+describe('scan kernels: SIMD and scalar fallback agree exactly', () => {
+  it('float32 dot products, any dimension (padded to 4)', () => {
+    fc.assert(
+      fc.property(dims, rows, fc.integer(), (d, n, seed) => {
+        const stride = Math.ceil(d / 4) * 4;
+        const f = new Float32Array(memory.buffer);
+        let x = seed >>> 0;
+        const next = () => {
+          x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+          return x / 2 ** 31 - 1;
+        };
+        f.fill(0, Q / 4, Q / 4 + stride);
+        for (let j = 0; j < d; j++) f[Q / 4 + j] = next();
+        for (let r = 0; r < n; r++)
+          for (let j = 0; j < stride; j++) f[BASE / 4 + r * stride + j] = j < d ? next() : 0;
+        const [a, b] = both('f32', stride, n);
+        expect(a).toEqual(b);
+        // And they are dot products (to float32 rounding).
+        for (let r = 0; r < n; r++) {
+          let dot = 0;
+          for (let j = 0; j < d; j++) dot += f[Q / 4 + j]! * f[BASE / 4 + r * stride + j]!;
+          expect(a[r]).toBeCloseTo(dot, 3);
+        }
+        const slots = [n - 1, 0, Math.floor(n / 2)];
+        const [c, e] = both('f32', stride, n, slots);
+        expect(c).toEqual(e);
+        expect(c).toEqual(slots.map((s) => a[s]));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('int8 dot products against an int16 query, any dimension (padded to 16)', () => {
+    fc.assert(
+      fc.property(dims, rows, fc.integer(), (d, n, seed) => {
+        const stride = Math.ceil(d / 16) * 16;
+        const q = new Int16Array(memory.buffer, Q, stride);
+        const v = new Int8Array(memory.buffer, BASE, n * stride);
+        let x = seed >>> 0;
+        const next = () => {
+          x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+          return (x >>> 24) - 128;
+        };
+        q.fill(0);
+        for (let j = 0; j < d; j++) q[j] = next() * 2 + (next() & 1); // up to ±255: a wide query
+        for (let r = 0; r < n; r++)
+          for (let j = 0; j < stride; j++) v[r * stride + j] = j < d ? next() : 0;
+        const [a, b] = both('i8', stride, n);
+        expect(a).toEqual(b);
+        for (let r = 0; r < n; r++) {
+          let dot = 0;
+          for (let j = 0; j < d; j++) dot += q[j]! * v[r * stride + j]!;
+          expect(a[r]).toBe(dot);
+        }
+        const slots = [Math.floor(n / 3), n - 1];
+        const [c, e] = both('i8', stride, n, slots);
+        expect(c).toEqual(e);
+        expect(c).toEqual(slots.map((s) => a[s]));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('binary Hamming distances, any number of bits (padded to 128)', () => {
+    fc.assert(
+      fc.property(dims, rows, fc.integer(), (d, n, seed) => {
+        const stride = Math.ceil(d / 128) * 16;
+        const used = Math.ceil(d / 8);
+        const q = new Uint8Array(memory.buffer, Q, stride);
+        const v = new Uint8Array(memory.buffer, BASE, n * stride);
+        let x = seed >>> 0;
+        const next = () => {
+          x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+          return x >>> 24;
+        };
+        q.fill(0);
+        for (let j = 0; j < used; j++) q[j] = next();
+        for (let r = 0; r < n; r++)
+          for (let j = 0; j < stride; j++) v[r * stride + j] = j < used ? next() : 0;
+        const [a, b] = both('bin', stride, n);
+        expect(a).toEqual(b);
+        for (let r = 0; r < n; r++) {
+          let h = 0;
+          for (let j = 0; j < used; j++)
+            for (let bits = q[j]! ^ v[r * stride + j]!; bits; bits >>= 1) h += bits & 1;
+          expect(a[r]).toBe(h);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('kernels-wasm.ts', () => {
+  it('is what kernels.wat assembles to (scripts/build-wasm.mjs --check)', () => {
+    const out = execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], {
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/matches kernels\.wat/);
+  });
+
+  it('runs as SIMD on this runtime', () => {
+    expect(simd.simd).toBe(true);
+    expect(scalar.simd).toBe(false);
+  });
+});
