@@ -43,11 +43,13 @@ function run(
 function both(kind: 'f32' | 'i8' | 'bin', stride: number, n: number, slots?: number[]) {
   const m = run(kind, simd, stride, n, OUT_A, slots);
   run(kind, scalar, stride, n, OUT_B, slots);
-  const view = kind === 'f32' ? Float32Array : Int32Array;
-  return [
-    Array.from(new view(memory.buffer, OUT_A, m)),
-    Array.from(new view(memory.buffer, OUT_B, m)),
-  ] as const;
+  const view = (at: number) =>
+    Array.from(
+      kind === 'f32'
+        ? new Float32Array(memory.buffer, at, m)
+        : new Int32Array(memory.buffer, at, m),
+    );
+  return [view(OUT_A), view(OUT_B)] as const;
 }
 
 describe('scan kernels: SIMD and scalar fallback agree exactly', () => {
