@@ -63,6 +63,9 @@ export interface FillResult {
   pruned?: number;
 }
 
+/** Saves in a row after which a document reported pending again at the same revision means a broken store. */
+const MAX_RETURNS = 3;
+
 interface DocState<K> {
   pending: Pending<K>;
   chunks: Chunk[];
@@ -125,11 +128,16 @@ export async function fill<K, G, F = never>(
   /** Documents refused as stale or missing in this run: left for the next run. */
   const setAside = new Set<K>();
   /**
-   * Documents saved by the previous page, with the revision saved. A store
-   * that reports one pending again at the same revision is broken (its stamp
-   * and its freshness predicate disagree) and would loop forever.
+   * Documents saved by the previous page, with the revision saved. One
+   * reported pending again at the same revision was invalidated after its
+   * save (the caller set `embedGenColumn` to NULL): it is simply pending
+   * again. The same document coming back again and again right after each
+   * save means the store's stamp and its freshness predicate disagree (or a
+   * trigger invalidates every save), which would loop forever.
    */
   let savedLastPage = new Map<K, Revision | undefined>();
+  /** How many times in a row each document came back right after its save. */
+  const returned = new Map<K, number>();
 
   const report = () => {
     if (!opts.onProgress) return;
@@ -155,11 +163,17 @@ export async function fill<K, G, F = never>(
           continue;
         }
         if (savedRevision === p.revision) {
-          throw new VecfillError(
-            'STORE_INCONSISTENT',
-            `the store reports document ${describe(p.doc)} pending at revision ${describe(p.revision)} right after saving it at that revision; its stamp and its freshness predicate disagree`,
-          );
+          const times = (returned.get(p.doc) ?? 0) + 1;
+          returned.set(p.doc, times);
+          if (times > MAX_RETURNS) {
+            throw new VecfillError(
+              'STORE_INCONSISTENT',
+              `the store reported document ${describe(p.doc)} pending at revision ${describe(p.revision)} right after each of ${times} saves at that revision; its stamp and its freshness predicate disagree, or something (a trigger?) invalidates the document on every save`,
+            );
+          }
         }
+      } else {
+        returned.delete(p.doc);
       }
       page.push(p);
     }

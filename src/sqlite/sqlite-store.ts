@@ -486,7 +486,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
          SELECT ?, d.${s.idColumn}, ${s.revisionColumn ? `d.${s.revisionColumn}` : 'NULL'}, ? FROM ${t.docs} d WHERE d.${s.idColumn} = ?
          ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
     ).run(g.id, vectors.length, key);
-    if (s.fullText) this.#indexText(key, vectors.length > 0);
+    // Full text belongs to the document, not to this generation: a stamp-skip
+    // (no vectors) still indexes it, since another generation may rely on it.
+    if (s.fullText) this.#indexText(key);
     if (s.leaseMs !== undefined) {
       this.#stmt('unlease', () => `DELETE FROM ${t.leases} WHERE gen = ? AND doc = ?`).run(
         g.id,
@@ -527,8 +529,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     );
   }
 
-  /** Replaces the document's full-text row with its current content (or removes it). */
-  #indexText(key: SqliteKey, present: boolean): void {
+  /**
+   * Replaces the document's full-text row with its current content. One row
+   * per document, shared by every generation: it is removed only with the
+   * document (`deleteVectors`, `prune`), never by one generation's decision.
+   */
+  #indexText(key: SqliteKey): void {
     const t = this.#t;
     const s = this.schema;
     this.#stmt(
@@ -539,13 +545,11 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       .pluck()
       .get(key) as number;
     this.#stmt('ftsDel', () => `DELETE FROM ${t.fts} WHERE rowid = ?`).run(id);
-    if (present) {
-      this.#stmt(
-        'ftsIns',
-        () =>
-          `INSERT INTO ${t.fts} (rowid, body) SELECT ?, d.${s.contentColumn} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
-      ).run(id, key);
-    }
+    this.#stmt(
+      'ftsIns',
+      () =>
+        `INSERT INTO ${t.fts} (rowid, body) SELECT ?, d.${s.contentColumn} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
+    ).run(id, key);
   }
 
   /** Building first, then active: the most preferred generation leads. */

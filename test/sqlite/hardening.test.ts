@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type EncodeFn, fill, PermanentEncodeError, search } from '../../src/core/index.js';
+import { hashEncoder } from '../support/hash-encoder.js';
+import { sqliteHarness } from './helpers.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function harness() {
+  const h = await sqliteHarness();
+  cleanups.push(h.close);
+  return h;
+}
+
+const GEN_A = { model: 'hash-bow', dimensions: 16 };
+const GEN_B = { model: 'hash-bow', dimensions: 16, params: { seed: 'b' } };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('full text belongs to the document, not to a generation', () => {
+  it("a building generation's stamp-skip never removes text the active generation finds", async () => {
+    const h = await harness();
+    for (let i = 1; i <= 30; i++) await h.insert(i, `filler note ${i} about ordinary errands`);
+    await h.insert(99, 'the zebra crossing has black and white stripes');
+    h.store.ensureGeneration('a', GEN_A, 'active');
+    const { encode } = hashEncoder(16);
+    await fill(h.store, 'a', encode);
+    // The query's vector points at the fillers: only full text finds document 99.
+    const elsewhere: EncodeFn = (texts, o) =>
+      encode(
+        texts.map(() => 'filler errands'),
+        o,
+      );
+    const find = async () =>
+      (
+        await search(h.store, 'zebra', {
+          encoderFor: () => elsewhere,
+          hybrid: true,
+          limit: 5,
+        })
+      ).map((x) => x.doc);
+    expect(await find()).toContain(99);
+
+    // A migration whose model refuses document 99: B stamp-skips it.
+    h.store.ensureGeneration('b', GEN_B, 'building');
+    const refusing: EncodeFn = async (texts, o) => {
+      if (texts.some((t) => t.includes('zebra'))) throw new PermanentEncodeError('refused', 400);
+      return hashEncoder(16, 'b').encode(texts, o);
+    };
+    const r = await fill(h.store, 'b', refusing, { onEncodeError: () => true });
+    expect(r.skipped).toBe(1);
+    h.store.retire('b');
+    expect(await find()).toContain(99);
+  });
+});
+
+describe('invalidation during a fill', () => {
+  it('a document invalidated right after its save is simply pending again (no STORE_INCONSISTENT)', async () => {
+    const h = await harness();
+    for (let i = 1; i <= 4; i++) await h.insert(i, `note ${i} about topic ${i}`);
+    h.store.ensureGeneration('a', GEN_A, 'active');
+    const { encode } = hashEncoder(16);
+    let invalidated = false;
+    const invalidating: EncodeFn = async (texts, o) => {
+      if (!invalidated && texts.some((t) => t.includes('note 4'))) {
+        // Document 3 was saved a moment ago; the application invalidates it.
+        await sleep(20);
+        await h.invalidate(3);
+        invalidated = true;
+      }
+      return encode(texts, o);
+    };
+    const result = await fill(h.store, 'a', invalidating, {
+      scanBatch: 2,
+      batch: { batchSize: 1 },
+    });
+    expect(invalidated).toBe(true);
+    expect(result.stale).toBe(0);
+    expect(result.documents).toBe(5);
+    expect(h.store.coverage('a')).toEqual({ embedded: 4, skipped: 0, backlog: 0 });
+  });
+});
