@@ -45,7 +45,7 @@ describe('full text belongs to the document, not to a generation', () => {
     // A migration whose model refuses document 99: B stamp-skips it.
     h.store.ensureGeneration('b', GEN_B, 'building');
     const refusing: EncodeFn = async (texts, o) => {
-      if (texts.some((t) => t.includes('zebra'))) throw new PermanentEncodeError('refused', 400);
+      if (texts.some((t) => t.includes('zebra'))) throw new PermanentEncodeError('refused', { status: 400 });
       return hashEncoder(16, 'b').encode(texts, o);
     };
     const r = await fill(h.store, 'b', refusing, { onEncodeError: () => true });
