@@ -5,7 +5,8 @@
  *   1. transforms and values (pure, no I/O): fingerprint, split, isBlank,
  *      encodeBatched, rollupByDocument, merge;
  *   2. the Store contract: the only way the flows reach storage;
- *   3. flows: fill (scan-and-fill) and search (every live generation, merged).
+ *   3. flows: fill (scan-and-fill), follow (fill as the data changes) and
+ *      search (every live generation, merged).
  *
  * Nothing here opens a database, builds backend SQL or speaks HTTP: backends
  * live in `vecfill/sqlite` and `vecfill/postgres`, encoders in
@@ -39,6 +40,13 @@ export {
 } from './errors.js';
 export { type FillOptions, type FillProgress, type FillResult, fill } from './fill.js';
 export {
+  type FollowEvent,
+  type FollowOptions,
+  type FollowSummary,
+  follow,
+  isConfigError,
+} from './follow.js';
+export {
   canonicalJson,
   fingerprint,
   type Generation,
@@ -69,4 +77,5 @@ export type {
   Revision,
   SaveItem,
   Store,
+  WaitForChangeOptions,
 } from './store.js';

@@ -88,6 +88,15 @@ export interface Store<K, G, F = never> {
    * never returned, but they take space). Returns how many documents it pruned.
    */
   prune?(): Awaitable<number>;
+  /**
+   * Optional change detection for long-running workers (`follow`): resolves
+   * `true` once the documents may have changed since the previous call (a
+   * commit by another connection, a notification), or `false` when
+   * `timeoutMs` passes first. It must cost almost nothing while nothing
+   * changes, and reject with the signal's reason when `signal` aborts.
+   * Without it, `follow` falls back to scanning every `pollMs`.
+   */
+  waitForChange?(opts: WaitForChangeOptions): Promise<boolean>;
   /** Chunk hits for `query`, best first, only from existing rows with a current stamp. */
   queryGeneration(
     gen: G,
@@ -95,6 +104,15 @@ export interface Store<K, G, F = never> {
     limit: number,
     opts?: QueryOptions<F>,
   ): Awaitable<Hit<K>[]>;
+}
+
+/** Arguments of {@link Store.waitForChange}. */
+export interface WaitForChangeOptions {
+  signal: AbortSignal;
+  /** How often a polling implementation checks. */
+  pollMs: number;
+  /** Resolve `false` after this long without a change. */
+  timeoutMs: number;
 }
 
 /** One document's save for {@link Store.saveMany}. */

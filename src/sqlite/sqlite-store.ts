@@ -21,7 +21,9 @@ import {
   UncoveredError,
   UnknownGenerationError,
   validateGeneration,
+  type WaitForChangeOptions,
 } from '../core/index.js';
+import { dataVersion, waitForCommit } from './data-version.js';
 import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import { loadVec } from './open-database.js';
@@ -142,6 +144,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** Identifies this store's leases when `leaseMs` is set. */
   readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly #saveOne: Database.Transaction<(gen: GenRow, item: SaveItem<SqliteKey>) => void>;
+  /** The `data_version` the last `waitForChange` saw. */
+  #seenVersion: number | undefined;
 
   private constructor(db: SqliteDatabase, schema: ValidSqliteSchema) {
     this.db = db;
@@ -550,6 +554,49 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       () =>
         `INSERT INTO ${t.fts} (rowid, body) SELECT ?, d.${s.contentColumn} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
     ).run(id, key);
+  }
+
+  /**
+   * Resolves `true` once another connection (another process, another
+   * `Database` handle) committed to this database since the previous call,
+   * by polling `PRAGMA data_version` every `pollMs` (a few microseconds a
+   * poll); `false` after `timeoutMs`. This connection's own writes are not
+   * seen: tell `follow` about those through its `subscribe` option.
+   */
+  async waitForChange(opts: WaitForChangeOptions): Promise<boolean> {
+    const since = this.#seenVersion ?? dataVersion(this.db);
+    this.#seenVersion = since;
+    const now = await waitForCommit(this.db, since, opts);
+    this.#seenVersion = now;
+    return now !== since;
+  }
+
+  /**
+   * Moves a document's vectors, stamps and full-text row to another key in
+   * every generation, as when a file is renamed: the new row is covered at
+   * once (its revision must equal the old one's, e.g. the same content
+   * hash) and nothing is embedded again. Any vectors `to` had are dropped.
+   */
+  moveVectors(from: SqliteKey, to: SqliteKey): void {
+    const t = this.#t;
+    const run = this.db.transaction(() => {
+      const gens = this.db.prepare(`SELECT * FROM ${t.gens}`).all() as GenRow[];
+      for (const g of gens) this.#dropChunks(g, to);
+      this.db.prepare(`DELETE FROM ${t.stamps} WHERE doc = ?`).run(to);
+      this.db.prepare(`UPDATE ${t.chunks} SET doc = ? WHERE doc = ?`).run(to, from);
+      this.db.prepare(`UPDATE ${t.stamps} SET doc = ? WHERE doc = ?`).run(to, from);
+      if (this.schema.leaseMs !== undefined)
+        this.db.prepare(`DELETE FROM ${t.leases} WHERE doc = ? OR doc = ?`).run(from, to);
+      if (this.schema.fullText) {
+        const old = this.db.prepare(`SELECT id FROM ${t.keys} WHERE doc = ?`).pluck().get(to);
+        if (old !== undefined) {
+          this.db.prepare(`DELETE FROM ${t.fts} WHERE rowid = ?`).run(old);
+          this.db.prepare(`DELETE FROM ${t.keys} WHERE id = ?`).run(old);
+        }
+        this.db.prepare(`UPDATE ${t.keys} SET doc = ? WHERE doc = ?`).run(to, from);
+      }
+    });
+    run.immediate();
   }
 
   /** Building first, then active: the most preferred generation leads. */

@@ -1,0 +1,427 @@
+import type { EncodeFn } from './encode.js';
+import { InvalidVectorError, PermanentEncodeError, VecfillError } from './errors.js';
+import { type FillOptions, type FillProgress, fill } from './fill.js';
+import type { Awaitable, Coverage, Store } from './store.js';
+
+/**
+ * What a follower reports. `filled` says what one pass over a generation
+ * embedded, skipped and had refused as stale; `caught-up` says its backlog
+ * reached zero; `retrying` and `failed` say why it is not filling.
+ */
+export type FollowEvent<K, G> =
+  /** The set of generations being filled changed (at start, on migrate, activate, retire). */
+  | { type: 'generations'; generations: G[] }
+  /** One fill pass over `generation` finished and did something. */
+  | {
+      type: 'filled';
+      generation: G;
+      /** Documents finished (embedded plus stamp-skipped). */
+      documents: number;
+      chunks: number;
+      /** Documents stamped without vectors (blank, or rejected by the model). */
+      skipped: number;
+      /** Saves refused because the row changed or vanished after the scan; they are filled again. */
+      stale: number;
+      /** Deleted documents whose leftover vectors were dropped. */
+      pruned: number;
+      seconds: number;
+    }
+  /** The model permanently rejected a document; it was stamp-skipped. */
+  | { type: 'skipped'; generation: G; doc: K; error: Error }
+  /** Nothing is pending for `generation` any more. */
+  | { type: 'caught-up'; generation: G }
+  /** A pass failed with a transient error (provider outage, database busy); it is retried after `delayMs`. */
+  | { type: 'retrying'; generation?: G; error: Error; attempt: number; delayMs: number }
+  /** `generation` failed with a configuration error and is left out until restart; the others go on. */
+  | { type: 'failed'; generation: G; error: Error };
+
+export interface FollowOptions<K, G>
+  extends Pick<FillOptions<K>, 'scanBatch' | 'split' | 'batch' | 'concurrency'> {
+  /** The encoder of each generation (called once per generation). */
+  encoderFor: (gen: G) => Awaitable<EncodeFn>;
+  /**
+   * Fill only these generations. Default: every live generation, re-read on
+   * every change, so a generation created by a migration joins by itself and
+   * a retired one leaves.
+   */
+  generations?: readonly G[];
+  /** Stops the follower: the batch in flight finishes, finished documents are saved, `follow` resolves. */
+  signal?: AbortSignal;
+  /** How often change detection polls (SQLite `data_version`), or how often to scan when the store cannot detect changes. Default 200. */
+  pollMs?: number;
+  /**
+   * Scan even when no change was seen after this long (documents leased by a
+   * worker that crashed become free; a missed notification is caught up).
+   * Default 30 000.
+   */
+  rescanMs?: number;
+  /** Drop leftover vectors of deleted rows at most this often. Default 30 000. */
+  pruneEveryMs?: number;
+  /** Backoff after a transient failure: exponential from `initialMs`, capped at `maxMs`, with jitter. Default 1 000 / 60 000. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  onEvent?: (event: FollowEvent<K, G>) => void;
+  onProgress?: (gen: G, progress: FillProgress) => void;
+  /**
+   * Decides whether to stamp-skip a document the encoder fails on. Default:
+   * skip what the model permanently rejects (`PermanentEncodeError`, an
+   * invalid vector for one input) and retry everything else with backoff.
+   */
+  onEncodeError?: FillOptions<K>['onEncodeError'];
+  /**
+   * True for errors that retrying cannot fix, which take the generation out
+   * of the follower (reported as `failed`). Default: the error codes
+   * `ENCODER_CONFIG`, `DIMENSION_MISMATCH`, `UNKNOWN_GENERATION`,
+   * `GENERATION_CONFLICT`, `LIFECYCLE`, `INVALID_IDENTIFIER`,
+   * `STORE_INCONSISTENT`.
+   */
+  isConfigError?: (error: unknown) => boolean;
+  /**
+   * Extra change notifications: called once with a callback to invoke after
+   * you changed the documents through the follower's own connection (which
+   * the store's change detection does not see, e.g. a file watcher); returns
+   * an unsubscribe function.
+   */
+  subscribe?: (onChange: () => void) => () => void;
+}
+
+/** Totals of a follower's run, returned when it stops. */
+export interface FollowSummary<G> {
+  documents: number;
+  chunks: number;
+  skipped: number;
+  stale: number;
+  /** Generations left out after a configuration error. */
+  failed: { generation: G; error: Error }[];
+}
+
+const CONFIG_CODES = new Set([
+  'ENCODER_CONFIG',
+  'DIMENSION_MISMATCH',
+  'UNKNOWN_GENERATION',
+  'GENERATION_CONFLICT',
+  'LIFECYCLE',
+  'INVALID_IDENTIFIER',
+  'STORE_INCONSISTENT',
+]);
+
+/** The default of {@link FollowOptions.isConfigError}. */
+export function isConfigError(error: unknown): boolean {
+  return error instanceof VecfillError && CONFIG_CODES.has(error.code);
+}
+
+const isPermanent = (e: unknown) =>
+  e instanceof PermanentEncodeError || (e instanceof InvalidVectorError && e.reason !== 'count');
+
+/**
+ * Keeps every live generation filled as the documents change, until
+ * `signal` aborts: fills, waits for a change (the store's
+ * `waitForChange`, else a scan every `pollMs`), fills again. Each
+ * generation runs on its own: one that is failing or catching up on a
+ * migration does not hold up the others. A transient failure is retried
+ * with capped exponential backoff; since every save is conditional and
+ * finished documents are saved before a pass stops, nothing is lost or
+ * embedded twice. Several followers on one table share the backlog when the
+ * store leases pending documents (`leaseMs`).
+ *
+ * Resolves (never rejects on a stop) once `signal` aborts and every pass in
+ * flight has saved what it finished.
+ *
+ * @example
+ * ```ts
+ * const stop = new AbortController();
+ * process.on('SIGTERM', () => stop.abort());
+ * await follow(store, {
+ *   encoderFor: () => encoder.encode,
+ *   signal: stop.signal,
+ *   onEvent: (e) => console.log(JSON.stringify(e)),
+ * });
+ * ```
+ */
+export async function follow<K, G, F = never>(
+  store: Store<K, G, F>,
+  opts: FollowOptions<K, G>,
+): Promise<FollowSummary<G>> {
+  const pollMs = positive(opts.pollMs ?? 200, 'pollMs');
+  const rescanMs = positive(opts.rescanMs ?? 30_000, 'rescanMs');
+  const pruneEveryMs = opts.pruneEveryMs ?? 30_000;
+  const initialMs = positive(opts.backoff?.initialMs ?? 1_000, 'backoff.initialMs');
+  const maxMs = Math.max(initialMs, opts.backoff?.maxMs ?? 60_000);
+  const configError = opts.isConfigError ?? isConfigError;
+  const emit = (e: FollowEvent<K, G>) => opts.onEvent?.(e);
+  const stop = new AbortController();
+  const outer = opts.signal;
+  const onOuterAbort = () => stop.abort(outer?.reason);
+  if (outer?.aborted) stop.abort(outer.reason);
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = stop.signal;
+
+  const summary: FollowSummary<G> = { documents: 0, chunks: 0, skipped: 0, stale: 0, failed: [] };
+  const failed = new Set<G>();
+  const workers = new Map<G, Worker>();
+  const coverage = (store as { coverage?: (gen: G) => Awaitable<Coverage> }).coverage;
+
+  // Pruning scans every stamp: at most once per pruneEveryMs, not after every pass.
+  let lastPrune = Number.NEGATIVE_INFINITY;
+  const prune = store.prune;
+  const fillStore: Store<K, G, F> = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'prune' && prune) {
+        return () => {
+          if (Date.now() - lastPrune < pruneEveryMs) return 0;
+          lastPrune = Date.now();
+          return prune.call(target);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+
+  const backoff = (attempt: number, error: unknown) => {
+    const exp = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+    const asked = (error as { retryAfterMs?: unknown })?.retryAfterMs;
+    const jittered = exp / 2 + Math.random() * (exp / 2);
+    return Math.round(
+      typeof asked === 'number' && asked > jittered ? Math.min(asked, maxMs) : jittered,
+    );
+  };
+
+  const runWorker = async (gen: G, w: Worker) => {
+    let encode: EncodeFn | undefined;
+    let attempt = 0;
+    let caughtUp = false;
+    while (!w.signal.aborted) {
+      try {
+        await w.latch.wait(w.signal);
+      } catch {
+        break;
+      }
+      const started = Date.now();
+      try {
+        encode ??= await opts.encoderFor(gen);
+        const result = await fill(fillStore, gen, encode, {
+          ...pick(opts),
+          signal: w.signal,
+          ...(opts.onProgress ? { onProgress: (p) => opts.onProgress!(gen, p) } : {}),
+          onEncodeError: async (doc, error) => {
+            const skip = opts.onEncodeError
+              ? await opts.onEncodeError(doc, error)
+              : isPermanent(error);
+            if (skip) emit({ type: 'skipped', generation: gen, doc, error: asError(error) });
+            return skip;
+          },
+        });
+        attempt = 0;
+        summary.documents += result.documents;
+        summary.chunks += result.chunks;
+        summary.skipped += result.skipped;
+        summary.stale += result.stale;
+        const worked = result.documents + result.stale + (result.pruned ?? 0) > 0;
+        if (worked) {
+          emit({
+            type: 'filled',
+            generation: gen,
+            documents: result.documents,
+            chunks: result.chunks,
+            skipped: result.skipped,
+            stale: result.stale,
+            pruned: result.pruned ?? 0,
+            seconds: (Date.now() - started) / 1000,
+          });
+        }
+        // Stale documents changed under the pass: fill them again at once.
+        if (result.stale > 0) w.latch.set();
+        const backlog = coverage ? (await coverage.call(store, gen)).backlog : 0;
+        if (backlog === 0 && (worked || !caughtUp)) emit({ type: 'caught-up', generation: gen });
+        caughtUp = backlog === 0;
+      } catch (e) {
+        if (w.signal.aborted) break;
+        if (configError(e)) {
+          failed.add(gen);
+          summary.failed.push({ generation: gen, error: asError(e) });
+          emit({ type: 'failed', generation: gen, error: asError(e) });
+          workers.delete(gen);
+          return;
+        }
+        attempt++;
+        const delayMs = backoff(attempt, e);
+        emit({ type: 'retrying', generation: gen, error: asError(e), attempt, delayMs });
+        try {
+          await sleep(delayMs, w.signal);
+        } catch {
+          break;
+        }
+        w.latch.set();
+      }
+    }
+  };
+
+  const running: Promise<void>[] = [];
+  let current: G[] = [];
+  const refresh = async () => {
+    const gens = opts.generations ? [...opts.generations] : await store.liveGenerations();
+    const wanted = gens.filter((g) => !failed.has(g));
+    for (const [gen, w] of workers) {
+      if (!wanted.includes(gen)) {
+        w.abort();
+        workers.delete(gen);
+      }
+    }
+    for (const gen of wanted) {
+      if (workers.has(gen)) continue;
+      const w = new Worker(signal);
+      workers.set(gen, w);
+      running.push(runWorker(gen, w));
+    }
+    if (gens.length !== current.length || gens.some((g, i) => g !== current[i])) {
+      current = gens;
+      emit({ type: 'generations', generations: [...gens] });
+    }
+  };
+  const markAll = () => {
+    for (const w of workers.values()) w.latch.set();
+  };
+
+  const wake = new Latch();
+  const unsubscribe = opts.subscribe?.(() => {
+    markAll();
+    wake.set();
+  });
+  let attempt = 0;
+  let changed: Promise<{ value: unknown } | { error: unknown }> | undefined;
+  let woken: Promise<{ value: unknown } | { error: unknown }> | undefined;
+  try {
+    while (!signal.aborted) {
+      try {
+        await refresh();
+        attempt = 0;
+      } catch (e) {
+        if (signal.aborted) break;
+        attempt++;
+        const delayMs = backoff(attempt, e);
+        emit({ type: 'retrying', error: asError(e), attempt, delayMs });
+        await sleep(delayMs, signal).catch(() => {});
+        continue;
+      }
+      // Wait for a change (or the rescan timeout); either way every worker scans once more.
+      // A wait that lost the race to `wake` is kept, so only one poll loop ever runs.
+      changed ??= settle<unknown>(
+        store.waitForChange
+          ? store.waitForChange({ signal, pollMs, timeoutMs: rescanMs })
+          : sleep(pollMs, signal),
+      ).finally(() => {
+        changed = undefined;
+      });
+      woken ??= settle(wake.wait(signal)).finally(() => {
+        woken = undefined;
+      });
+      const outcome = await Promise.race([changed, woken]);
+      if (signal.aborted) break;
+      if ('error' in outcome) {
+        attempt++;
+        const delayMs = backoff(attempt, outcome.error);
+        emit({ type: 'retrying', error: asError(outcome.error), attempt, delayMs });
+        await sleep(delayMs, signal).catch(() => {});
+      }
+      markAll();
+    }
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener('abort', onOuterAbort);
+    stop.abort();
+    await Promise.allSettled(running);
+  }
+  return summary;
+}
+
+/** A worker's wake-up flag: `set` marks work, `wait` resolves once work is marked (and clears it). */
+class Latch {
+  #set = false;
+  #waiter: (() => void) | undefined;
+
+  set(): void {
+    this.#set = true;
+    this.#waiter?.();
+  }
+
+  wait(signal: AbortSignal): Promise<void> {
+    if (this.#set) {
+      this.#set = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiter = undefined;
+        reject(signal.reason);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiter = () => {
+        this.#waiter = undefined;
+        this.#set = false;
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+    });
+  }
+}
+
+/** One generation's loop: a latch (starts set: the first pass runs at once) and its own stop. */
+class Worker {
+  readonly latch = new Latch();
+  readonly #controller = new AbortController();
+  readonly signal: AbortSignal;
+
+  constructor(parent: AbortSignal) {
+    this.latch.set();
+    this.signal = this.#controller.signal;
+    parent.addEventListener('abort', () => this.abort(), { once: true });
+  }
+
+  abort(): void {
+    this.#controller.abort();
+  }
+}
+
+function pick<K, G>(opts: FollowOptions<K, G>): FillOptions<K> {
+  const out: FillOptions<K> = {};
+  if (opts.scanBatch !== undefined) out.scanBatch = opts.scanBatch;
+  if (opts.split !== undefined) out.split = opts.split;
+  if (opts.batch !== undefined) out.batch = opts.batch;
+  if (opts.concurrency !== undefined) out.concurrency = opts.concurrency;
+  return out;
+}
+
+function positive(n: number, name: string): number {
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new RangeError(`follow: ${name} must be a positive number, got ${n}`);
+  return n;
+}
+
+/** A promise that never rejects: its value or its error. */
+function settle<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
