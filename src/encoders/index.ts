@@ -21,3 +21,10 @@ export { backoffMs, parseRetryAfter } from './retry.js';
 export { TOKENIZER_VERSION, tokenize } from './tokenize.js';
 export { WORD_VECTORS_MODEL, type WordVectorsOptions, wordVectors } from './word-vectors.js';
 export { type ConversionProgress, defaultCacheDir, type WordTable } from './word-vectors-cache.js';
+export {
+  CHARS_PER_TOKEN,
+  type TransformersDtype,
+  type TransformersEncoder,
+  type TransformersOptions,
+  transformers,
+} from './transformers.js';
