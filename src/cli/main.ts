@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EmptyInputError, VecfillError } from '../core/index.js';
-import { demoCommand } from './commands/demo.js';
+import { type DemoFlags, demoCommand } from './commands/demo.js';
 import { type FillFlags, fillCommand } from './commands/fill.js';
 import { type IndexFlags, indexCommand } from './commands/index-folder.js';
 import {
@@ -29,10 +29,17 @@ function withEncoder(cmd: Command): Command {
     .addOption(
       new Option(
         '--encoder <kind>',
-        'words (offline, default) or openai (any OpenAI-compatible endpoint)',
-      ).choices(['words', 'openai']),
+        'words (offline, default), openai (any OpenAI-compatible endpoint) or transformers (a local ONNX model, @huggingface/transformers)',
+      ).choices(['words', 'openai', 'transformers']),
     )
-    .option('--model <name>', 'embedding model for --encoder openai')
+    .option(
+      '--model <name>',
+      'embedding model for --encoder openai; model id or folder for --encoder transformers',
+    )
+    .option(
+      '--dtype <type>',
+      'weights to load for --encoder transformers: fp32 (default), q8, fp16, …',
+    )
     .option(
       '--base-url <url>',
       'API root of the endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama',
@@ -128,9 +135,19 @@ export async function main(argv: string[]): Promise<number> {
     .command('demo')
     .description('index the bundled sample corpus offline, embed it and run a few searches')
     .option('--db <path>', 'where to build the demo database (default: a temporary folder)')
+    .addOption(
+      new Option(
+        '--encoder <kind>',
+        'words (offline word vectors, default) or transformers (a local ONNX model)',
+      ).choices(['words', 'transformers']),
+    )
+    .option(
+      '--model <name>',
+      'model id or folder for --encoder transformers (default Xenova/all-MiniLM-L6-v2)',
+    )
     .option('--json', 'print machine-readable JSON on stdout', false)
-    .action(async (opts: { db?: string; json?: boolean }) => {
-      exitCode = await demoCommand(opts.db ? { db: opts.db } : {}, ctxFor(opts));
+    .action(async (opts: DemoFlags & { json?: boolean }) => {
+      exitCode = await demoCommand(opts, ctxFor(opts));
     });
 
   withTuning(

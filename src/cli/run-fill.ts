@@ -29,6 +29,7 @@ export async function fillGeneration(
       batch: { batchSize: opts.batchSize ?? 64 },
       concurrency: opts.concurrency ?? 1,
       scanBatch: 256,
+      ...(encoder.maxChars ? { split: { maxChars: encoder.maxChars } } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
       onEncodeError: skipPermanentErrors((doc, err) => {

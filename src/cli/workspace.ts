@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
   type Awaitable,
@@ -8,7 +9,15 @@ import {
   type LifecycleStore,
   validateIdentifier,
 } from '../core/index.js';
-import { type Encoder, openAICompatible, wordVectors } from '../encoders/index.js';
+import {
+  defaultCacheDir,
+  type Encoder,
+  openAICompatible,
+  TRANSFORMERS_DTYPES,
+  type TransformersDtype,
+  transformers,
+  wordVectors,
+} from '../encoders/index.js';
 import {
   type GenerationOptions,
   openDatabase,
@@ -40,6 +49,14 @@ export type EncoderSettings =
       prefix?: string;
       /** Prepended to search queries (`--query-prefix`); default: `prefix`. */
       queryPrefix?: string;
+    }
+  | {
+      kind: 'transformers';
+      /** A Hugging Face model id or a local folder. */
+      model: string;
+      dtype?: TransformersDtype;
+      prefix?: string;
+      queryPrefix?: string;
     };
 
 /** The flags every command that creates a generation accepts. */
@@ -54,6 +71,7 @@ export interface EncoderFlags {
   /** Same as `textPrefix` (`--prefix`). */
   prefix?: string;
   queryPrefix?: string;
+  dtype?: string;
 }
 
 /** How a new generation's index is built (`--quantization`, `--oversample`). */
@@ -87,6 +105,9 @@ export function indexOptionsFrom(flags: IndexOptionFlags): GenerationOptions | u
   return options;
 }
 
+/** The model `--encoder transformers` loads without `--model`. */
+export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
 /** Turns command-line flags into encoder settings, refusing nonsense with a usage error. */
 export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
   const kind = flags.encoder ?? (flags.baseUrl || flags.model ? 'openai' : 'words');
@@ -96,6 +117,29 @@ export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
       throw new CliError(`--weighting must be sif or mean, got ${weighting}`, EXIT.usage);
     }
     return { kind: 'words', weighting };
+  }
+  if (kind === 'transformers') {
+    const settings: EncoderSettings = {
+      kind: 'transformers',
+      // A folder is saved as an absolute path, so later commands run from anywhere.
+      model: flags.model
+        ? /^[.~]|^\//.test(flags.model) || existsSync(flags.model)
+          ? resolve(flags.model)
+          : flags.model
+        : DEFAULT_TRANSFORMERS_MODEL,
+    };
+    if (flags.dtype !== undefined) {
+      if (!TRANSFORMERS_DTYPES.includes(flags.dtype as TransformersDtype))
+        throw new CliError(
+          `--dtype must be one of ${TRANSFORMERS_DTYPES.join(', ')}, got ${flags.dtype}`,
+          EXIT.usage,
+        );
+      settings.dtype = flags.dtype as TransformersDtype;
+    }
+    const textPrefix = flags.textPrefix ?? flags.prefix;
+    if (textPrefix) settings.prefix = textPrefix;
+    if (flags.queryPrefix !== undefined) settings.queryPrefix = flags.queryPrefix;
+    return settings;
   }
   if (kind === 'openai') {
     if (!flags.model)
@@ -125,7 +169,7 @@ export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
     return settings;
   }
   throw new CliError(
-    `unknown --encoder ${kind}; use words (offline, the default) or openai`,
+    `unknown --encoder ${kind}; use words (offline, the default), openai or transformers`,
     EXIT.usage,
   );
 }
@@ -469,7 +513,11 @@ export function defaultGenerationKey(
   const name =
     settings.kind === 'words'
       ? `words-${settings.weighting}`
-      : settings.model.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+      : settings.kind === 'transformers' && settings.model.startsWith('/')
+        ? basename(settings.model)
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, '-')
+        : settings.model.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   return `${name.replace(/^-|-$/g, '')}-${fp.slice(0, 6)}${quantization ? `-${quantization}` : ''}`;
 }
 
@@ -492,6 +540,7 @@ async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<
       },
     });
   }
+  if (settings.kind === 'transformers') return buildTransformers(settings, quiet);
   const apiKey = process.env[settings.apiKeyEnv];
   const opts: Parameters<typeof openAICompatible>[0] = {
     baseURL: settings.baseURL,
@@ -507,6 +556,39 @@ async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<
     throw new CliError(
       `cannot reach the embedding endpoint ${settings.baseURL} for model ${settings.model}: ${(e as Error).message}${apiKey ? '' : ` (no API key in $${settings.apiKeyEnv})`}`,
       EXIT.failure,
+    );
+  }
+}
+
+async function buildTransformers(
+  settings: EncoderSettings & { kind: 'transformers' },
+  quiet: boolean,
+): Promise<Encoder> {
+  const announced = new Set<string>();
+  try {
+    return await transformers({
+      model: settings.model,
+      ...(settings.dtype ? { dtype: settings.dtype } : {}),
+      ...(settings.prefix ? { documentPrefix: settings.prefix } : {}),
+      ...((settings.queryPrefix ?? settings.prefix)
+        ? { queryPrefix: settings.queryPrefix ?? settings.prefix }
+        : {}),
+      cacheDir: process.env.VECFILL_MODELS_DIR ?? join(defaultCacheDir(), 'models'),
+      onProgress: (p) => {
+        if (quiet || p.status !== 'download' || !p.file || announced.has(p.file)) return;
+        announced.add(p.file);
+        process.stderr.write(`loading ${settings.model}: ${p.file}\n`);
+      },
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new CliError(
+      (e as Error).message,
+      code === 'MISSING_PEER'
+        ? EXIT.usage
+        : code === 'MODEL_UNAVAILABLE'
+          ? EXIT.notFound
+          : EXIT.failure,
     );
   }
 }

@@ -8,4 +8,10 @@ import type { EncodeFn, Generation } from '../core/index.js';
 export interface Encoder {
   generation: Generation;
   encode: EncodeFn;
+  /**
+   * A `split` chunk size (characters) that fits the model's input window,
+   * for encoders that know it (`transformers`); `fill` callers pass it as
+   * `split: { maxChars }` so no chunk is truncated.
+   */
+  maxChars?: number;
 }

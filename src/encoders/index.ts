@@ -19,12 +19,13 @@ export {
 } from './openai-compatible.js';
 export { backoffMs, parseRetryAfter } from './retry.js';
 export { TOKENIZER_VERSION, tokenize } from './tokenize.js';
-export { WORD_VECTORS_MODEL, type WordVectorsOptions, wordVectors } from './word-vectors.js';
-export { type ConversionProgress, defaultCacheDir, type WordTable } from './word-vectors-cache.js';
 export {
   CHARS_PER_TOKEN,
+  TRANSFORMERS_DTYPES,
   type TransformersDtype,
   type TransformersEncoder,
   type TransformersOptions,
   transformers,
 } from './transformers.js';
+export { WORD_VECTORS_MODEL, type WordVectorsOptions, wordVectors } from './word-vectors.js';
+export { type ConversionProgress, defaultCacheDir, type WordTable } from './word-vectors-cache.js';

@@ -4,7 +4,18 @@ import type { Encoder } from './encoder.js';
 import type { WorkerInfo, WorkerInit } from './transformers-worker.js';
 
 /** Weight formats transformers.js can load (`onnx/model.onnx`, `onnx/model_quantized.onnx`, …). */
-export type TransformersDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
+export type TransformersDtype = (typeof TRANSFORMERS_DTYPES)[number];
+/** Every {@link TransformersDtype}. */
+export const TRANSFORMERS_DTYPES = [
+  'fp32',
+  'fp16',
+  'q8',
+  'int8',
+  'uint8',
+  'q4',
+  'q4f16',
+  'bnb4',
+] as const;
 
 export interface TransformersOptions {
   /** A Hugging Face model id with ONNX weights (`Xenova/all-MiniLM-L6-v2`) or a local folder in the same layout. */
@@ -164,11 +175,8 @@ export async function transformers(opts: TransformersOptions): Promise<Transform
     });
   };
   const encodeQuery: EncodeFn = (texts, o = {}) => run(texts, opts.queryPrefix, o.signal);
-  const encode = ((
-    texts: string[],
-    o: { signal?: AbortSignal; kind?: 'query' | 'document' } = {},
-  ) =>
-    run(texts, o.kind === 'query' ? opts.queryPrefix : opts.documentPrefix, o.signal)) as EncodeFn;
+  const encode: EncodeFn = (texts, o = {}) =>
+    run(texts, o.kind === 'query' ? opts.queryPrefix : opts.documentPrefix, o.signal);
 
   const [probe] = await run(['dimension probe'], opts.documentPrefix);
   const weights = info.files.find((f) => f.file.endsWith('.onnx')) ?? info.files[0];

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type Context, emit } from '../context.js';
 import { indexFolder } from '../indexer.js';
 import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
-import { Workspace } from '../workspace.js';
+import { encoderSettingsFrom, Workspace } from '../workspace.js';
 import { renderRows, runSearch, type SearchRow } from './search.js';
 
 /** The queries the demo runs, and the file each one should find first. */
@@ -18,9 +18,18 @@ export const DEMO_QUERIES: { query: string; expect: string }[] = [
 
 /**
  * Builds a database from the corpus shipped with vecfill, embeds it with the
- * offline encoder and runs a few searches. No network.
+ * offline encoder (or, with `--encoder transformers`, a local ONNX model) and
+ * runs a few searches. No network with the default encoder; a transformers
+ * model is loaded from the cache, downloaded on its first use.
  */
-export async function demoCommand(flags: { db?: string }, ctx: Context): Promise<number> {
+export interface DemoFlags {
+  db?: string;
+  /** `words` (default) or `transformers`. */
+  encoder?: string;
+  model?: string;
+}
+
+export async function demoCommand(flags: DemoFlags, ctx: Context): Promise<number> {
   const started = Date.now();
   const corpus = fileURLToPath(new URL('../../../corpus/', import.meta.url));
   const dbPath = flags.db ?? join(mkdtempSync(join(tmpdir(), 'vecfill-demo-')), 'demo.db');
@@ -29,7 +38,15 @@ export async function demoCommand(flags: { db?: string }, ctx: Context): Promise
     if (!ctx.json) ctx.err(`vecfill demo: indexing the sample corpus into ${dbPath}`);
     const index = await indexFolder(ws, corpus, { exclude: ['README.md'] });
     if ((await (await ws.store()).generations()).length === 0)
-      await ws.ensureGeneration({ kind: 'words', weighting: 'sif' }, 'active');
+      await ws.ensureGeneration(
+        flags.encoder === 'transformers'
+          ? encoderSettingsFrom({
+              encoder: 'transformers',
+              ...(flags.model ? { model: flags.model } : {}),
+            })
+          : { kind: 'words', weighting: 'sif' },
+        'active',
+      );
     const runs: FillRun[] = [];
     for (const gen of await (await ws.store()).liveGenerations())
       runs.push(await fillGeneration(ws, gen, { signal: ctx.signal, quiet: ctx.json }));
