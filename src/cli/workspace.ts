@@ -317,8 +317,16 @@ export class Workspace {
         EXIT.usage,
       );
     }
+    // Open the store over the new settings before saving them: a missing
+    // column or a non-unique id column is refused with nothing saved.
+    let store: CliStore;
+    try {
+      store = await this.#backend.openStore(cfg);
+    } catch (e) {
+      throw new CliError((e as Error).message, EXIT.usage);
+    }
     await this.#set('table', cfg);
-    this.#store = undefined;
+    this.#store = store;
   }
 
   /** The store over the configured table. */

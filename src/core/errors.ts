@@ -179,6 +179,26 @@ export class InvalidIdentifierError extends VecfillError {
   }
 }
 
+/**
+ * The documents table's id column is not unique: two rows share key `key`.
+ * A store keys stamps and vectors by that column, so duplicates would mix
+ * two documents' vectors; the store refuses before saving anything.
+ */
+export class DuplicateKeyError extends VecfillError {
+  readonly table: string;
+  readonly column: string;
+  readonly key: unknown;
+  constructor(table: string, column: string, key: unknown) {
+    super(
+      'DUPLICATE_KEY',
+      `column ${column} of table ${table} is not unique (several rows have ${describe(key)}); vecfill needs a unique id column: make it the PRIMARY KEY or add a UNIQUE index (CREATE UNIQUE INDEX ${table}_${column}_key ON ${table}(${column})), or point idColumn at a unique column; nothing was saved`,
+    );
+    this.table = table;
+    this.column = column;
+    this.key = key;
+  }
+}
+
 /** Renders a document or generation key for an error message. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -24,6 +24,7 @@ export {
 } from './encode.js';
 export {
   DimensionMismatchError,
+  DuplicateKeyError,
   describe,
   EmptyInputError,
   GenerationConflictError,

@@ -1,4 +1,4 @@
-import type { ValidSqliteSchema } from './sqlite-schema.js';
+import { quoted, type ValidSqliteSchema } from './sqlite-schema.js';
 
 /**
  * THE freshness predicate. A document `d` is covered for a generation when
@@ -13,7 +13,7 @@ import type { ValidSqliteSchema } from './sqlite-schema.js';
  */
 export function coveredSql(schema: ValidSqliteSchema, d = 'd', s = 's'): string {
   const parts = [`${s}.doc IS NOT NULL`];
-  if (schema.revisionColumn) parts.push(`${s}.revision IS ${d}.${schema.revisionColumn}`);
-  if (schema.embedGenColumn) parts.push(`${d}.${schema.embedGenColumn} IS NOT NULL`);
+  if (schema.revisionColumn) parts.push(`${s}.revision IS ${d}.${quoted(schema.revisionColumn)}`);
+  if (schema.embedGenColumn) parts.push(`${d}.${quoted(schema.embedGenColumn)} IS NOT NULL`);
   return `(${parts.join(' AND ')})`;
 }

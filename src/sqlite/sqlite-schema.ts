@@ -74,3 +74,12 @@ function validLease(ms: number): number {
     throw new RangeError(`leaseMs must be a positive number of milliseconds, got ${ms}`);
   return ms;
 }
+
+/**
+ * A validated identifier as SQL text, double-quoted so that a name that is
+ * also a keyword (a table `order`, a column `references`) still works.
+ * Validation already ruled out quotes inside the name.
+ */
+export function quoted(name: string): string {
+  return `"${name}"`;
+}

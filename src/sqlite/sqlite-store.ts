@@ -3,6 +3,7 @@ import {
   type ChunkVector,
   type Coverage,
   DimensionMismatchError,
+  DuplicateKeyError,
   fingerprint,
   fuseHybrid,
   type Generation,
@@ -39,7 +40,12 @@ import {
   quantizedBytes,
   rescore,
 } from './quantize.js';
-import { type SqliteSchema, type ValidSqliteSchema, validateSchema } from './sqlite-schema.js';
+import {
+  quoted,
+  type SqliteSchema,
+  type ValidSqliteSchema,
+  validateSchema,
+} from './sqlite-schema.js';
 
 type SqliteDatabase = Database.Database;
 
@@ -152,7 +158,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     this.schema = schema;
     const p = schema.vectorsPrefix;
     this.#t = {
-      docs: schema.docsTable,
+      docs: quoted(schema.docsTable),
       gens: `${p}_generations`,
       chunks: `${p}_chunks`,
       stamps: `${p}_stamps`,
@@ -189,7 +195,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     }[];
     if (columns.length === 0) {
       throw new LifecycleError(
-        `documents table ${t.docs} does not exist in this database; create it first or fix schema.docsTable`,
+        `documents table ${s.docsTable} does not exist in this database; create it first or fix schema.docsTable`,
       );
     }
     const byName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
@@ -201,10 +207,11 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     })) {
       if (name !== undefined && !byName.has(name.toLowerCase())) {
         throw new LifecycleError(
-          `table ${t.docs} has no column ${name} (schema.${role}); columns are: ${columns.map((c) => c.name).join(', ')}`,
+          `table ${s.docsTable} has no column ${name} (schema.${role}); columns are: ${columns.map((c) => c.name).join(', ')}`,
         );
       }
     }
+    this.#checkUnique(columns as { name: string; type: string; pk: number }[]);
     // Key columns take the affinity of the caller's id column, so joins on
     // them compare like with like and can use their indexes.
     const docType = affinityOf(byName.get(s.idColumn.toLowerCase())!.type);
@@ -269,6 +276,39 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     }
   }
 
+  /**
+   * Refuses an id column that is not unique, before anything is saved: stamps
+   * and vectors are keyed by it, so two rows sharing a key would share (and
+   * overwrite) each other's vectors. A PRIMARY KEY or a single-column UNIQUE
+   * index proves it; otherwise the rows are checked once here (and every
+   * save checks its own key).
+   */
+  #checkUnique(columns: { name: string; type: string; pk: number }[]): void {
+    const s = this.schema;
+    const id = s.idColumn.toLowerCase();
+    const pk = columns.filter((c) => c.pk > 0);
+    if (pk.length === 1 && pk[0]!.name.toLowerCase() === id) return;
+    const indexes = this.db.prepare(`PRAGMA index_list(${this.#t.docs})`).all() as {
+      name: string;
+      unique: number;
+      partial: number;
+    }[];
+    for (const ix of indexes) {
+      if (!ix.unique || ix.partial) continue;
+      const cols = this.db.prepare(`PRAGMA index_info(${quoted(ix.name)})`).all() as {
+        name: string | null;
+      }[];
+      if (cols.length === 1 && cols[0]!.name?.toLowerCase() === id) return;
+    }
+    const dup = this.db
+      .prepare(
+        `SELECT ${quoted(s.idColumn)} FROM ${this.#t.docs} GROUP BY ${quoted(s.idColumn)} HAVING count(*) > 1 LIMIT 1`,
+      )
+      .pluck()
+      .get();
+    if (dup !== undefined) throw new DuplicateKeyError(s.docsTable, s.idColumn, dup);
+  }
+
   #stmt(key: string, sql: () => string): Database.Statement {
     let st = this.#statements.get(key);
     if (!st) {
@@ -325,15 +365,15 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   #scan(g: GenRow, limit: number, leaseParams: [string, number] | []): Pending<SqliteKey>[] {
     const s = this.schema;
     const t = this.#t;
-    const rev = s.revisionColumn ? `, d.${s.revisionColumn} AS revision` : '';
+    const rev = s.revisionColumn ? `, d.${quoted(s.revisionColumn)} AS revision` : '';
     const leased = leaseParams.length
-      ? ` AND NOT EXISTS (SELECT 1 FROM ${t.leases} l WHERE l.gen = ${g.id} AND l.doc = d.${s.idColumn} AND l.owner <> ? AND l.expires >= ?)`
+      ? ` AND NOT EXISTS (SELECT 1 FROM ${t.leases} l WHERE l.gen = ${g.id} AND l.doc = d.${quoted(s.idColumn)} AND l.owner <> ? AND l.expires >= ?)`
       : '';
     const base = (after: boolean) =>
-      `SELECT d.${s.idColumn} AS doc, d.${s.contentColumn} AS content${rev}
-       FROM ${t.docs} d LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
-       WHERE NOT ${coveredSql(s)}${leased}${after ? ` AND d.${s.idColumn} > ?` : ''}
-       ORDER BY d.${s.idColumn} LIMIT ?`;
+      `SELECT d.${quoted(s.idColumn)} AS doc, d.${quoted(s.contentColumn)} AS content${rev}
+       FROM ${t.docs} d LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
+       WHERE NOT ${coveredSql(s)}${leased}${after ? ` AND d.${quoted(s.idColumn)} > ?` : ''}
+       ORDER BY d.${quoted(s.idColumn)} LIMIT ?`;
     const key = leaseParams.length ? `L${g.id}` : '';
     const after = this.#cursor.get(g.id);
     let rows: Pending<SqliteKey>[] = [];
@@ -405,16 +445,16 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       );
     }
     // One lookup answers both questions: does the row exist, and is its revision the one scanned?
-    const row = this.#stmt(
+    const rows = this.#stmt(
       'docRow',
       () =>
-        `SELECT d.${s.idColumn} AS id${s.embedGenColumn ? `, d.${s.embedGenColumn} AS embed_gen` : ''}${
-          s.revisionColumn ? `, d.${s.revisionColumn} IS ? AS same` : ''
-        } FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
-    ).get(...(s.revisionColumn ? [revision, doc] : [doc])) as
-      | (DocRow & { same?: number })
-      | undefined;
+        `SELECT d.${quoted(s.idColumn)} AS id${s.embedGenColumn ? `, d.${quoted(s.embedGenColumn)} AS embed_gen` : ''}${
+          s.revisionColumn ? `, d.${quoted(s.revisionColumn)} IS ? AS same` : ''
+        } FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ? LIMIT 2`,
+    ).all(...(s.revisionColumn ? [revision, doc] : [doc])) as (DocRow & { same?: number })[];
+    const row = rows[0];
     if (!row) throw new MissingDocumentError(doc, g.key);
+    if (rows.length > 1) throw new DuplicateKeyError(s.docsTable, s.idColumn, doc);
     if (s.revisionColumn && !row.same) {
       throw new StaleError(
         doc,
@@ -464,7 +504,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         insVec.run(id, f32(cv.vector));
       }
     }
-    if (s.embedGenColumn) {
+    const embedGen = s.embedGenColumn;
+    if (embedGen) {
       if (row.embed_gen === null) {
         // The caller invalidated this document: every other generation's
         // stamp is void too, not just the one being saved now.
@@ -479,7 +520,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       }
       this.#stmt(
         'setEmbedGen',
-        () => `UPDATE ${t.docs} SET ${s.embedGenColumn} = ? WHERE ${s.idColumn} = ?`,
+        () => `UPDATE ${t.docs} SET ${quoted(embedGen)} = ? WHERE ${quoted(s.idColumn)} = ?`,
       ).run(g.key, key);
     }
     // The stamp copies the row's revision in SQL so it keeps the row's exact type.
@@ -487,7 +528,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       'stamp',
       () =>
         `INSERT INTO ${t.stamps} (gen, doc, revision, chunks)
-         SELECT ?, d.${s.idColumn}, ${s.revisionColumn ? `d.${s.revisionColumn}` : 'NULL'}, ? FROM ${t.docs} d WHERE d.${s.idColumn} = ?
+         SELECT ?, d.${quoted(s.idColumn)}, ${s.revisionColumn ? `d.${quoted(s.revisionColumn)}` : 'NULL'}, ? FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?
          ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
     ).run(g.id, vectors.length, key);
     // Full text belongs to the document, not to this generation: a stamp-skip
@@ -552,7 +593,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     this.#stmt(
       'ftsIns',
       () =>
-        `INSERT INTO ${t.fts} (rowid, body) SELECT ?, d.${s.contentColumn} FROM ${t.docs} d WHERE d.${s.idColumn} = ?`,
+        `INSERT INTO ${t.fts} (rowid, body) SELECT ?, d.${quoted(s.contentColumn)} FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?`,
     ).run(id, key);
   }
 
@@ -832,8 +873,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       SELECT c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end", knn.distance AS distance
       FROM knn
       JOIN ${t.chunks} c ON c.id = knn.id
-      JOIN ${t.docs} d ON d.${s.idColumn} = c.doc
-      LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+      JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = c.doc
+      LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
       WHERE ${coveredSql(s)}${where}
       ORDER BY knn.distance
       LIMIT ?`;
@@ -853,8 +894,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     return `SELECT c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end",
         vec_distance_cosine(${column}, ?) AS distance
       FROM ${t.docs} d
-      CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
-      CROSS JOIN ${t.chunks} c ON c.gen = ? AND c.doc = d.${s.idColumn}
+      CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
+      CROSS JOIN ${t.chunks} c ON c.gen = ? AND c.doc = d.${quoted(s.idColumn)}
       CROSS JOIN ${vectors}
       WHERE ${coveredSql(s)}${where}
       ORDER BY distance
@@ -918,8 +959,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
            )
            SELECT k.doc FROM m
            CROSS JOIN ${t.keys} k ON k.id = m.id
-           CROSS JOIN ${t.docs} d ON d.${s.idColumn} = k.doc
-           CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}
+           CROSS JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = k.doc
+           CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
            WHERE ${coveredSql(s)} AND s.chunks > 0${where}
            ORDER BY m.rank
            LIMIT ?`,
@@ -1094,7 +1135,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         `SELECT count(*) AS total,
            coalesce(sum(CASE WHEN ${covered} AND s.chunks > 0 THEN 1 ELSE 0 END), 0) AS embedded,
            coalesce(sum(CASE WHEN ${covered} AND s.chunks = 0 THEN 1 ELSE 0 END), 0) AS skipped
-         FROM ${this.#t.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${s.idColumn}`,
+         FROM ${this.#t.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}`,
       )
       .get(g.id) as { total: number; embedded: number; skipped: number };
     if (g.reclaimed) return { embedded: 0, skipped: 0, backlog: row.total };
@@ -1218,8 +1259,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const s = this.schema;
     const gone = this.db
       .prepare(
-        `SELECT DISTINCT st.doc FROM ${this.#t.stamps} st WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${s.idColumn} = st.doc)
-         UNION SELECT DISTINCT c.doc FROM ${this.#t.chunks} c WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${s.idColumn} = c.doc)`,
+        `SELECT DISTINCT st.doc FROM ${this.#t.stamps} st WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${quoted(s.idColumn)} = st.doc)
+         UNION SELECT DISTINCT c.doc FROM ${this.#t.chunks} c WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${quoted(s.idColumn)} = c.doc)`,
       )
       .pluck()
       .all() as SqliteKey[];

@@ -1,7 +1,15 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type EncodeFn, fill, PermanentEncodeError, search } from '../../src/core/index.js';
+import {
+  DuplicateKeyError,
+  type EncodeFn,
+  fill,
+  PermanentEncodeError,
+  search,
+} from '../../src/core/index.js';
+import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { hashEncoder } from '../support/hash-encoder.js';
-import { sqliteHarness } from './helpers.js';
+import { sqliteHarness, tempDir } from './helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -45,7 +53,8 @@ describe('full text belongs to the document, not to a generation', () => {
     // A migration whose model refuses document 99: B stamp-skips it.
     h.store.ensureGeneration('b', GEN_B, 'building');
     const refusing: EncodeFn = async (texts, o) => {
-      if (texts.some((t) => t.includes('zebra'))) throw new PermanentEncodeError('refused', { status: 400 });
+      if (texts.some((t) => t.includes('zebra')))
+        throw new PermanentEncodeError('refused', { status: 400 });
       return hashEncoder(16, 'b').encode(texts, o);
     };
     const r = await fill(h.store, 'b', refusing, { onEncodeError: () => true });
@@ -79,5 +88,89 @@ describe('invalidation during a fill', () => {
     expect(result.stale).toBe(0);
     expect(result.documents).toBe(5);
     expect(h.store.coverage('a')).toEqual({ embedded: 4, skipped: 0, backlog: 0 });
+  });
+});
+
+describe('identifiers and keys', () => {
+  it('works on a table named order with a column named references (identifiers are quoted)', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'k.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec(
+      'CREATE TABLE "order" ("group" INTEGER PRIMARY KEY, "references" TEXT, "select" INTEGER, "from" TEXT)',
+    );
+    const ins = db.prepare('INSERT INTO "order" VALUES (?, ?, 1, NULL)');
+    ins.run(1, 'apple orchard harvest');
+    ins.run(2, 'rocket launch orbit');
+    const store = SqliteStore.open(db, {
+      docsTable: 'order',
+      idColumn: 'group',
+      contentColumn: 'references',
+      revisionColumn: 'select',
+      embedGenColumn: 'from',
+      vectorsPrefix: 'where',
+    });
+    store.ensureGeneration('a', GEN_A, 'active');
+    const { encode } = hashEncoder(16);
+    expect((await fill(store, 'a', encode)).documents).toBe(2);
+    const hits = await search(store, 'rocket orbit', {
+      encoderFor: () => encode,
+      hybrid: true,
+      filter: { where: 'd."group" > ?', params: [0] },
+    });
+    expect(hits[0]!.doc).toBe(2);
+    db.prepare('UPDATE "order" SET "from" = NULL WHERE "group" = 1').run();
+    expect(store.coverage('a').backlog).toBe(1);
+    store.deleteVectors(1);
+    expect(store.prune()).toBe(0);
+  });
+
+  it('refuses a non-unique id column up front, naming it, with nothing created', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'k.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec('CREATE TABLE notes (ref INTEGER, body TEXT)');
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one');
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one again');
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run(2, 'two');
+    const open = () =>
+      SqliteStore.open(db, {
+        docsTable: 'notes',
+        idColumn: 'ref',
+        contentColumn: 'body',
+        vectorsPrefix: 'vf',
+      });
+    expect(open).toThrow(DuplicateKeyError);
+    expect(open).toThrow(/column ref of table notes is not unique/);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'vf%'").pluck().all();
+    expect(tables).toEqual([]);
+  });
+
+  it('refuses to save a key that became duplicated after the store was opened', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'k.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec('CREATE TABLE notes (ref INTEGER, body TEXT)');
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one');
+    const store = SqliteStore.open(db, {
+      docsTable: 'notes',
+      idColumn: 'ref',
+      contentColumn: 'body',
+      vectorsPrefix: 'vf',
+    });
+    db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one again');
+    store.ensureGeneration('a', GEN_A, 'active');
+    const error = await fill(store, 'a', hashEncoder(16).encode).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicateKeyError);
+    expect(db.prepare('SELECT count(*) FROM vf_stamps').pluck().get()).toBe(0);
   });
 });
