@@ -14,6 +14,7 @@ import { type SearchFlags, searchCommand } from './commands/search.js';
 import { statusCommand } from './commands/status.js';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
+import { withFollowOptions } from './follower.js';
 import { Workspace } from './workspace.js';
 
 const DEFAULT_DB = './vecfill.db';
@@ -101,6 +102,8 @@ export async function main(argv: string[]): Promise<number> {
     );
   };
   process.on('SIGINT', onSigint);
+  // SIGTERM (systemd, docker stop) stops like Ctrl-C: finished documents are saved.
+  process.on('SIGTERM', onSigint);
   let exitCode: number = EXIT.ok;
   const ctxFor = (opts: { json?: boolean }): Context => ({
     json: Boolean(opts.json),
@@ -171,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     await withWorkspace(opts, true, (ws, ctx) => indexCommand(ws, dir, opts, ctx));
   });
 
-  withTuning(
+  const fill = withTuning(
     withEncoder(
       withCommon(
         program
@@ -186,10 +189,15 @@ export async function main(argv: string[]): Promise<number> {
             '--revision <column>',
             'column that changes when the content changes (enables stale-write protection)',
           )
-          .option('--generation <name>', 'name of the first generation'),
+          .option('--generation <name>', 'name of the first generation')
+          .option(
+            '--follow',
+            'keep running: fill again whenever the table changes, until Ctrl-C or SIGTERM',
+          ),
       ),
     ),
-  ).action(async (opts: FillFlags & { db: string; json?: boolean }) => {
+  );
+  withFollowOptions(fill).action(async (opts: FillFlags & { db: string; json?: boolean }) => {
     await withWorkspace(opts, false, (ws, ctx) => fillCommand(ws, opts, ctx));
   });
 
@@ -264,6 +272,7 @@ export async function main(argv: string[]): Promise<number> {
     return report(e);
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 

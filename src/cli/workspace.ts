@@ -199,7 +199,7 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
 interface Backend {
   readonly kind: 'sqlite' | 'postgres';
   query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
-  openStore(cfg: TableConfig): Promise<CliStore>;
+  openStore(cfg: TableConfig, leaseMs?: number): Promise<CliStore>;
   sizeBytes(): Promise<number>;
   close(): Promise<void>;
   /** The better-sqlite3 connection, for SQLite-only commands. */
@@ -215,6 +215,7 @@ export class Workspace {
   readonly #encoders = new Map<string, Promise<Encoder>>();
   #store: CliStore | undefined;
   readonly #quiet: boolean;
+  #leaseMs: number | undefined;
 
   private constructor(path: string, backend: Backend, quiet: boolean) {
     this.path = path;
@@ -329,6 +330,15 @@ export class Workspace {
     this.#store = store;
   }
 
+  /**
+   * Makes the store lease the documents each scan returns for `ms`, so
+   * several followers on one table share the backlog. Call before `store()`.
+   */
+  useLeases(ms: number): void {
+    this.#leaseMs = ms;
+    this.#store = undefined;
+  }
+
   /** The store over the configured table. */
   async store(): Promise<CliStore> {
     if (this.#store) return this.#store;
@@ -340,7 +350,7 @@ export class Workspace {
       );
     }
     try {
-      this.#store = await this.#backend.openStore(cfg);
+      this.#store = await this.#backend.openStore(cfg, this.#leaseMs);
     } catch (e) {
       throw new CliError((e as Error).message, EXIT.notFound);
     }
@@ -450,8 +460,9 @@ function sqliteBackend(path: string, create: boolean): Backend {
       st.run(...params);
       return [];
     },
-    openStore: async (cfg) =>
+    openStore: async (cfg, leaseMs) =>
       SqliteStore.open(db, {
+        ...(leaseMs ? { leaseMs } : {}),
         docsTable: cfg.table,
         idColumn: cfg.id,
         contentColumn: cfg.content,
@@ -488,8 +499,9 @@ async function postgresBackend(url: string): Promise<Backend> {
   return {
     kind: 'postgres',
     query,
-    openStore: async (cfg) =>
+    openStore: async (cfg, leaseMs) =>
       (await PgStore.open(pool, {
+        ...(leaseMs ? { leaseMs } : {}),
         docsTable: cfg.table,
         idColumn: cfg.id,
         contentColumn: cfg.content,

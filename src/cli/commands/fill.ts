@@ -1,5 +1,6 @@
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
+import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
 import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
 import {
   type EncoderFlags,
@@ -9,7 +10,8 @@ import {
   type Workspace,
 } from '../workspace.js';
 
-export interface FillFlags extends EncoderFlags, IndexOptionFlags {
+export interface FillFlags extends EncoderFlags, IndexOptionFlags, FollowFlags {
+  follow?: boolean;
   table?: string;
   id?: string;
   content?: string;
@@ -26,6 +28,8 @@ export interface FillFlags extends EncoderFlags, IndexOptionFlags {
  * the chosen encoder), so later runs need no flags.
  */
 export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
+  if (!flags.follow && (flags.metricsPort || flags.lease || flags.poll))
+    throw new CliError('--metrics-port, --lease and --poll go with --follow', EXIT.usage);
   const saved = await ws.tableConfig();
   if (flags.table || flags.id || flags.content) {
     if (!flags.table || !flags.id || !flags.content) {
@@ -66,6 +70,7 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
       EXIT.usage,
     );
   }
+  if (flags.follow) return followCommand(ws, flags, ctx);
   const runs: FillRun[] = [];
   for (const gen of await store.liveGenerations()) {
     runs.push(await fillGeneration(ws, gen, fillTuning(flags, ctx)));
@@ -74,6 +79,20 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
     ctx,
     { generations: runs },
     () => runs.map(describeFill).join('\n') || 'no live generation to fill',
+  );
+}
+
+/** `fill --follow`: fill, then keep filling every live generation as the table changes, until stopped. */
+function followCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
+  const { leaseMs, pollMs } = followTimingFrom(flags);
+  const metricsPort = metricsPortFrom(flags.metricsPort);
+  const { batchSize, concurrency } = fillTuning(flags, ctx);
+  ws.useLeases(leaseMs);
+  return runFollower(
+    ws,
+    ctx,
+    { batchSize, concurrency, pollMs, ...(metricsPort === undefined ? {} : { metricsPort }) },
+    leaseMs,
   );
 }
 
