@@ -116,8 +116,12 @@ export class FollowMetrics {
     switch (e.type) {
       case 'generations':
         this.#generations = [...e.generations];
-        for (const g of e.generations)
+        for (const g of e.generations) {
           if (!this.#caughtUpAt.has(g)) this.#caughtUpAt.set(g, Date.now());
+          // Every series exists from the start, at 0, so rates and alerts see it.
+          for (const c of [this.#embedded, this.#chunks, this.#skipped, this.#stale, this.#errors])
+            c.inc({ generation: g }, 0);
+        }
         break;
       case 'filled': {
         const l = { generation: e.generation };
