@@ -101,12 +101,13 @@ interface DocRow {
   embed_gen?: SqliteValue;
 }
 
+/** A chunk hit as read with safe integers: every integer column is a bigint. */
 interface ChunkRow {
   doc: SqliteKey;
-  chunkIndex: number;
-  start: number;
-  end: number;
-  distance: number;
+  chunkIndex: number | bigint;
+  start: number | bigint;
+  end: number | bigint;
+  distance: number | bigint;
 }
 
 /** sqlite-vec refuses a KNN `k` above this. */
@@ -318,6 +319,21 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     return st;
   }
 
+  /**
+   * A statement that reads keys or revisions: it returns every integer as a
+   * bigint (better-sqlite3's safe integers), so ids and revisions above 2^53
+   * (snowflake ids, nanosecond timestamps) survive exactly; `keyOf` turns
+   * the safe ones back into numbers.
+   */
+  #keyStmt(key: string, sql: () => string): Database.Statement {
+    let st = this.#statements.get(key);
+    if (!st) {
+      st = this.db.prepare(sql()).safeIntegers(true);
+      this.#statements.set(key, st);
+    }
+    return st;
+  }
+
   #gen(key: string): GenRow {
     const row = this.#stmt('gen', () => `SELECT * FROM ${this.#t.gens} WHERE key = ?`).get(key) as
       | GenRow
@@ -377,21 +393,30 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const key = leaseParams.length ? `L${g.id}` : '';
     const after = this.#cursor.get(g.id);
     let rows: Pending<SqliteKey>[] = [];
+    const normalize = (page: Pending<SqliteKey>[]) => {
+      for (const r of page) {
+        r.doc = keyOf(r.doc);
+        if (r.revision !== undefined) r.revision = keyOf(r.revision);
+      }
+      return page;
+    };
     if (after !== undefined) {
-      rows = this.#stmt(`pendingAfter${key}`, () => base(true)).all(
+      rows = this.#keyStmt(`pendingAfter${key}`, () => base(true)).all(
         g.id,
         ...leaseParams,
         after,
         limit,
       ) as Pending<SqliteKey>[];
+      normalize(rows);
     }
     if (rows.length < limit) {
       // Wrap around: documents before the cursor may have been edited or added.
-      const head = this.#stmt(`pendingHead${key}`, () => base(false)).all(
+      const head = this.#keyStmt(`pendingHead${key}`, () => base(false)).all(
         g.id,
         ...leaseParams,
         limit,
       ) as Pending<SqliteKey>[];
+      normalize(head);
       const seen = new Set(rows.map((r) => r.doc));
       for (const r of head) {
         if (rows.length >= limit) break;
@@ -445,7 +470,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       );
     }
     // One lookup answers both questions: does the row exist, and is its revision the one scanned?
-    const rows = this.#stmt(
+    const rows = this.#keyStmt(
       'docRow',
       () =>
         `SELECT d.${quoted(s.idColumn)} AS id${s.embedGenColumn ? `, d.${quoted(s.embedGenColumn)} AS embed_gen` : ''}${
@@ -678,11 +703,11 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     opts.signal?.throwIfAborted();
     const rows = this.#vectorRows(g, query, limit, opts.filter);
     const hits: Hit<SqliteKey>[] = rows.map((r) => ({
-      doc: r.doc,
-      chunkIndex: r.chunkIndex,
-      score: 1 - r.distance,
-      start: r.start,
-      end: r.end,
+      doc: keyOf(r.doc),
+      chunkIndex: Number(r.chunkIndex),
+      score: 1 - Number(r.distance),
+      start: Number(r.start),
+      end: Number(r.end),
     }));
     if (!opts.hybrid || opts.text === undefined || !this.schema.fullText) return hits;
     return this.#fuse(g, hits, opts.text, limit, opts.filter);
@@ -717,14 +742,14 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       if (quant) {
         const ranked = this.#candidates(g, quant, query, k);
         exhausted = ranked.length < k;
-        rows = this.#stmt(`rerank${g.id}:${where}`, () => this.#rerankSql(where)).all(
+        rows = this.#keyStmt(`rerank${g.id}:${where}`, () => this.#rerankSql(where)).all(
           JSON.stringify(ranked),
           g.id,
           ...filterParams,
           limit,
         ) as ChunkRow[];
       } else {
-        rows = this.#stmt(`knn${g.id}:${where}`, () => this.#knnSql(g, where)).all(
+        rows = this.#keyStmt(`knn${g.id}:${where}`, () => this.#knnSql(g, where)).all(
           q,
           k,
           g.id,
@@ -752,7 +777,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     filterParams: readonly SqliteValue[],
     limit: number,
   ): ChunkRow[] {
-    return this.#stmt(`scan${g.id}:${where}`, () => this.#scanSql(g, where)).all(
+    return this.#keyStmt(`scan${g.id}:${where}`, () => this.#scanSql(g, where)).all(
       q,
       g.id,
       g.id,
@@ -951,7 +976,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       // widen like the vector window when stale, deleted or filtered-out
       // rows take up places.
       const want = limit * 2;
-      const st = this.#stmt(
+      const st = this.#keyStmt(
         `fts:${where}`,
         () =>
           `WITH m AS MATERIALIZED (
@@ -971,7 +996,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       ).pluck();
       let total: number | undefined;
       for (let window = want * 2; ; window *= 4) {
-        textDocs = st.all(match, window, g.id, ...(filter?.params ?? []), want) as SqliteKey[];
+        textDocs = (
+          st.all(match, window, g.id, ...(filter?.params ?? []), want) as SqliteKey[]
+        ).map(keyOf);
         if (textDocs.length >= want) break;
         total ??= matches.get(match) as number;
         if (window >= total) break;
@@ -1262,6 +1289,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         `SELECT DISTINCT st.doc FROM ${this.#t.stamps} st WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${quoted(s.idColumn)} = st.doc)
          UNION SELECT DISTINCT c.doc FROM ${this.#t.chunks} c WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${quoted(s.idColumn)} = c.doc)`,
       )
+      .safeIntegers(true)
       .pluck()
       .all() as SqliteKey[];
     for (const doc of gone) this.deleteVectors(doc);
@@ -1346,6 +1374,16 @@ function affinityOf(declared: string): string {
 function f32(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
+
+/**
+ * A key or revision read with safe integers, as the store hands it out: a
+ * number when it fits one exactly (so existing callers keep getting
+ * numbers), a bigint only above 2^53 − 1 or below −(2^53 − 1).
+ */
+function keyOf<T>(v: T): T | number {
+  return typeof v === 'bigint' && v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;

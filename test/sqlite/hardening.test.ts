@@ -174,3 +174,47 @@ describe('identifiers and keys', () => {
     expect(db.prepare('SELECT count(*) FROM vf_stamps').pluck().get()).toBe(0);
   });
 });
+
+describe('64-bit keys and revisions', () => {
+  it('round-trips ids and revisions above 2^53 exactly (safe ones stay numbers)', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'big.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT, ns INTEGER NOT NULL)');
+    const big = 2n ** 60n;
+    const ns = 1_764_000_000_000_000_001n;
+    const ins = db.prepare('INSERT INTO events VALUES (?, ?, ?)');
+    ins.run(big, 'apple orchard harvest', ns);
+    ins.run(big + 1n, 'rocket launch orbit', ns);
+    ins.run(7, 'violin concerto symphony', 5);
+    const store = SqliteStore.open(db, {
+      docsTable: 'events',
+      idColumn: 'id',
+      contentColumn: 'body',
+      revisionColumn: 'ns',
+      vectorsPrefix: 'vf',
+    });
+    store.ensureGeneration('a', GEN_A, 'active');
+    const { encode } = hashEncoder(16);
+    const first = await fill(store, 'a', encode);
+    expect(first).toMatchObject({ documents: 3, stale: 0 });
+    expect(store.coverage('a')).toEqual({ embedded: 3, skipped: 0, backlog: 0 });
+    const top = async (q: string) =>
+      (await search(store, q, { encoderFor: () => encode, limit: 1 }))[0]!.doc;
+    expect(await top('apple orchard')).toBe(big);
+    expect(await top('rocket orbit')).toBe(big + 1n);
+    expect(await top('violin symphony')).toBe(7);
+
+    // A nanosecond revision that moves by one beyond 2^53 makes the row pending, once.
+    db.prepare('UPDATE events SET body = ?, ns = ns + 1 WHERE id = ?').run('sourdough bread', big);
+    expect(store.pendingForGeneration('a', 10)).toEqual([
+      { doc: big, content: 'sourdough bread', revision: ns + 1n },
+    ]);
+    expect(await fill(store, 'a', encode)).toMatchObject({ documents: 1, stale: 0 });
+    expect(await top('sourdough bread')).toBe(big);
+    expect(store.coverage('a').backlog).toBe(0);
+  });
+});
