@@ -1,4 +1,29 @@
-import { validateIdentifier } from '../core/index.js';
+import { InvalidIdentifierError, validateIdentifier } from '../core/index.js';
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; two names equal after that are one. */
+export const PG_MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Every name the store derives from `vectorsPrefix` (tables and indexes),
+ * with the generation id at its widest (`serial` stops at 2^31 - 1). A new
+ * derived name joins this list, so the prefix check below covers it.
+ */
+const DERIVED_SUFFIXES = [
+  'generations',
+  'one_active',
+  'one_building',
+  'chunks',
+  'chunks_doc',
+  'stamps',
+  'stamps_doc',
+  'leases',
+  'vec_2147483647',
+  'vec_2147483647_hnsw',
+] as const;
+
+/** The longest `vectorsPrefix` (without its schema) every derived name fits for. */
+export const PG_MAX_PREFIX_BYTES =
+  PG_MAX_IDENTIFIER_BYTES - 1 - Math.max(...DERIVED_SUFFIXES.map((x) => x.length));
 
 /** Same fields and meaning as the SQLite schema; `docsTable` may be schema-qualified (`app.notes`). */
 export interface PgSchema {
@@ -21,8 +46,16 @@ export interface ValidPgSchema {
   content: string;
   revision?: string;
   embedGen?: string;
-  /** Quoted prefix parts: `"schema"."prefix` — append `_chunks"` etc. via `table()`. */
+  /** A store table's quoted, schema-qualified name: `table('chunks')` → `"app"."vf_chunks"`. */
   table(suffix: string): string;
+  /** An index's quoted name (indexes live in their table's schema): `"vf_chunks_doc"`. */
+  indexName(suffix: string): string;
+  /**
+   * SQL for the revision of the row aliased `alias` in a form no session
+   * setting changes (set by `PgStore.open`, which knows the column's type);
+   * absent, the revision's `::text` form is used.
+   */
+  revisionText?: (alias: string) => string;
   tsConfig: string;
   leaseMs?: number;
 }
@@ -43,12 +76,22 @@ export function validatePgSchema(schema: PgSchema): ValidPgSchema {
     throw new TypeError('vectorsPrefix may have at most one schema qualifier');
   for (const p of prefixParts) validateIdentifier(p, 'vectorsPrefix');
   const base = prefixParts.at(-1)!;
+  if (Buffer.byteLength(base) > PG_MAX_PREFIX_BYTES) {
+    // Postgres would truncate `<prefix>_vec_1` and `<prefix>_vec_12` to one table: refuse up front.
+    const longest = `${base}_${DERIVED_SUFFIXES.at(-1)}`;
+    throw new InvalidIdentifierError(
+      String(schema.vectorsPrefix),
+      'vectorsPrefix',
+      `the derived name ${longest} would be ${Buffer.byteLength(longest)} bytes and PostgreSQL truncates names to ${PG_MAX_IDENTIFIER_BYTES}; use a prefix of at most ${PG_MAX_PREFIX_BYTES} bytes (a schema qualifier does not count)`,
+    );
+  }
   const ns = prefixParts.length === 2 ? `"${prefixParts[0]}".` : '';
   const out: ValidPgSchema = {
     docs: qualified(schema.docsTable, 'docsTable'),
     id: `"${validateIdentifier(schema.idColumn, 'idColumn')}"`,
     content: `"${validateIdentifier(schema.contentColumn, 'contentColumn')}"`,
-    table: (suffix: string) => `${ns}"${base}_${validateIdentifier(suffix, 'table suffix')}"`,
+    table: (suffix: string) => `${ns}"${derivedName(base, suffix)}"`,
+    indexName: (suffix: string) => `"${derivedName(base, suffix)}"`,
     tsConfig: validateIdentifier(schema.textSearchConfig ?? 'simple', 'textSearchConfig'),
   };
   if (schema.revisionColumn !== undefined)
@@ -63,15 +106,37 @@ export function validatePgSchema(schema: PgSchema): ValidPgSchema {
   return Object.freeze(out);
 }
 
+/** The row's revision as the store stamps and compares it (see `revisionText`). */
+export function revisionPg(s: ValidPgSchema, d = 'd'): string {
+  return s.revisionText ? s.revisionText(d) : `${d}.${s.revision}::text`;
+}
+
 /**
  * THE freshness predicate for Postgres (the twin of the SQLite one): a
  * document is covered when its stamp exists, the stamp's revision is not
- * distinct from the row's (as text), and the invalidation column is not NULL.
- * Pending, search and coverage all use it; never write a second version.
+ * distinct from the row's (in the session-independent text form of
+ * `revisionPg`), and the invalidation column is not NULL. Pending, search
+ * and coverage all use it; never write a second version.
  */
 export function coveredPg(s: ValidPgSchema, d = 'd', st = 's'): string {
   const parts = [`${st}.doc IS NOT NULL`];
-  if (s.revision) parts.push(`${st}.revision IS NOT DISTINCT FROM ${d}.${s.revision}::text`);
+  if (s.revision) parts.push(`${st}.revision IS NOT DISTINCT FROM ${revisionPg(s, d)}`);
   if (s.embedGen) parts.push(`${d}.${s.embedGen} IS NOT NULL`);
   return `(${parts.join(' AND ')})`;
+}
+
+/**
+ * `<base>_<suffix>`, refused when PostgreSQL would truncate it (the prefix
+ * check in `validatePgSchema` makes this unreachable for the names the store
+ * derives; it guards a suffix added later without joining the list).
+ */
+export function derivedName(base: string, suffix: string): string {
+  const name = `${base}_${validateIdentifier(suffix, 'table suffix')}`;
+  if (Buffer.byteLength(name) > PG_MAX_IDENTIFIER_BYTES)
+    throw new InvalidIdentifierError(
+      name,
+      'derived name',
+      `longer than PostgreSQL's ${PG_MAX_IDENTIFIER_BYTES} bytes; use a shorter vectorsPrefix`,
+    );
+  return name;
 }

@@ -22,7 +22,13 @@ import {
   validateGeneration,
 } from '../core/index.js';
 import { inTransaction, type PgClient, type PgQueryable } from './pg-client.js';
-import { coveredPg, type PgSchema, type ValidPgSchema, validatePgSchema } from './pg-schema.js';
+import {
+  coveredPg,
+  type PgSchema,
+  revisionPg,
+  type ValidPgSchema,
+  validatePgSchema,
+} from './pg-schema.js';
 
 /** A document key as the driver returns it (int4 → number, int8/text → string). */
 export type PgKey = string | number;
@@ -41,6 +47,41 @@ export interface PgFilter {
   where: string;
   params?: readonly unknown[];
 }
+
+/** What the server's pgvector offers, detected once when the store opens. */
+export interface PgvectorInfo {
+  /** `extversion` of the `vector` extension, e.g. `'0.8.6'`. */
+  version: string;
+  /** pgvector 0.8+: `hnsw.iterative_scan` keeps an index scan going past `ef_search`. */
+  iterativeScan: boolean;
+}
+
+/**
+ * Types whose text output no session setting changes: their `::text` form is
+ * the stamp. Every other type is stamped through its binary send function
+ * (`timestamptz_send`, `float8send`, …) as hex, because TimeZone, DateStyle,
+ * IntervalStyle, extra_float_digits, bytea_output or lc_monetary change their
+ * text form from one session to the next.
+ */
+const STABLE_TEXT_TYPES = new Set([
+  'int2',
+  'int4',
+  'int8',
+  'numeric',
+  'text',
+  'varchar',
+  'bpchar',
+  'uuid',
+  'bool',
+  'oid',
+  'name',
+  'json',
+  'jsonb',
+  'citext',
+]);
+
+/** Marks a stamps table whose revisions are in the session-independent form. */
+const REVISION_FORM = 'vecfill: revisions v2 (session-independent)';
 
 interface GenRow {
   id: number;
@@ -69,15 +110,21 @@ interface GenRow {
  */
 export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   readonly client: PgClient;
-  readonly schema: ValidPgSchema;
+  #schema: ValidPgSchema;
   readonly #lock = { tail: Promise.resolve() as Promise<unknown> };
   readonly #cursor = new Map<number, PgKey>();
   readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   #idType = 'text';
+  #pgvector: PgvectorInfo = { version: 'unknown', iterativeScan: false };
 
   private constructor(client: PgClient, schema: ValidPgSchema) {
     this.client = client;
-    this.schema = schema;
+    this.#schema = schema;
+  }
+
+  /** The validated schema (with the revision's session-independent form once open). */
+  get schema(): ValidPgSchema {
+    return this.#schema;
   }
 
   /** Validates the schema, checks the documents table, and creates the store's tables if missing. */
@@ -88,6 +135,11 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     return store;
   }
 
+  /** The pgvector version the server offers and whether it has iterative index scans (0.8+). */
+  get pgvector(): PgvectorInfo {
+    return this.#pgvector;
+  }
+
   #q(
     sql: string,
     params: unknown[] = [],
@@ -96,8 +148,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     return via.query(sql, params).then((r) => r.rows);
   }
 
-  #tx<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    return inTransaction(this.client, this.#lock, fn);
+  #tx<T>(fn: (tx: PgQueryable) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T> {
+    return inTransaction(this.client, this.#lock, fn, opts);
   }
 
   get #t() {
@@ -134,33 +186,90 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       }
     }
     this.#idType = byName.get(s.id.replaceAll('"', ''))!;
-    const prefixName = t.gens
-      .replace(/_generations"$/, '')
-      .replaceAll('"', '')
-      .split('.')
-      .at(-1)!;
+    if (s.revision) await this.#revisionForm(s.revision);
     await this.#q(`CREATE EXTENSION IF NOT EXISTS vector`).catch(() => {});
+    const [ext] = await this.#q(`SELECT extversion FROM pg_extension WHERE extname = 'vector'`);
+    if (!ext)
+      throw new LifecycleError(
+        'the pgvector extension is not installed in this database and vecfill could not create it; run CREATE EXTENSION vector as a privileged user',
+      );
+    const [major = 0, minor = 0] = String(ext.extversion).split('.').map(Number);
+    this.#pgvector = Object.freeze({
+      version: String(ext.extversion),
+      iterativeScan: major > 0 || minor >= 8,
+    });
+    const stampsExisted = (await this.#q('SELECT to_regclass($1) AS r', [t.stamps]))[0]?.r != null;
     for (const sql of [
       `CREATE TABLE IF NOT EXISTS ${t.gens} (
         id serial PRIMARY KEY, key text NOT NULL UNIQUE, generation text NOT NULL, fingerprint text NOT NULL,
         dimensions integer NOT NULL CHECK (dimensions > 0),
         state text NOT NULL CHECK (state IN ('building', 'active', 'retired')),
         reclaimed boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now())`,
-      `CREATE UNIQUE INDEX IF NOT EXISTS "${prefixName}_one_active" ON ${t.gens} (state) WHERE state = 'active'`,
-      `CREATE UNIQUE INDEX IF NOT EXISTS "${prefixName}_one_building" ON ${t.gens} (state) WHERE state = 'building'`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS ${s.indexName('one_active')} ON ${t.gens} (state) WHERE state = 'active'`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS ${s.indexName('one_building')} ON ${t.gens} (state) WHERE state = 'building'`,
       `CREATE TABLE IF NOT EXISTS ${t.chunks} (
         id bigserial PRIMARY KEY, gen integer NOT NULL, doc ${this.#idType} NOT NULL,
         chunk_index integer NOT NULL, start_off integer NOT NULL, end_off integer NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS "${prefixName}_chunks_doc" ON ${t.chunks} (gen, doc)`,
+      `CREATE INDEX IF NOT EXISTS ${s.indexName('chunks_doc')} ON ${t.chunks} (gen, doc)`,
       `CREATE TABLE IF NOT EXISTS ${t.stamps} (
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, revision text, chunks integer NOT NULL, PRIMARY KEY (gen, doc))`,
-      `CREATE INDEX IF NOT EXISTS "${prefixName}_stamps_doc" ON ${t.stamps} (doc)`,
+      `CREATE INDEX IF NOT EXISTS ${s.indexName('stamps_doc')} ON ${t.stamps} (doc)`,
       `CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, owner text NOT NULL, expires double precision NOT NULL,
         PRIMARY KEY (gen, doc))`,
     ]) {
       await this.#q(sql);
     }
+    await this.#upgradeStamps(stampsExisted);
+  }
+
+  /**
+   * Chooses how the revision column is stamped: its `::text` form when no
+   * session setting changes it (integers, text, numeric, uuid, …), otherwise
+   * the hex of its binary send form, so a search from a session with another
+   * TimeZone or DateStyle sees exactly the coverage a fill wrote.
+   */
+  async #revisionForm(column: string): Promise<void> {
+    const [type] = await this.#q(
+      `SELECT t.typname, t.typsend::regproc::text AS send FROM pg_attribute a
+       JOIN pg_type d ON d.oid = a.atttypid
+       JOIN pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
+       WHERE a.attrelid = to_regclass($1) AND a.attname = $2`,
+      [this.schema.docs, column.replaceAll('"', '')],
+    );
+    const name = String(type?.typname ?? 'text');
+    const send = String(type?.send ?? '-');
+    if (STABLE_TEXT_TYPES.has(name) || send === '-') return;
+    // The send function's name comes from the catalog, quoted as regproc prints it.
+    const revisionText = (alias: string) => `encode(${send}(${alias}.${column}), 'hex')`;
+    this.#schema = Object.freeze({ ...this.#schema, revisionText });
+  }
+
+  /**
+   * Stamps written before revisions were session-independent hold the
+   * revision's text in the writing session's settings. Once per stamps table
+   * (marked by a comment on its revision column), the stamps that are current
+   * as this session reads them are rewritten in the new form; the rest are
+   * pending anyway.
+   */
+  async #upgradeStamps(existed: boolean): Promise<void> {
+    const s = this.schema;
+    const t = this.#t;
+    if (existed) {
+      const [mark] = await this.#q(
+        `SELECT col_description(to_regclass($1), a.attnum) AS c FROM pg_attribute a
+         WHERE a.attrelid = to_regclass($1) AND a.attname = 'revision'`,
+        [t.stamps],
+      );
+      if (mark?.c === REVISION_FORM) return;
+      if (s.revision && s.revisionText) {
+        await this.#q(
+          `UPDATE ${t.stamps} st SET revision = ${revisionPg(s)} FROM ${s.docs} d
+           WHERE d.${s.id} = st.doc AND st.revision = d.${s.revision}::text`,
+        );
+      }
+    }
+    await this.#q(`COMMENT ON COLUMN ${t.stamps}.revision IS '${REVISION_FORM}'`);
   }
 
   async #gen(key: string, via?: PgQueryable): Promise<GenRow> {
@@ -211,7 +320,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   ): Promise<Pending<PgKey>[]> {
     const s = this.schema;
     const t = this.#t;
-    const rev = s.revision ? `, d.${s.revision}::text AS revision` : '';
+    const rev = s.revision ? `, ${revisionPg(s)} AS revision` : '';
     const params: unknown[] = [g.id];
     let leaseSql = '';
     if (leased) {
@@ -295,7 +404,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     }
     // Lock the row: a concurrent writer waits, so no update is lost between the check and the stamp.
     const [row] = await this.#q(
-      `SELECT d.${s.id} AS id${s.revision ? `, d.${s.revision}::text IS NOT DISTINCT FROM $2::text AS same` : ''}${
+      `SELECT d.${s.id} AS id${s.revision ? `, ${revisionPg(s)} IS NOT DISTINCT FROM $2::text AS same` : ''}${
         s.embedGen ? `, d.${s.embedGen} IS NULL AS invalidated` : ''
       } FROM ${s.docs} d WHERE d.${s.id} = $1 FOR UPDATE`,
       s.revision ? [doc, revision === null ? null : String(revision)] : [doc],
@@ -342,7 +451,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       await this.#q(`UPDATE ${s.docs} SET ${s.embedGen} = $1 WHERE ${s.id} = $2`, [g.key, key], tx);
     await this.#q(
       `INSERT INTO ${t.stamps} (gen, doc, revision, chunks)
-       SELECT $1, d.${s.id}, ${s.revision ? `d.${s.revision}::text` : 'NULL'}, $2 FROM ${s.docs} d WHERE d.${s.id} = $3
+       SELECT $1, d.${s.id}, ${s.revision ? revisionPg(s) : 'NULL'}, $2 FROM ${s.docs} d WHERE d.${s.id} = $3
        ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
       [g.id, vectors.length, key],
       tx,
@@ -396,64 +505,76 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     const s = this.schema;
     const t = this.#t;
     const q = vectorLiteral(query);
-    const [{ total }] = (await this.#q(
-      `SELECT count(*)::int AS total FROM ${t.chunks} WHERE gen = $1`,
-      [g.id],
-    )) as [{ total: number }];
     const filter = (offset: number) =>
       opts.filter
         ? ` AND (${opts.filter.where.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`
         : '';
     const fparams = [...(opts.filter?.params ?? [])];
-    let rows: Record<string, unknown>[] = [];
-    let k = Math.max(limit * 2, 20);
-    for (;;) {
-      const exact = k >= total;
-      rows = await this.#tx(async (tx) => {
-        if (!exact) {
-          await this.#q(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k))}`, [], tx);
-          await this.#q(`SET LOCAL hnsw.iterative_scan = relaxed_order`, [], tx).catch(() => {});
+    const iterative = this.#pgvector.iterativeScan;
+    // One READ ONLY transaction, rolled back: a caller's filter can neither
+    // write (setval, lo_unlink) nor leave a changed setting on the connection.
+    return this.#tx(
+      async (tx) => {
+        const [{ total }] = (await this.#q(
+          `SELECT count(*)::int AS total FROM ${t.chunks} WHERE gen = $1`,
+          [g.id],
+          tx,
+        )) as [{ total: number }];
+        let rows: Record<string, unknown>[] = [];
+        let k = Math.max(limit * 2, 20);
+        for (;;) {
+          // Without iterative scans (pgvector < 0.8) an HNSW scan yields at most
+          // ef_search (<= 1000) rows, so a wider window is an exact scan.
+          const exact = k >= total || (!iterative && k > 1000);
+          if (!exact) {
+            await this.#q(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k))}`, [], tx);
+            if (iterative) await this.#q(`SET LOCAL hnsw.iterative_scan = relaxed_order`, [], tx);
+          }
+          // The exact form adds 0 to the distance so the planner cannot use the (approximate) index.
+          const knn = exact
+            ? `SELECT v.id, (v.embedding <=> $1::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT $2`
+            : `SELECT v.id, v.embedding <=> $1::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> $1::vector LIMIT $2`;
+          rows = await this.#q(
+            `WITH knn AS MATERIALIZED (${knn})
+             SELECT c.doc AS doc, c.chunk_index AS chunk_index, c.start_off AS start_off, c.end_off AS end_off, knn.distance AS distance
+             FROM knn JOIN ${t.chunks} c ON c.id = knn.id
+             JOIN ${s.docs} d ON d.${s.id} = c.doc
+             LEFT JOIN ${t.stamps} s ON s.gen = $3 AND s.doc = d.${s.id}
+             WHERE ${coveredPg(s)}${filter(4)}
+             ORDER BY knn.distance LIMIT $4`,
+            [q, exact ? Math.max(total, 1) : k, g.id, limit, ...fparams],
+            tx,
+          );
+          if (rows.length >= limit || exact) break;
+          k *= 4;
         }
-        // The exact form adds 0 to the distance so the planner cannot use the (approximate) index.
-        const knn = exact
-          ? `SELECT v.id, (v.embedding <=> $1::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT $2`
-          : `SELECT v.id, v.embedding <=> $1::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> $1::vector LIMIT $2`;
-        return this.#q(
-          `WITH knn AS MATERIALIZED (${knn})
-           SELECT c.doc AS doc, c.chunk_index AS chunk_index, c.start_off AS start_off, c.end_off AS end_off, knn.distance AS distance
-           FROM knn JOIN ${t.chunks} c ON c.id = knn.id
-           JOIN ${s.docs} d ON d.${s.id} = c.doc
-           LEFT JOIN ${t.stamps} s ON s.gen = $3 AND s.doc = d.${s.id}
-           WHERE ${coveredPg(s)}${filter(4)}
-           ORDER BY knn.distance LIMIT $4`,
-          [q, exact ? Math.max(total, 1) : k, g.id, limit, ...fparams],
+        const hits: Hit<PgKey>[] = rows.map((r) => ({
+          doc: r.doc as PgKey,
+          chunkIndex: Number(r.chunk_index),
+          score: 1 - Number(r.distance),
+          start: Number(r.start_off),
+          end: Number(r.end_off),
+        }));
+        // PostgreSQL text cannot hold NUL; a query containing one searches as if it were a space.
+        const words = opts.text?.replaceAll('\0', ' ');
+        if (!opts.hybrid || !words?.trim()) return hits;
+        const text = await this.#q(
+          `SELECT d.${s.id} AS doc FROM ${s.docs} d
+           JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
+           WHERE to_tsvector('${s.tsConfig}', d.${s.content}) @@ plainto_tsquery('${s.tsConfig}', $2)
+             AND ${coveredPg(s)} AND s.chunks > 0${filter(3)}
+           ORDER BY ts_rank(to_tsvector('${s.tsConfig}', d.${s.content}), plainto_tsquery('${s.tsConfig}', $2)) DESC
+           LIMIT $3`,
+          [g.id, words, limit * 2, ...fparams],
           tx,
         );
-      });
-      if (rows.length >= limit || exact) break;
-      k *= 4;
-    }
-    const hits: Hit<PgKey>[] = rows.map((r) => ({
-      doc: r.doc as PgKey,
-      chunkIndex: Number(r.chunk_index),
-      score: 1 - Number(r.distance),
-      start: Number(r.start_off),
-      end: Number(r.end_off),
-    }));
-    if (!opts.hybrid || !opts.text) return hits;
-    const text = await this.#q(
-      `SELECT d.${s.id} AS doc FROM ${s.docs} d
-       JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
-       WHERE to_tsvector('${s.tsConfig}', d.${s.content}) @@ plainto_tsquery('${s.tsConfig}', $2)
-         AND ${coveredPg(s)} AND s.chunks > 0${filter(3)}
-       ORDER BY ts_rank(to_tsvector('${s.tsConfig}', d.${s.content}), plainto_tsquery('${s.tsConfig}', $2)) DESC
-       LIMIT $3`,
-      [g.id, opts.text, limit * 2, ...fparams],
-    );
-    return fuseHybrid(
-      hits,
-      text.map((r) => r.doc as PgKey),
-      limit,
+        return fuseHybrid(
+          hits,
+          text.map((r) => r.doc as PgKey),
+          limit,
+        );
+      },
+      { readOnly: true },
     );
   }
 
@@ -517,9 +638,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       [],
       tx,
     );
-    const name = t.vec(id).replaceAll('"', '').split('.').at(-1);
     await this.#q(
-      `CREATE INDEX IF NOT EXISTS "${name}_hnsw" ON ${t.vec(id)} USING hnsw (embedding vector_cosine_ops)`,
+      `CREATE INDEX IF NOT EXISTS ${this.schema.indexName(`vec_${id}_hnsw`)} ON ${t.vec(id)} USING hnsw (embedding vector_cosine_ops)`,
       [],
       tx,
     );

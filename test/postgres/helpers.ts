@@ -1,10 +1,121 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import pg from 'pg';
 import type { PgClient, PgFilter, PgKey, PgSchema } from '../../src/postgres/index.js';
 import { PgStore } from '../../src/postgres/index.js';
 import type { Harness } from '../conformance/suite.js';
 
 let counter = 0;
+
+/**
+ * A PostgreSQL server to test against (`VECFILL_TEST_PG_URL`, e.g. from
+ * `../shared/scripts/pg-test-server.sh start`). Unset, every Postgres test
+ * runs on PGlite instead, so `npm test` works on any machine.
+ */
+export const TEST_PG_URL = process.env.VECFILL_TEST_PG_URL || undefined;
+
+/** The engine the Postgres tests run on, for test names: "PostgreSQL 15.10 server (pgvector 0.8.6)" or "PGlite". */
+export const ENGINE: string = TEST_PG_URL ? await describeServer(TEST_PG_URL) : 'PGlite';
+
+async function describeServer(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT current_setting('server_version') AS server,
+         (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS vector`,
+    );
+    const ext = rows[0].vector ?? (await availableVector(client));
+    return `PostgreSQL ${String(rows[0].server).split(' ')[0]} server (pgvector ${ext})`;
+  } finally {
+    await client.end();
+  }
+}
+
+async function availableVector(client: pg.Client): Promise<string> {
+  const { rows } = await client.query(
+    `SELECT default_version AS v FROM pg_available_extensions WHERE name = 'vector'`,
+  );
+  return String(rows[0]?.v ?? 'missing');
+}
+
+/** An engine the tests use: a client for the library and a URL for node-postgres and the CLI. */
+export interface TestEngine {
+  /** What `PgStore` is given: a node-postgres Pool on a server, PGlite itself otherwise. */
+  client: PgClient & { query: PgClient['query'] };
+  /** A URL to the same database (a server, or PGlite's socket server: one session at a time). */
+  url: string;
+  /** A real server: several sessions at once, row locks between them. */
+  server: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the engine for one test file: a Pool on a fresh database of the
+ * test server (dropped by `close`), or PGlite with its socket server.
+ */
+export async function startEngine(opts: { password?: string } = {}): Promise<TestEngine> {
+  if (TEST_PG_URL) {
+    const { url, drop } = await createTestDatabase(opts.password);
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    return {
+      client: pool,
+      url,
+      server: true,
+      close: async () => {
+        await pool.end();
+        await drop();
+      },
+    };
+  }
+  const db = await startPglite();
+  const port = 20_000 + Math.floor(Math.random() * 30_000);
+  const socket = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 4 });
+  await socket.start();
+  const auth = opts.password ? `postgres:${opts.password}` : 'postgres';
+  return {
+    client: db,
+    url: `postgres://${auth}@127.0.0.1:${port}/postgres`,
+    server: false,
+    close: async () => {
+      await socket.stop();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * A fresh database on the test server with pgvector, and a way to drop it.
+ * `password` only decorates the URL (the test server trusts every login).
+ */
+export async function createTestDatabase(
+  password?: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!TEST_PG_URL) throw new Error('createTestDatabase needs VECFILL_TEST_PG_URL');
+  const name = `vf_test_${process.pid}_${++counter}_${Date.now() % 100_000}`;
+  const admin = new pg.Client({ connectionString: TEST_PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(TEST_PG_URL);
+  u.pathname = `/${name}`;
+  if (password) u.password = password;
+  const url = u.toString();
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  await setup.query('CREATE EXTENSION IF NOT EXISTS vector');
+  await setup.end();
+  return {
+    url,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: TEST_PG_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
 
 /** A real Postgres engine with pgvector: PGlite (PostgreSQL in WebAssembly). */
 export async function startPglite(): Promise<PGlite> {
