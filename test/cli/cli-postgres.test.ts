@@ -1,33 +1,29 @@
-import type { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPglite } from '../postgres/helpers.js';
+import { ENGINE, startEngine, type TestEngine } from '../postgres/helpers.js';
 import { runCli, runJson } from './run-cli.js';
 
-let db: PGlite;
-let server: PGLiteSocketServer;
+let engine: TestEngine;
 let url: string;
 
 beforeAll(async () => {
-  db = await startPglite();
-  const port = 20_000 + Math.floor(Math.random() * 30_000);
-  server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 4 });
-  await server.start();
-  url = `postgres://postgres:secret-password@127.0.0.1:${port}/postgres`;
-  await db.exec(`CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, rev integer NOT NULL DEFAULT 1, lang text);
-    INSERT INTO notes (id, body, lang) VALUES
+  // A fresh database on the test server (VECFILL_TEST_PG_URL), or PGlite behind its socket server.
+  engine = await startEngine({ password: 'secret-password' });
+  url = engine.url;
+  await engine.client.query(
+    'CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, rev integer NOT NULL DEFAULT 1, lang text)',
+  );
+  await engine.client.query(`INSERT INTO notes (id, body, lang) VALUES
       (1, 'The orchestra tuned before the symphony began.', 'en'),
       (2, 'Tides rise and fall twice a day with the moon.', 'en'),
-      (3, 'Compound interest grows savings over decades.', 'en');`);
+      (3, 'Compound interest grows savings over decades.', 'en')`);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.close();
+  await engine?.close();
 });
 
-describe('vecfill on a postgres:// URL', () => {
+describe(`vecfill on a postgres:// URL (${ENGINE})`, () => {
   it('fills, searches, reports status and migrates a PostgreSQL table', async () => {
     const first = await runJson<{ generations: { documents: number }[] }>([
       'fill',
@@ -96,6 +92,22 @@ describe('vecfill on a postgres:// URL', () => {
     expect(index.code).toBe(2);
     expect(index.stderr).toMatch(/SQLite files only/);
   }, 120_000);
+
+  it('runs --where read-only: a filter that writes is refused and writes nothing', async () => {
+    await engine.client.query('CREATE SEQUENCE IF NOT EXISTS s1');
+    const r = await runCli([
+      'search',
+      'moon tides',
+      '--db',
+      url,
+      '--where',
+      "setval('s1', 999) > 0",
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/read-only/);
+    const seq = await engine.client.query('SELECT last_value, is_called FROM s1');
+    expect(seq.rows[0]).toMatchObject({ is_called: false });
+  }, 60_000);
 
   it('says clearly when the server cannot be reached, without printing the password', async () => {
     const r = await runCli(['status', '--db', 'postgres://u:hunter2@127.0.0.1:9/none']);

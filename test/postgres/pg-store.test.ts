@@ -1,19 +1,21 @@
-import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EncodeFn, fill, InvalidIdentifierError } from '../../src/core/index.js';
-import { PgStore, validatePgSchema } from '../../src/postgres/index.js';
+import { type EncodeFn, fill, InvalidIdentifierError, search } from '../../src/core/index.js';
+import { type PgClient, PgStore, validatePgSchema } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
-import { pgHarness, startPglite } from './helpers.js';
+import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
-let db: PGlite;
+let engine: TestEngine;
+let db: TestEngine['client'];
 beforeAll(async () => {
-  db = await startPglite();
+  engine = await startEngine();
+  db = engine.client;
 });
 afterAll(async () => {
-  await db?.close();
+  await engine?.close();
 });
 
-describe('PgStore (Postgres specifics)', () => {
+describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
   it('refuses injection in every identifier, including each part of a schema-qualified name', () => {
     const base = {
       docsTable: 'app.docs',
@@ -97,15 +99,234 @@ describe('PgStore (Postgres specifics)', () => {
       for (let i = 1; i <= 50; i++) await h.insert(i, `row ${i}`);
       await h.store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
       await fill(h.store, 'g', async (texts) => texts.map((t) => embed(t, 16)));
-      const indexes = await db.query<{ def: string }>(
+      const indexes = await db.query(
         "SELECT indexdef AS def FROM pg_indexes WHERE indexname LIKE 'vf_vec_%_hnsw'",
       );
       expect(
-        indexes.rows.some((r) => /USING hnsw \(embedding vector_cosine_ops\)/.test(r.def)),
+        indexes.rows.some((r) => /USING hnsw \(embedding vector_cosine_ops\)/.test(String(r.def))),
       ).toBe(true);
       const hits = await h.store.queryGeneration('g', embed('row 7', 16), 3);
       expect(hits[0]!.doc).toBe(7);
       expect(hits[0]!.score).toBeCloseTo(1, 4);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a vectorsPrefix whose derived names PostgreSQL would truncate, saying the maximum length', async () => {
+    const base = { docsTable: 'docs', idColumn: 'id', contentColumn: 'content' };
+    for (const prefix of ['p'.repeat(44), `app.${'p'.repeat(57)}`]) {
+      expect(() => validatePgSchema({ ...base, vectorsPrefix: prefix })).toThrow(
+        /at most 43 bytes/,
+      );
+    }
+    // At the limit every derived name is distinct: generations 1 and 12 get their own tables.
+    const h = await pgHarness(db);
+    const ns = h.schema.docsTable.split('.')[0]!;
+    const prefix = `${ns}.${'p'.repeat(43)}`;
+    try {
+      for (let i = 1; i <= 5; i++) await h.insert(i, `row ${i}`);
+      const store = await PgStore.open(db, { ...h.schema, vectorsPrefix: prefix });
+      await store.ensureGeneration('one', { model: 'hash', dimensions: 16 }, 'active');
+      await db.query(`SELECT setval('${ns}.${'p'.repeat(43)}_generations_id_seq', 11)`);
+      await store.ensureGeneration('twelve', { model: 'hash', dimensions: 8 });
+      const encode =
+        (d: number): EncodeFn =>
+        async (texts) =>
+          texts.map((t) => embed(t, d));
+      await fill(store, 'one', encode(16));
+      await fill(store, 'twelve', encode(8));
+      await store.activate('twelve');
+      await store.reclaim('one');
+      expect(await store.coverage('twelve')).toEqual({ embedded: 5, skipped: 0, backlog: 0 });
+      expect((await store.queryGeneration('twelve', embed('row 3', 8), 1))[0]!.doc).toBe(3);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('reports the pgvector version and whether it has iterative scans', async () => {
+    const h = await pgHarness(db);
+    try {
+      const { version, iterativeScan } = h.pgStore.pgvector;
+      const [major, minor] = version.split('.').map(Number);
+      expect(iterativeScan).toBe(major! > 0 || minor! >= 8);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('finds every eligible hit through the index with a 2% filter, on any pgvector version', async () => {
+    const h = await pgHarness(db);
+    try {
+      for (let i = 1; i <= 400; i++)
+        await h.insert(i, `entry ${i} about topic ${i % 17}`, i % 50 === 0 ? 'rare' : 'common');
+      await h.store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+      await fill(h.store, 'g', async (texts) => texts.map((t) => embed(t, 16)), {
+        scanBatch: 200,
+      });
+      const hits = await h.store.queryGeneration('g', embed('entry topic 3', 16), 10, {
+        filter: h.filterCategory('rare'),
+      });
+      expect(hits.map((x) => x.doc).sort((a, b) => Number(a) - Number(b))).toEqual([
+        50, 100, 150, 200, 250, 300, 350, 400,
+      ]);
+      const near = await h.store.queryGeneration('g', embed('entry 77 about topic 9', 16), 5);
+      expect(near[0]!.doc).toBe(77);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('searches with a NUL byte in the hybrid text instead of failing with an encoding error', async () => {
+    const h = await pgHarness(db);
+    try {
+      for (let i = 1; i <= 5; i++) await h.insert(i, `rocket launch ${i} orbit`);
+      await h.store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+      await fill(h.store, 'g', async (texts) => texts.map((t) => embed(t, 16)));
+      const hits = await h.store.queryGeneration('g', embed('rocket', 16), 3, {
+        hybrid: true,
+        text: 'rocket\u0000launch',
+      });
+      expect(hits).toHaveLength(3);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('runs a search filter read-only: it can neither write nor change a session setting', async () => {
+    const h = await pgHarness(db);
+    const ns = h.schema.docsTable.split('.')[0]!;
+    // One connection, so the setting checked afterwards is the one the search ran on.
+    const one: PgClient = engine.server
+      ? new pg.Pool({ connectionString: engine.url, max: 1 })
+      : db;
+    try {
+      await db.query(`CREATE SEQUENCE ${ns}.s1`);
+      for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i}`);
+      const store = await PgStore.open(one, h.schema);
+      await store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+      await fill(store, 'g', async (texts) => texts.map((t) => embed(t, 16)));
+      await expect(
+        store.queryGeneration('g', embed('note', 16), 3, {
+          filter: { where: `setval('${ns}.s1', 999) > 0` },
+        }),
+      ).rejects.toThrow(/read-only transaction/);
+      const seq = await db.query(`SELECT last_value, is_called FROM ${ns}.s1`);
+      expect(seq.rows[0]).toMatchObject({ is_called: false });
+      const before = String((await one.query('SHOW TimeZone')).rows[0]!.TimeZone);
+      const hits = await store.queryGeneration('g', embed('note', 16), 3, {
+        filter: { where: `set_config('TimeZone', 'Asia/Kathmandu', false) IS NOT NULL` },
+      });
+      expect(hits).toHaveLength(3);
+      expect(String((await one.query('SHOW TimeZone')).rows[0]!.TimeZone)).toBe(before);
+    } finally {
+      if (one !== db) await (one as pg.Pool).end();
+      await h.close();
+    }
+  });
+});
+
+describe(`revisions compare independent of session settings on ${ENGINE}`, () => {
+  const settingsA = {
+    TimeZone: 'UTC',
+    DateStyle: 'ISO, MDY',
+    extra_float_digits: '1',
+    IntervalStyle: 'postgres',
+    bytea_output: 'hex',
+  };
+  const settingsB = {
+    TimeZone: 'Pacific/Chatham',
+    DateStyle: 'SQL, DMY',
+    extra_float_digits: '0',
+    IntervalStyle: 'sql_standard',
+    bytea_output: 'escape',
+  };
+  /** A client whose session has `settings`: its own pool on a server, PGlite after SET. */
+  async function session(settings: Record<string, string>): Promise<{
+    client: PgClient;
+    end(): Promise<void>;
+  }> {
+    if (engine.server) {
+      const options = Object.entries(settings)
+        .map(([k, v]) => `-c ${k}=${v.replaceAll(' ', '')}`)
+        .join(' ');
+      const pool = new pg.Pool({ connectionString: engine.url, max: 3, options });
+      return { client: pool, end: () => pool.end() };
+    }
+    for (const [k, v] of Object.entries(settings)) await db.query(`SET ${k} = '${v}'`);
+    return { client: db, end: async () => {} };
+  }
+
+  for (const [type, value] of [
+    ['timestamptz', `'2026-03-29 01:30:00.123456+00'::timestamptz + {i} * interval '1 minute'`],
+    ['timestamp', `'2026-03-29 01:30:00.5'::timestamp + {i} * interval '1 hour'`],
+    ['date', `'2026-02-01'::date + {i}`],
+    ['double precision', '{i} + 0.1::float8 + 0.2::float8'],
+    ['interval', `{i} * interval '1 day 3 hours'`],
+    ['bytea', `decode(md5({i}::text), 'hex')`],
+  ] as const) {
+    it(`a ${type} revision written in one session is current in another`, async () => {
+      const h = await pgHarness(db);
+      const ns = h.schema.docsTable.split('.')[0]!;
+      const schema = { ...h.schema, revisionColumn: 'rev' };
+      const a = await session(settingsA);
+      let b: { client: PgClient; end(): Promise<void> } | undefined;
+      try {
+        await db.query(`ALTER TABLE ${ns}.docs ADD COLUMN rev ${type}`);
+        for (let i = 1; i <= 6; i++) await h.insert(i, `note ${i} about ${type}`);
+        await db.query(`UPDATE ${ns}.docs SET rev = ${value.replaceAll('{i}', 'id')}`);
+        const encode: EncodeFn = async (texts) => texts.map((t) => embed(t, 16));
+        const storeA = await PgStore.open(a.client, schema);
+        await storeA.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+        expect((await fill(storeA, 'g', encode)).documents).toBe(6);
+        b = await session(settingsB);
+        const storeB = await PgStore.open(b.client, schema);
+        expect(await storeB.coverage('g')).toEqual({ embedded: 6, skipped: 0, backlog: 0 });
+        expect(await storeB.pendingForGeneration('g', 10)).toEqual([]);
+        const hits = await search(storeB, `note 4 about ${type}`, {
+          encoderFor: () => encode,
+          limit: 6,
+        });
+        expect(hits).toHaveLength(6);
+        expect(hits[0]!.doc).toBe(4);
+        expect((await fill(storeB, 'g', encode)).documents).toBe(0);
+        // A real change is still seen, from either session.
+        await b.client.query(
+          `UPDATE ${ns}.docs SET rev = (${value.replaceAll('{i}', '99')}) WHERE id = 2`,
+        );
+        expect((await storeB.pendingForGeneration('g', 10)).map((p) => p.doc)).toEqual([2]);
+        if (engine.server) expect(await storeA.coverage('g')).toMatchObject({ backlog: 1 });
+        expect((await fill(storeB, 'g', encode)).documents).toBe(1);
+      } finally {
+        await b?.end();
+        await a.end();
+        if (!engine.server) await db.query('RESET ALL');
+        await h.close();
+      }
+    });
+  }
+
+  it('upgrades stamps written in the old text form once, without re-embedding', async () => {
+    const h = await pgHarness(db);
+    const ns = h.schema.docsTable.split('.')[0]!;
+    const schema = { ...h.schema, revisionColumn: 'rev' };
+    try {
+      await db.query(`ALTER TABLE ${ns}.docs ADD COLUMN rev timestamptz NOT NULL DEFAULT now()`);
+      for (let i = 1; i <= 4; i++) await h.insert(i, `note ${i}`);
+      const encode: EncodeFn = async (texts) => texts.map((t) => embed(t, 16));
+      const store = await PgStore.open(db, schema);
+      await store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
+      await fill(store, 'g', encode);
+      // What an older vecfill wrote: the revision's text in the writer's session.
+      await db.query(
+        `UPDATE ${ns}.vf_stamps st SET revision = d.rev::text FROM ${ns}.docs d WHERE d.id = st.doc`,
+      );
+      await db.query(`COMMENT ON COLUMN ${ns}.vf_stamps.revision IS NULL`);
+      const reopened = await PgStore.open(db, schema);
+      expect(await reopened.coverage('g')).toEqual({ embedded: 4, skipped: 0, backlog: 0 });
+      const stamps = await db.query(`SELECT revision FROM ${ns}.vf_stamps`);
+      expect(stamps.rows.every((r) => /^[0-9a-f]{16}$/.test(String(r.revision)))).toBe(true);
     } finally {
       await h.close();
     }
