@@ -209,7 +209,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('--hybrid', 'fuse full-text (FTS5) hits with vector hits', false)
       .option(
         '--where <sql>',
-        'filter: SQL over the documents table, aliased d (e.g. "d.path LIKE \'notes/%\'")',
+        'filter: SQL over the documents table, aliased d (e.g. "d.path LIKE \'notes/%\'"); trusted SQL, run read-only',
       )
       .addOption(
         new Option('--merge <strategy>', 'how generations are merged').choices([

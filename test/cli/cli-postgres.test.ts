@@ -103,8 +103,8 @@ describe(`vecfill on a postgres:// URL (${ENGINE})`, () => {
       '--where',
       "setval('s1', 999) > 0",
     ]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/read-only/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--where must only read: searches run read-only/);
     const seq = await engine.client.query('SELECT last_value, is_called FROM s1');
     expect(seq.rows[0]).toMatchObject({ is_called: false });
   }, 60_000);

@@ -60,6 +60,12 @@ export async function runSearch(
       ...(signal ? { signal } : {}),
     });
   } catch (e) {
+    if (flags.where && e instanceof Error && /read-only/i.test(e.message)) {
+      throw new CliError(
+        `--where must only read: searches run read-only, and this filter tried to write (${e.message})`,
+        EXIT.usage,
+      );
+    }
     if (
       flags.where &&
       e instanceof Error &&
