@@ -10,6 +10,7 @@ import {
   reclaimCommand,
   retireCommand,
 } from './commands/lifecycle.js';
+import { type McpFlags, mcpCommand } from './commands/mcp.js';
 import { type SearchFlags, searchCommand } from './commands/search.js';
 import { statusCommand } from './commands/status.js';
 import type { Context } from './context.js';
@@ -220,6 +221,17 @@ export async function main(argv: string[]): Promise<number> {
       ),
   ).action(async (query: string, opts: SearchFlags & { db: string; json?: boolean }) => {
     await withWorkspace(opts, false, (ws, ctx) => searchCommand(ws, query, opts, ctx));
+  });
+
+  withCommon(
+    program
+      .command('mcp')
+      .description(
+        'serve search (and status) to AI assistants over the Model Context Protocol on stdio',
+      )
+      .option('--allow-fill', 'also offer a fill tool that embeds pending documents', false),
+  ).action(async (opts: McpFlags & { db: string; json?: boolean }) => {
+    await withWorkspace({ ...opts, json: true }, false, (ws, ctx) => mcpCommand(ws, opts, ctx));
   });
 
   withCommon(

@@ -1,4 +1,4 @@
-import { type FillResult, fill } from '../core/index.js';
+import { type FillProgress, type FillResult, fill } from '../core/index.js';
 import { skipPermanentErrors } from '../encoders/index.js';
 import { ProgressReporter } from './progress.js';
 import type { Workspace } from './workspace.js';
@@ -16,7 +16,14 @@ export interface FillRun extends FillResult {
 export async function fillGeneration(
   ws: Workspace,
   gen: string,
-  opts: { signal?: AbortSignal; quiet?: boolean; batchSize?: number; concurrency?: number } = {},
+  opts: {
+    signal?: AbortSignal;
+    quiet?: boolean;
+    batchSize?: number;
+    concurrency?: number;
+    /** Called with the fill's progress (besides the progress bar, when not quiet). */
+    onProgress?: (p: FillProgress) => void;
+  } = {},
 ): Promise<FillRun> {
   const store = await ws.store();
   const encoder = await ws.encoderFor(gen);
@@ -31,7 +38,14 @@ export async function fillGeneration(
       scanBatch: 256,
       ...(encoder.maxChars ? { split: { maxChars: encoder.maxChars } } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
+      ...(reporter || opts.onProgress
+        ? {
+            onProgress: (p: FillProgress) => {
+              reporter?.update(p);
+              opts.onProgress?.(p);
+            },
+          }
+        : {}),
       onEncodeError: skipPermanentErrors((doc, err) => {
         skippedDocs.push({ doc: String(doc), reason: err.message });
       }),

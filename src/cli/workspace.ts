@@ -357,6 +357,57 @@ export class Workspace {
     return this.#store;
   }
 
+  /** The column names of the configured documents table. */
+  async columns(): Promise<string[]> {
+    const cfg = (await this.tableConfig())!;
+    if (this.kind === 'sqlite') {
+      return (await this.#backend.query(`SELECT name FROM pragma_table_info(?)`, [cfg.table])).map(
+        (r) => String(r.name),
+      );
+    }
+    const [schema, table] = cfg.table.includes('.') ? cfg.table.split('.') : [undefined, cfg.table];
+    const rows = await this.#backend.query(
+      `SELECT column_name AS name FROM information_schema.columns
+        WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())`,
+      [table, schema ?? null],
+    );
+    return rows.map((r) => String(r.name));
+  }
+
+  /**
+   * A filter that keeps rows whose columns equal the given values (`null`
+   * matches NULL). Column names must be columns of the documents table; the
+   * values are bound, never put into the SQL, so no input can inject SQL.
+   */
+  async equalityFilter(
+    pairs: Record<string, string | number | boolean | null>,
+  ): Promise<CliFilter | undefined> {
+    const entries = Object.entries(pairs);
+    if (entries.length === 0) return undefined;
+    const known = new Set(await this.columns());
+    const clauses: string[] = [];
+    const params: (string | number | null)[] = [];
+    for (const [column, value] of entries) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column) || !known.has(column)) {
+        throw new CliError(
+          `filter: ${JSON.stringify(column)} is not a column of the documents table (columns: ${[...known].join(', ')})`,
+          EXIT.usage,
+        );
+      }
+      if (value === null) {
+        clauses.push(`d."${column}" IS NULL`);
+        continue;
+      }
+      params.push(
+        typeof value === 'boolean' && this.kind === 'sqlite'
+          ? Number(value)
+          : (value as string | number),
+      );
+      clauses.push(`d."${column}" = ${this.kind === 'sqlite' ? '?' : `$${params.length}`}`);
+    }
+    return { where: clauses.join(' AND '), params };
+  }
+
   /** The content of one document of the configured table. */
   async contentOf(id: CliKey): Promise<string> {
     const cfg = (await this.tableConfig())!;
