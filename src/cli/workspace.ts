@@ -183,7 +183,13 @@ export interface CliFilter {
 }
 /** The store the command line drives: the lifecycle contract plus storage statistics. */
 export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
-  stats(gen: string): Awaitable<{ chunks: number; vectorBytes: number; indexBytes?: number }>;
+  stats(gen: string): Awaitable<{
+    chunks: number;
+    vectorBytes: number;
+    indexBytes?: number;
+    /** How searches scan the generation and the memory that takes (SQLite). */
+    scan?: { scan: string; residentBytes: number; note?: string };
+  }>;
   /** SQLite only: centres a binary generation's codes on its mean. */
   recenter?(gen: string): Awaitable<number>;
   /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */

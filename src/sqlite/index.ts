@@ -4,6 +4,14 @@
  */
 export { coveredSql } from './freshness.js';
 export { ftsMatch, ftsQuery, ftsTerms } from './full-text.js';
+export type {
+  Candidate,
+  GenerationIndex,
+  ScanKind,
+  StoredVector,
+  VectorSource,
+} from './index/generation-index.js';
+export type { ScanOptions, ScanStatus } from './index/scan-indexes.js';
 export { loadVec, type OpenDatabaseOptions, openDatabase } from './open-database.js';
 export { type GenerationOptions, QUANTIZATIONS, type Quantization } from './quantize.js';
 export type { SqliteSchema, ValidSqliteSchema } from './sqlite-schema.js';

@@ -1,4 +1,5 @@
 import { validateIdentifier } from '../core/index.js';
+import type { ScanOptions } from './index/scan-indexes.js';
 
 /**
  * Where the caller's documents live, and where the store keeps its own
@@ -40,13 +41,23 @@ export interface SqliteSchema {
    * no leases).
    */
   leaseMs?: number;
+  /**
+   * How searches scan each generation's vectors: in memory with WebAssembly
+   * SIMD kernels (the default), or with sqlite-vec. See `ScanOptions`.
+   *
+   * @example
+   * ```ts
+   * { scan: { float: 'float32', maxResidentBytes: 512 * 2 ** 20 } }
+   * ```
+   */
+  scan?: ScanOptions;
 }
 
 /** A schema whose every identifier has been validated, copied and frozen. */
 export type ValidSqliteSchema = Readonly<
-  Required<Omit<SqliteSchema, 'revisionColumn' | 'embedGenColumn' | 'leaseMs'>>
+  Required<Omit<SqliteSchema, 'revisionColumn' | 'embedGenColumn' | 'leaseMs' | 'scan'>>
 > &
-  Readonly<Pick<SqliteSchema, 'revisionColumn' | 'embedGenColumn' | 'leaseMs'>>;
+  Readonly<Pick<SqliteSchema, 'revisionColumn' | 'embedGenColumn' | 'leaseMs' | 'scan'>>;
 
 /** Validates every identifier before any of them is put into SQL. */
 export function validateSchema(schema: SqliteSchema): ValidSqliteSchema {
@@ -59,6 +70,7 @@ export function validateSchema(schema: SqliteSchema): ValidSqliteSchema {
     vectorsPrefix: validateIdentifier(schema.vectorsPrefix, 'vectorsPrefix'),
     fullText: schema.fullText ?? true,
     ...(schema.leaseMs === undefined ? {} : { leaseMs: validLease(schema.leaseMs) }),
+    ...(schema.scan === undefined ? {} : { scan: validScan(schema.scan) }),
     ...(schema.revisionColumn === undefined
       ? {}
       : { revisionColumn: validateIdentifier(schema.revisionColumn, 'revisionColumn') }),
@@ -82,4 +94,23 @@ function validLease(ms: number): number {
  */
 export function quoted(name: string): string {
   return `"${name}"`;
+}
+
+const FLOAT_SCANS = ['int8', 'float32', 'sqlite-vec'];
+
+function validScan(scan: ScanOptions): ScanOptions {
+  if (scan === null || typeof scan !== 'object')
+    throw new TypeError('schema.scan must be an object');
+  if (scan.float !== undefined && !FLOAT_SCANS.includes(scan.float)) {
+    throw new TypeError(
+      `schema.scan.float must be one of ${FLOAT_SCANS.join(', ')}, got ${JSON.stringify(scan.float)}`,
+    );
+  }
+  const cap = scan.maxResidentBytes;
+  if (cap !== undefined && (typeof cap !== 'number' || !(cap >= 0))) {
+    throw new RangeError(
+      `schema.scan.maxResidentBytes must be a number of bytes >= 0 (0 keeps every generation on sqlite-vec), got ${String(cap)}`,
+    );
+  }
+  return Object.freeze({ ...scan });
 }

@@ -27,9 +27,10 @@ import {
 import { dataVersion, waitForCommit } from './data-version.js';
 import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
+import type { GenerationIndex } from './index/generation-index.js';
+import { type GenerationSource, ScanIndexes, type ScanStatus } from './index/scan-indexes.js';
 import { loadVec } from './open-database.js';
 import {
-  BinaryCodes,
   columnType,
   defaultOversample,
   floats,
@@ -77,6 +78,13 @@ export interface GenerationStats {
   /** Bytes of the quantized index beside the float vectors (0 without quantization). */
   indexBytes: number;
   quantization?: Quantization;
+  /**
+   * How searches scan the generation (`float32`, `int8` or `binary` in
+   * memory, or `sqlite-vec`), the bytes of memory that scan holds in this
+   * process (or will hold once the generation is searched), and, when it
+   * falls back to sqlite-vec against the asked kind, why.
+   */
+  scan: ScanStatus;
 }
 
 interface GenRow {
@@ -146,8 +154,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** Per-generation scan cursor: each page continues after the last, wrapping once. */
   readonly #cursor = new Map<number, SqliteKey>();
   readonly #statements = new Map<string, Database.Statement>();
-  /** In-memory binary codes per generation id, valid while the generation's `writes` is unchanged. */
-  readonly #codes = new Map<number, BinaryCodes>();
+  /** In-memory SIMD-scanned indexes per generation, kept current by the change log. */
+  readonly #scans: ScanIndexes;
   /** Identifies this store's leases when `leaseMs` is set. */
   readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly #saveOne: Database.Transaction<(gen: GenRow, item: SaveItem<SqliteKey>) => void>;
@@ -169,6 +177,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       vec: (id: number) => `${p}_vec_${id}`,
       full: (id: number) => `${p}_full_${id}`,
     };
+    this.#scans = new ScanIndexes(db, p, schema.scan);
     this.#saveOne = db.transaction((gen: GenRow, item: SaveItem<SqliteKey>) =>
       this.#save(gen, item),
     );
@@ -262,6 +271,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (!genColumns.some((c) => c.name === 'centre')) {
       this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN centre BLOB`);
     }
+    this.#scans.log.create();
     if (s.leaseMs !== undefined) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen INTEGER NOT NULL, doc ${docType} NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL,
@@ -520,6 +530,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
             .get(g.id) as Buffer | null)
         : null;
     const centre = centreBlob ? floats(centreBlob) : undefined;
+    const written: bigint[] = [];
     for (const cv of vectors) {
       const id = BigInt(insChunk.run(g.id, key, cv.index, cv.start, cv.end).lastInsertRowid);
       if (q) {
@@ -528,7 +539,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       } else {
         insVec.run(id, f32(cv.vector));
       }
+      written.push(id);
     }
+    this.#scans.log.record(g.id, written, false);
     const embedGen = s.embedGenColumn;
     if (embedGen) {
       if (row.embed_gen === null) {
@@ -584,6 +597,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (!g.reclaimed) {
       const del = this.#stmt(`delVec${g.id}`, () => `DELETE FROM ${t.vec(g.id)} WHERE rowid = ?`);
       for (const id of ids) del.run(BigInt(id));
+      this.#scans.log.record(g.id, ids, true);
       if (g.quantization === 'binary') this.#bumpWrites(g);
       if (g.quantization) {
         const delFull = this.#stmt(
@@ -724,7 +738,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const where = filter ? ` AND (${filter.where})` : '';
     const quant = g.quantization;
     const over = quant ? (g.oversample ?? defaultOversample(quant)) : 2;
-    let k = Math.min(VEC_MAX_K, Math.max(limit * over, 16));
+    const index = this.#scanIndex(g);
+    // An in-memory index has no window limit; sqlite-vec's KNN has VEC_MAX_K.
+    const maxK = index ? Number.MAX_SAFE_INTEGER : VEC_MAX_K;
+    let k = Math.min(maxK, Math.max(limit * over, 16));
     if (filter) {
       // Size the search by the filter's selectivity. A KNN reads every
       // vector whatever k is, so when few rows match, scoring just those
@@ -733,14 +750,20 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       // vs 161 ms).
       const share = this.#filterShare(where, filterParams);
       if (share === 0) return [];
-      if (share <= FILTER_SCAN_SHARE) return this.#exactRows(g, q, where, filterParams, limit);
-      k = Math.min(VEC_MAX_K, Math.max(k, Math.ceil((limit * over) / share)));
+      if (share <= FILTER_SCAN_SHARE) {
+        return index
+          ? this.#memoryRows(g, index, query, where, filterParams, limit, k)
+          : this.#exactRows(g, q, where, filterParams, limit);
+      }
+      k = Math.min(maxK, Math.max(k, Math.ceil((limit * over) / share)));
     }
+    // A binary generation has no KNN table: over the memory cap it is scanned exactly.
+    if (!index && quant === 'binary') return this.#exactRows(g, q, where, filterParams, limit);
     for (;;) {
       let rows: ChunkRow[];
       let exhausted: boolean;
-      if (quant) {
-        const ranked = this.#candidates(g, quant, query, k);
+      if (index || quant) {
+        const ranked = index ? index.candidates(query, k) : this.#candidates(g, query, k);
         exhausted = ranked.length < k;
         rows = this.#keyStmt(`rerank${g.id}:${where}`, () => this.#rerankSql(where)).all(
           JSON.stringify(ranked),
@@ -765,7 +788,87 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         // freshness predicate.
         return this.#exactRows(g, q, where, filterParams, limit);
       }
-      k = Math.min(VEC_MAX_K, k * 4);
+      k = Math.min(maxK, k * 4);
+    }
+  }
+
+  /**
+   * The in-memory index of `g`, current to the change log, or null when
+   * sqlite-vec scans it (asked for, or over the memory cap).
+   */
+  #scanIndex(g: GenRow): GenerationIndex | null {
+    return this.#scans.fresh(g, this.#source(g));
+  }
+
+  /** Where `g`'s float vectors are stored: the vec0 table, or beside a quantized index. */
+  #source(g: GenRow): GenerationSource {
+    const t = this.#t;
+    const [table, id, v] = g.quantization
+      ? [t.full(g.id), 'id', 'v']
+      : [t.vec(g.id), 'rowid', 'embedding'];
+    return {
+      all: () =>
+        this.db
+          .prepare(`SELECT ${id}, ${v} FROM ${table}`)
+          .raw()
+          .all()
+          .map((r) => [Number((r as [number | bigint])[0]), (r as [unknown, Buffer])[1]] as const),
+      some: (ids) =>
+        ids.length === 0
+          ? []
+          : (
+              this.#stmt(
+                `vectors${g.id}`,
+                () =>
+                  `SELECT ${id}, ${v} FROM ${table} WHERE ${id} IN (SELECT value FROM json_each(?))`,
+              )
+                .raw()
+                .all(JSON.stringify(ids)) as [number, Buffer][]
+            ).map(([i, b]) => [Number(i), b] as const),
+      centre: () => {
+        const blob = this.#stmt('centreOf', () => `SELECT centre FROM ${t.gens} WHERE id = ?`)
+          .pluck()
+          .get(g.id) as Buffer | null;
+        return blob ? floats(blob) : undefined;
+      },
+      count: () => this.#chunkCount(g),
+    };
+  }
+
+  /**
+   * A filtered search over few rows, from memory: the chunks of the fresh,
+   * matching documents (found in SQL, no vector read), scored by the index.
+   */
+  #memoryRows(
+    g: GenRow,
+    index: GenerationIndex,
+    query: Float32Array,
+    where: string,
+    filterParams: readonly SqliteValue[],
+    limit: number,
+    k: number,
+  ): ChunkRow[] {
+    const s = this.schema;
+    const t = this.#t;
+    const among = this.#stmt(
+      `among${g.id}:${where}`,
+      () => `SELECT c.id FROM ${t.docs} d
+        CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
+        CROSS JOIN ${t.chunks} c ON c.gen = ? AND c.doc = d.${quoted(s.idColumn)}
+        WHERE ${coveredSql(s)}${where}`,
+    )
+      .pluck()
+      .all(g.id, g.id, ...filterParams) as number[];
+    for (;;) {
+      const ranked = index.candidates(query, k, among);
+      const rows = this.#stmt(`rerank${g.id}:${where}`, () => this.#rerankSql(where)).all(
+        JSON.stringify(ranked),
+        g.id,
+        ...filterParams,
+        limit,
+      ) as ChunkRow[];
+      if (rows.length >= limit || ranked.length < k) return rows;
+      k *= 4;
     }
   }
 
@@ -808,17 +911,14 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * column, re-ranked by exact cosine distance over their float vectors.
    * Returns `[chunk id, distance]`, best first.
    */
-  #candidates(g: GenRow, quant: Quantization, query: Float32Array, k: number): [number, number][] {
+  #candidates(g: GenRow, query: Float32Array, k: number): (readonly [number, number])[] {
     const t = this.#t;
-    const ids =
-      quant === 'binary'
-        ? this.#nearestCodes(g, query, k)
-        : (this.#stmt(
-            `cand${g.id}`,
-            () => `SELECT rowid FROM ${t.vec(g.id)} WHERE embedding MATCH vec_int8(?) AND k = ?`,
-          )
-            .pluck()
-            .all(quantize(quant, query), k) as number[]);
+    const ids = this.#stmt(
+      `cand${g.id}`,
+      () => `SELECT rowid FROM ${t.vec(g.id)} WHERE embedding MATCH vec_int8(?) AND k = ?`,
+    )
+      .pluck()
+      .all(quantize('int8', query), k) as number[];
     if (ids.length === 0) return [];
     const blobs = this.#stmt(
       `full${g.id}`,
@@ -827,43 +927,6 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       .raw()
       .all(JSON.stringify(ids)) as [number, Buffer][];
     return rescore(query, blobs);
-  }
-
-  /**
-   * The binary codes of `g` in memory. vec0's KNN costs O(n × k) and so
-   * grows with the oversampled k, and an SQL scan pays a function call per
-   * row; a scan of the codes in memory is O(n) and several times faster
-   * (bench/README.md). The copy is reread whenever the generation's write
-   * counter moved, in this process or another, so it is never out of date.
-   */
-  #nearestCodes(g: GenRow, query: Float32Array, k: number): number[] {
-    const codes = this.#binaryCodes(g);
-    return codes.nearest(quantize('binary', query, codes.centre), k);
-  }
-
-  #binaryCodes(g: GenRow): BinaryCodes {
-    const cached = this.#codes.get(g.id);
-    if (cached && cached.version === g.writes) return cached;
-    const t = this.#t;
-    const read = this.db.transaction(() => {
-      const now = this.#stmt(
-        'writesOf',
-        () => `SELECT writes, centre FROM ${t.gens} WHERE id = ?`,
-      ).get(g.id) as { writes: number; centre: Buffer | null };
-      const rows = this.db
-        .prepare(`SELECT id, embedding FROM ${t.vec(g.id)}`)
-        .raw()
-        .all() as [number, Buffer][];
-      return new BinaryCodes(
-        rows,
-        g.dimensions,
-        now.writes,
-        now.centre ? floats(now.centre) : undefined,
-      );
-    });
-    const codes = read();
-    this.#codes.set(g.id, codes);
-    return codes;
   }
 
   /** The search plan: KNN first (materialized, run once), then the joins. Exposed for EXPLAIN in tests. */
@@ -1225,6 +1288,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       for (const [id, blob] of rows) update.run(quantize('binary', floats(blob), centre), id);
       this.db.prepare(`UPDATE ${t.gens} SET centre = ? WHERE id = ?`).run(f32(centre), g.id);
       this.#bumpWrites(g);
+      this.#scans.log.reset(g.id);
       return rows.length;
     });
     return run.immediate();
@@ -1249,7 +1313,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       this.db.exec(`DROP TABLE IF EXISTS ${this.#t.vec(g.id)}`);
       this.db.exec(`DROP TABLE IF EXISTS ${this.#t.full(g.id)}`);
       this.#bumpWrites(g);
-      this.#codes.delete(g.id);
+      this.#scans.log.forget(g.id);
+      this.#scans.drop(g.id);
       this.db.prepare(`DELETE FROM ${this.#t.chunks} WHERE gen = ?`).run(g.id);
       this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ?`).run(g.id);
       this.db.prepare(`UPDATE ${this.#t.gens} SET reclaimed = 1 WHERE id = ?`).run(g.id);
@@ -1306,6 +1371,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       vectorBytes: chunks * g.dimensions * 4,
       indexBytes: q ? chunks * quantizedBytes(q, g.dimensions) : 0,
       ...(q ? { quantization: q } : {}),
+      scan: g.reclaimed ? { scan: 'sqlite-vec', residentBytes: 0 } : this.#scans.status(g, chunks),
     };
   }
 }

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import {
   type GenerationOptions,
   openDatabase,
+  type ScanOptions,
   type SqliteFilter,
   type SqliteKey,
   SqliteStore,
@@ -38,15 +39,17 @@ export function tempDir(): { dir: string; cleanup: () => void } {
  * A real SQLite file with the real sqlite-vec extension, and the conformance
  * harness over it. With `options`, every generation the suite creates gets
  * them (for example a quantized index), so the whole contract is checked for
- * that index too.
+ * that index too. With `scan`, the store scans with those options (an
+ * in-memory kind, sqlite-vec, or a memory cap).
  */
 export async function sqliteHarness(
   options?: GenerationOptions,
+  scan?: ScanOptions,
 ): Promise<Harness<SqliteKey, SqliteFilter> & { db: Database.Database }> {
   const { dir, cleanup } = tempDir();
   const db = openDatabase(join(dir, 'test.db'));
   db.exec(DOCS_DDL);
-  const plain = SqliteStore.open(db, SCHEMA);
+  const plain = SqliteStore.open(db, scan ? { ...SCHEMA, scan } : SCHEMA);
   const store = options
     ? new Proxy(plain, {
         get(target, prop, receiver) {

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GenerationConflictError } from '../../src/core/index.js';
 import { openDatabase, type Quantization, SqliteStore } from '../../src/sqlite/index.js';
-import { BinaryCodes, quantize, rescore } from '../../src/sqlite/quantize.js';
+import { quantize, rescore } from '../../src/sqlite/quantize.js';
 import { cosine } from '../support/memory-store.js';
 import { rng } from '../support/rng.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
@@ -56,22 +56,6 @@ describe('quantize and rescore', () => {
     expect(ranked.map(([id]) => id)).toEqual([2, 1, 3]);
     expect(ranked[0]![1]).toBeCloseTo(1 - 2 / Math.hypot(2, 0.1), 6);
     expect(ranked[2]![1]).toBeCloseTo(2, 6);
-  });
-
-  it('BinaryCodes.nearest returns exactly k ids, the closest by Hamming distance', () => {
-    const codes = new BinaryCodes(
-      [
-        [10, Buffer.from([0b0000_0000])],
-        [11, Buffer.from([0b0000_0001])],
-        [12, Buffer.from([0b0000_0011])],
-        [13, Buffer.from([0b1111_1111])],
-      ],
-      8,
-      0,
-    );
-    expect(codes.nearest(Buffer.from([0]), 2).sort()).toEqual([10, 11]);
-    expect(codes.nearest(Buffer.from([0b1111_1110]), 1)).toEqual([13]);
-    expect(codes.nearest(Buffer.from([0]), 10).sort()).toEqual([10, 11, 12, 13]);
   });
 });
 
@@ -181,7 +165,7 @@ describe.each<Quantization>(['binary', 'int8'])(
       expect(hits[0]!.score).toBeCloseTo(1, 5);
     });
 
-    it('another connection sees every write at once (the in-memory codes follow the write counter)', () => {
+    it('another connection sees every write at once (the in-memory codes follow the change log)', () => {
       const other = SqliteStore.open(openDatabase(join(dir, 'q.db')), SCHEMA);
       const q = queries[7]!;
       expect(other.queryGeneration('q', q, 3)).toHaveLength(3); // codes now cached in `other`

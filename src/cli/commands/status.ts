@@ -17,6 +17,12 @@ interface GenerationStatus {
   /** `float` (exact KNN), or the quantization of a SQLite generation's index. */
   index: string;
   indexBytes: number;
+  /** How searches scan it: `float32`, `int8` or `binary` in memory, or `sqlite-vec` (SQLite). */
+  scan?: string;
+  /** Memory a searching process holds for that scan. */
+  residentBytes?: number;
+  /** Why it is scanned by sqlite-vec although a memory scan was asked for (the memory cap). */
+  scanNote?: string;
 }
 
 /** Every generation with its model, dimensions, fingerprint, state, coverage and storage. */
@@ -39,6 +45,13 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
       vectorBytes: stats.vectorBytes,
       index: g.quantization ? `${g.quantization} x${g.oversample}` : 'float',
       indexBytes: stats.indexBytes ?? 0,
+      ...(stats.scan
+        ? {
+            scan: stats.scan.scan,
+            residentBytes: stats.scan.residentBytes,
+            ...(stats.scan.note ? { scanNote: stats.scan.note } : {}),
+          }
+        : {}),
     });
   }
   const dbBytes = await ws.sizeBytes();
@@ -68,6 +81,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
             'CHUNKS',
             'VECTORS',
             'INDEX',
+            ...(gens.some((g) => g.scan) ? ['SCAN'] : []),
           ],
           ...gens.map((g) => [
             g.generation,
@@ -81,10 +95,18 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
             String(g.chunks),
             formatBytes(g.vectorBytes),
             g.indexBytes > 0 ? `${g.index} (${formatBytes(g.indexBytes)})` : g.index,
+            ...(g.scan === undefined ? [] : [scanCell(g)]),
           ]),
         ]),
       );
     }
     return lines.join('\n');
   });
+}
+
+/** `int8 in memory (3.9 MB)`, or `sqlite-vec` with the reason when the memory cap sent it there. */
+function scanCell(g: GenerationStatus): string {
+  if (g.scan === 'sqlite-vec')
+    return g.scanNote ? 'sqlite-vec (over the memory cap)' : 'sqlite-vec';
+  return `${g.scan} in memory (${formatBytes(g.residentBytes ?? 0)})`;
 }

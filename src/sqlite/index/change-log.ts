@@ -1,0 +1,127 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The change log: every chunk row written to or removed from a generation's
+ * vectors, in one increasing sequence, so an in-memory index (in this
+ * process or another) applies only what changed since it last looked
+ * instead of rereading the whole generation.
+ *
+ * A reader remembers the sequence number it is current to. Entries are
+ * trimmed once far behind the head (`KEEP` entries per generation); the
+ * generation's floor then rises to the trimmed point, and a reader whose
+ * sequence is below the floor reloads — it had fallen so far behind that a
+ * reload costs about what replaying would. A change that rewrites every row
+ * (re-centring binary codes) sets the floor to itself: every reader reloads.
+ */
+export class ChangeLog {
+  readonly #db: Database.Database;
+  readonly #log: string;
+  readonly #floor: string;
+  readonly #st = new Map<string, Database.Statement>();
+
+  /** Entries kept per generation behind its head. */
+  static KEEP = 100_000;
+  /** Trim once every this many entries. */
+  static TRIM_EVERY = 4096;
+
+  constructor(db: Database.Database, prefix: string) {
+    this.#db = db;
+    this.#log = `${prefix}_changes`;
+    this.#floor = `${prefix}_change_floor`;
+  }
+
+  /** Creates the log's tables if missing. */
+  create(): void {
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS ${this.#log} (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        gen INTEGER NOT NULL,
+        chunk INTEGER NOT NULL,
+        removed INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ${this.#log}_gen ON ${this.#log}(gen, seq);
+      CREATE TABLE IF NOT EXISTS ${this.#floor} (gen INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+    `);
+  }
+
+  #stmt(key: string, sql: () => string): Database.Statement {
+    let st = this.#st.get(key);
+    if (!st) {
+      st = this.#db.prepare(sql());
+      this.#st.set(key, st);
+    }
+    return st;
+  }
+
+  /** Records chunk rows written (`removed` false) or removed. Call inside the writing transaction. */
+  record(gen: number, chunks: readonly (number | bigint)[], removed: boolean): void {
+    const ins = this.#stmt(
+      'ins',
+      () => `INSERT INTO ${this.#log} (gen, chunk, removed) VALUES (?, ?, ?)`,
+    );
+    let seq = 0;
+    for (const c of chunks) seq = Number(ins.run(gen, c, removed ? 1 : 0).lastInsertRowid);
+    if (
+      seq > 0 &&
+      Math.floor(seq / ChangeLog.TRIM_EVERY) !==
+        Math.floor((seq - chunks.length) / ChangeLog.TRIM_EVERY)
+    )
+      this.#trim(gen, seq - ChangeLog.KEEP);
+  }
+
+  /** Every reader of `gen` reloads (its rows were all rewritten). Call inside the writing transaction. */
+  reset(gen: number): void {
+    const seq = Number(
+      this.#stmt(
+        'mark',
+        () => `INSERT INTO ${this.#log} (gen, chunk, removed) VALUES (?, -1, 2)`,
+      ).run(gen).lastInsertRowid,
+    );
+    this.#trim(gen, seq);
+  }
+
+  /** Forgets `gen` (its storage was dropped). */
+  forget(gen: number): void {
+    this.reset(gen);
+  }
+
+  #trim(gen: number, upTo: number): void {
+    if (upTo <= 0) return;
+    this.#stmt('trim', () => `DELETE FROM ${this.#log} WHERE gen = ? AND seq < ?`).run(gen, upTo);
+    this.#stmt(
+      'floor',
+      () =>
+        `INSERT INTO ${this.#floor} (gen, seq) VALUES (?, ?) ON CONFLICT (gen) DO UPDATE SET seq = max(seq, excluded.seq)`,
+    ).run(gen, upTo);
+  }
+
+  /** The generation's newest sequence number and its floor (0 when none). */
+  head(gen: number): { head: number; floor: number } {
+    return this.#stmt(
+      'head',
+      () =>
+        `SELECT coalesce((SELECT max(seq) FROM ${this.#log} WHERE gen = ?), 0) AS head,
+                coalesce((SELECT seq FROM ${this.#floor} WHERE gen = ?), 0) AS floor`,
+    ).get(gen, gen) as { head: number; floor: number };
+  }
+
+  /**
+   * What changed in `gen` after `seq`, up to `head`, net per chunk (the last
+   * entry wins): chunk ids to (re)read and chunk ids to remove.
+   */
+  since(gen: number, seq: number, head: number): { upserted: number[]; removed: number[] } {
+    const rows = this.#stmt(
+      'since',
+      () =>
+        `SELECT chunk, removed FROM ${this.#log} WHERE gen = ? AND seq > ? AND seq <= ? ORDER BY seq`,
+    )
+      .raw()
+      .all(gen, seq, head) as [number, number][];
+    const last = new Map<number, number>();
+    for (const [chunk, removed] of rows) if (chunk >= 0) last.set(chunk, removed);
+    const upserted: number[] = [];
+    const removed: number[] = [];
+    for (const [chunk, r] of last) (r ? removed : upserted).push(chunk);
+    return { upserted, removed };
+  }
+}

@@ -1,0 +1,365 @@
+import { quantize, rescore } from '../quantize.js';
+import { kernelMemory, kernelsFor, type ScanKernels } from '../simd/kernels.js';
+import type { WasmMemory } from '../simd/wasm-api.js';
+import type {
+  Candidate,
+  GenerationIndex,
+  ScanKind,
+  StoredVector,
+  VectorSource,
+} from './generation-index.js';
+import { topK } from './top-k.js';
+
+const PAGE = 65536;
+/** The query sits at this byte offset of the memory. */
+const QUERY_AT = 64;
+/** The int16 query of the int8 kernel spans this range (±), within i32 sums up to 4096-d rows. */
+const QUERY_RANGE = 32767;
+
+export interface MemoryIndexOptions {
+  kind: Exclude<ScanKind, 'sqlite-vec'>;
+  dimensions: number;
+  /** The stored float vectors, read to rescore a quantized index's candidates. */
+  source: VectorSource;
+  /** A binary index's centre: bit i is set when component i is above it (default 0). */
+  centre?: Float32Array;
+  /**
+   * A quantized index ranks this many times `k` rows by its codes before
+   * rescoring them exactly and keeping `k`. Default 1.
+   */
+  rescoreFactor?: number;
+}
+
+/**
+ * A generation's vectors in WebAssembly memory, scanned by the SIMD kernels.
+ *
+ * `float32` rows are unit vectors (normalized when inserted), so a dot
+ * product with the query is its cosine times the query's norm. `int8` rows
+ * are unit vectors scaled so their largest component is ±127, with that
+ * scale kept per row (a per-generation scale would have to be fixed before
+ * the data is known, and a later vector with a larger component would
+ * clip); the query is held as int16 for more precision at no cost in the
+ * kernel. `binary` rows are the sign bits around the centre, as
+ * `quantize('binary')` makes them.
+ *
+ * Rows are kept dense: removing one moves the last row into its slot.
+ */
+export class MemoryIndex implements GenerationIndex {
+  readonly kind: Exclude<ScanKind, 'sqlite-vec'>;
+  readonly #d: number;
+  /** Row stride in elements: floats for float32, bytes otherwise. */
+  readonly #stride: number;
+  readonly #rowBytes: number;
+  readonly #queryBytes: number;
+  readonly #source: VectorSource;
+  readonly #centre: Float32Array | undefined;
+  readonly #rescoreFactor: number;
+  #memory: WasmMemory;
+  #kernels: ScanKernels;
+  #cap = 0;
+  #size = 0;
+  /** Chunk id of each slot. */
+  #ids = new Float64Array(0);
+  /** int8: 1 / the row's scale, so dot × factor ranks by cosine. */
+  #factors = new Float32Array(0);
+  readonly #slots = new SlotMap();
+  #dropped = false;
+
+  constructor(options: MemoryIndexOptions) {
+    const { kind, dimensions: d } = options;
+    this.kind = kind;
+    this.#d = d;
+    this.#source = options.source;
+    this.#centre = options.centre;
+    this.#rescoreFactor = Math.max(1, options.rescoreFactor ?? 1);
+    if (kind === 'float32') {
+      this.#stride = Math.ceil(d / 4) * 4;
+      this.#rowBytes = this.#stride * 4;
+      this.#queryBytes = this.#rowBytes;
+    } else if (kind === 'int8') {
+      this.#stride = Math.ceil(d / 16) * 16;
+      this.#rowBytes = this.#stride;
+      this.#queryBytes = this.#stride * 2;
+    } else {
+      this.#stride = Math.ceil(d / 128) * 16;
+      this.#rowBytes = this.#stride;
+      this.#queryBytes = this.#stride;
+    }
+    this.#memory = kernelMemory(1);
+    this.#kernels = kernelsFor(this.#memory);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True when scans run as WebAssembly SIMD (false: the scalar fallback). */
+  get simd(): boolean {
+    return this.#kernels.simd;
+  }
+
+  // Layout: [header][query][scores: cap × 4][slots: cap × 4][rows: cap × rowBytes]
+  #scoresAt(): number {
+    return QUERY_AT + Math.ceil(this.#queryBytes / 64) * 64;
+  }
+  #slotsAt(cap = this.#cap): number {
+    return this.#scoresAt() + cap * 4;
+  }
+  #rowsAt(cap = this.#cap): number {
+    return this.#slotsAt(cap) + cap * 4;
+  }
+
+  bytesFor(rows: number): number {
+    return MemoryIndex.bytesFor(this.kind, this.#d, rows);
+  }
+
+  /** Bytes an index of `kind` holds for `rows` rows of `dimensions` (the cap is checked against it). */
+  static bytesFor(kind: Exclude<ScanKind, 'sqlite-vec'>, dimensions: number, rows: number): number {
+    const rowBytes =
+      kind === 'float32'
+        ? Math.ceil(dimensions / 4) * 16
+        : kind === 'int8'
+          ? Math.ceil(dimensions / 16) * 16
+          : Math.ceil(dimensions / 128) * 16;
+    // Row, score, slot, id (and an int8 row's scale); the dense id map, 4 bytes an id.
+    return 4096 + rows * (rowBytes + 4 + 4 + 8 + 4 + (kind === 'int8' ? 4 : 0));
+  }
+
+  bytes(): number {
+    return this.#memory.buffer.byteLength + this.#ids.byteLength + this.#factors.byteLength;
+  }
+
+  #reserve(rows: number): void {
+    if (rows <= this.#cap) return;
+    const cap = Math.max(rows, Math.ceil(this.#cap * 1.5), 1024);
+    const need = this.#rowsAt(cap) + cap * this.#rowBytes;
+    const have = this.#memory.buffer.byteLength;
+    if (need > have) this.#memory.grow(Math.ceil((need - have) / PAGE));
+    const from = this.#rowsAt();
+    const to = this.#rowsAt(cap);
+    if (this.#size > 0 && from !== to) {
+      new Uint8Array(this.#memory.buffer).copyWithin(to, from, from + this.#size * this.#rowBytes);
+    }
+    const ids = new Float64Array(cap);
+    ids.set(this.#ids.subarray(0, this.#size));
+    this.#ids = ids;
+    if (this.kind === 'int8') {
+      const factors = new Float32Array(cap);
+      factors.set(this.#factors.subarray(0, this.#size));
+      this.#factors = factors;
+    }
+    this.#cap = cap;
+  }
+
+  insert(rows: readonly StoredVector[]): void {
+    this.#live();
+    let fresh = 0;
+    for (const [id] of rows) if (this.#slots.get(id) === undefined) fresh++;
+    this.#reserve(this.#size + fresh);
+    const buf = this.#memory.buffer;
+    for (const [id, blob] of rows) {
+      let slot = this.#slots.get(id);
+      if (slot === undefined) {
+        slot = this.#size++;
+        this.#slots.set(id, slot);
+        this.#ids[slot] = id;
+      }
+      this.#encode(buf, this.#rowsAt() + slot * this.#rowBytes, slot, floatsOf(blob));
+    }
+  }
+
+  remove(ids: readonly number[]): void {
+    this.#live();
+    const bytes = new Uint8Array(this.#memory.buffer);
+    const rows = this.#rowsAt();
+    for (const id of ids) {
+      const slot = this.#slots.get(id);
+      if (slot === undefined) continue;
+      this.#slots.delete(id);
+      const last = --this.#size;
+      if (slot !== last) {
+        const movedId = this.#ids[last]!;
+        bytes.copyWithin(
+          rows + slot * this.#rowBytes,
+          rows + last * this.#rowBytes,
+          rows + (last + 1) * this.#rowBytes,
+        );
+        this.#ids[slot] = movedId;
+        if (this.kind === 'int8') this.#factors[slot] = this.#factors[last]!;
+        this.#slots.set(movedId, slot);
+      }
+    }
+  }
+
+  /** Writes one row's code at byte `at`. */
+  #encode(buf: SharedArrayBuffer, at: number, slot: number, v: Float32Array): void {
+    const d = this.#d;
+    if (this.kind === 'binary') {
+      const row = new Uint8Array(buf, at, this.#rowBytes);
+      row.fill(0);
+      row.set(quantize('binary', v, this.#centre));
+      return;
+    }
+    let nn = 0;
+    let max = 0;
+    for (let j = 0; j < d; j++) {
+      nn += v[j]! * v[j]!;
+      max = Math.max(max, Math.abs(v[j]!));
+    }
+    const norm = Math.sqrt(nn) || 1;
+    if (this.kind === 'float32') {
+      const row = new Float32Array(buf, at, this.#stride);
+      for (let j = 0; j < d; j++) row[j] = v[j]! / norm;
+      row.fill(0, d);
+      return;
+    }
+    const row = new Int8Array(buf, at, this.#stride);
+    const scale = max > 0 ? 127 / max : 0;
+    for (let j = 0; j < d; j++) row[j] = Math.round(v[j]! * scale);
+    row.fill(0, d);
+    this.#factors[slot] = max > 0 ? max / norm / 127 : 0;
+  }
+
+  /** Writes the query in the kernel's form; returns its norm. */
+  #setQuery(query: Float32Array): number {
+    const d = this.#d;
+    const buf = this.#memory.buffer;
+    let nn = 0;
+    let max = 0;
+    for (let j = 0; j < d; j++) {
+      nn += query[j]! * query[j]!;
+      max = Math.max(max, Math.abs(query[j]!));
+    }
+    if (this.kind === 'float32') {
+      const q = new Float32Array(buf, QUERY_AT, this.#stride);
+      q.set(query);
+      q.fill(0, d);
+    } else if (this.kind === 'int8') {
+      const q = new Int16Array(buf, QUERY_AT, this.#stride);
+      const range = Math.min(QUERY_RANGE, Math.floor(2 ** 31 / (127 * this.#stride)) - 1);
+      const scale = max > 0 ? range / max : 0;
+      for (let j = 0; j < d; j++) q[j] = Math.round(query[j]! * scale);
+      q.fill(0, d);
+    } else {
+      const q = new Uint8Array(buf, QUERY_AT, this.#stride);
+      q.fill(0);
+      q.set(quantize('binary', query, this.#centre));
+    }
+    return Math.sqrt(nn);
+  }
+
+  candidates(query: Float32Array, k: number, among?: readonly number[]): Candidate[] {
+    this.#live();
+    if (query.length !== this.#d)
+      throw new RangeError(`query has ${query.length} dimensions, not ${this.#d}`);
+    const qNorm = this.#setQuery(query);
+    const buf = this.#memory.buffer;
+    const scoresAt = this.#scoresAt();
+    let n = this.#size;
+    let slotOf: (i: number) => number = (i) => i;
+    if (among) {
+      const slots = new Int32Array(buf, this.#slotsAt(), this.#cap);
+      n = 0;
+      for (const id of among) {
+        const s = this.#slots.get(id);
+        if (s !== undefined) slots[n++] = s;
+      }
+      const chosen = slots.subarray(0, n);
+      slotOf = (i) => chosen[i]!;
+      const k8 = this.#kernels;
+      const scan =
+        this.kind === 'float32' ? k8.f32Slots : this.kind === 'int8' ? k8.i8Slots : k8.binSlots;
+      scan(QUERY_AT, this.#rowsAt(), this.#stride, this.#slotsAt(), n, scoresAt);
+    } else {
+      const k8 = this.#kernels;
+      const scan =
+        this.kind === 'float32' ? k8.f32Range : this.kind === 'int8' ? k8.i8Range : k8.binRange;
+      scan(QUERY_AT, this.#rowsAt(), this.#stride, 0, n, scoresAt);
+    }
+    if (this.kind === 'float32') {
+      const scores = new Float32Array(buf, scoresAt, n);
+      const inv = qNorm > 0 ? 1 / qNorm : 0;
+      return topK(n, k, (i) => scores[i]!).map((i) => [
+        this.#ids[slotOf(i)]!,
+        1 - scores[i]! * inv,
+      ]);
+    }
+    const wanted = Math.min(n, k * this.#rescoreFactor);
+    let best: number[];
+    if (this.kind === 'int8') {
+      const scores = new Int32Array(buf, scoresAt, n);
+      const factors = this.#factors;
+      best = among
+        ? topK(n, wanted, (i) => scores[i]! * factors[slotOf(i)]!)
+        : topK(n, wanted, (i) => scores[i]! * factors[i]!);
+    } else {
+      const scores = new Int32Array(buf, scoresAt, n);
+      best = topK(n, wanted, (i) => -scores[i]!);
+    }
+    const ids = best.map((i) => this.#ids[slotOf(i)]!);
+    return rescore(query, this.#source.some(ids)).slice(0, k);
+  }
+
+  drop(): void {
+    this.#dropped = true;
+    this.#size = 0;
+    this.#cap = 0;
+    this.#ids = new Float64Array(0);
+    this.#factors = new Float32Array(0);
+    this.#slots.clear();
+    // A fresh one-page memory: the old one is garbage once unreferenced.
+    this.#memory = kernelMemory(1);
+    this.#kernels = kernelsFor(this.#memory);
+  }
+
+  #live(): void {
+    if (this.#dropped) throw new Error('this generation index was dropped');
+  }
+}
+
+function floatsOf(blob: Buffer): Float32Array {
+  return blob.byteOffset % 4 === 0
+    ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
+    : new Float32Array(Uint8Array.from(blob).buffer);
+}
+
+/**
+ * Chunk id → slot. Chunk ids are SQLite rowids, mostly small and dense: a
+ * typed array indexed by id costs 4 bytes per id and no allocation per row,
+ * where a Map costs tens; ids far above the row count go to a Map.
+ */
+class SlotMap {
+  #dense = new Int32Array(0);
+  readonly #sparse = new Map<number, number>();
+
+  get(id: number): number | undefined {
+    if (id >= 0 && id < this.#dense.length) {
+      const s = this.#dense[id]!;
+      return s > 0 ? s - 1 : undefined;
+    }
+    return this.#sparse.get(id);
+  }
+
+  set(id: number, slot: number): void {
+    if (Number.isInteger(id) && id >= 0 && (id < this.#dense.length || id < 2 ** 22)) {
+      if (id >= this.#dense.length) {
+        const grown = new Int32Array(Math.max(id + 1, this.#dense.length * 2, 1024));
+        grown.set(this.#dense);
+        this.#dense = grown;
+      }
+      this.#dense[id] = slot + 1;
+      return;
+    }
+    this.#sparse.set(id, slot);
+  }
+
+  delete(id: number): void {
+    if (id >= 0 && id < this.#dense.length) this.#dense[id] = 0;
+    else this.#sparse.delete(id);
+  }
+
+  clear(): void {
+    this.#dense = new Int32Array(0);
+    this.#sparse.clear();
+  }
+}

@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MemoryIndex } from '../../../src/sqlite/index/memory-index.js';
+import { topK } from '../../../src/sqlite/index/top-k.js';
+import type { StoredVector, VectorSource } from '../../../src/sqlite/index.js';
+
+/** Stored vectors in a Map, as the store's tables would hold them. */
+function source(rows: Map<number, Float32Array>): VectorSource {
+  const blob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return {
+    all: () => [...rows].map(([id, v]) => [id, blob(v)] as const),
+    some: (ids) => ids.filter((id) => rows.has(id)).map((id) => [id, blob(rows.get(id)!)] as const),
+  };
+}
+
+function exactRanking(rows: Map<number, Float32Array>, q: Float32Array): [number, number][] {
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return [...rows]
+    .map(([id, v]): [number, number] => {
+      const dot = v.reduce((s, x, j) => s + x * q[j]!, 0);
+      return [id, 1 - dot / (norm(v) * norm(q))];
+    })
+    .sort((a, b) => a[1] - b[1]);
+}
+
+const vector = (d: number) =>
+  fc
+    .array(fc.float({ min: -1, max: 1, noNaN: true, noDefaultInfinity: true }), {
+      minLength: d,
+      maxLength: d,
+    })
+    .map((xs) => Float32Array.from(xs))
+    .filter((v) => v.some((x) => Math.abs(x) > 1e-3));
+
+const KINDS = ['float32', 'int8', 'binary'] as const;
+
+describe('MemoryIndex', () => {
+  it.each(KINDS)(
+    '%s: with k covering every row, returns exactly the float-exact ranking, after inserts, replacements and removals',
+    (kind) => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 70 }).chain((d) =>
+            fc.record({
+              d: fc.constant(d),
+              vectors: fc.array(vector(d), { minLength: 1, maxLength: 60 }),
+              replaced: fc.array(vector(d), { maxLength: 5 }),
+              removed: fc.array(fc.nat(80), { maxLength: 20 }),
+              query: vector(d),
+            }),
+          ),
+          ({ d, vectors, replaced, removed, query }) => {
+            const rows = new Map<number, Float32Array>();
+            const index = new MemoryIndex({ kind, dimensions: d, source: source(rows) });
+            const added: StoredVector[] = vectors.map((v, i) => {
+              rows.set(i + 1, v);
+              return [i + 1, Buffer.from(v.buffer)] as const;
+            });
+            index.insert(added);
+            // Replace some rows' vectors (a chunk id reused by a new save).
+            const again: StoredVector[] = replaced.map((v, i) => {
+              const id = (i % vectors.length) + 1;
+              rows.set(id, v);
+              return [id, Buffer.from(v.buffer)] as const;
+            });
+            index.insert(again);
+            index.remove(removed);
+            for (const id of removed) rows.delete(id);
+            expect(index.size).toBe(rows.size);
+            const got = index.candidates(query, rows.size + 1);
+            const want = exactRanking(rows, query);
+            expect(got.map(([, dist]) => dist)).toHaveLength(want.length);
+            for (let i = 0; i < want.length; i++) {
+              expect(got[i]![1]).toBeCloseTo(want[i]![1], 4);
+              // The same id, or one tied with it in exact distance.
+              if (got[i]![0] !== want[i]![0]) {
+                const [gid] = got[i]!;
+                const tied = want.find(([id]) => id === gid)!;
+                expect(tied[1]).toBeCloseTo(want[i]![1], 6);
+              }
+            }
+            // Filtered: only the chosen ids, still exact.
+            const among = [...rows.keys()].filter((id) => id % 2 === 0);
+            const some = index.candidates(query, among.length + 1, among);
+            const wantSome = want.filter(([id]) => id % 2 === 0);
+            expect(some.map(([id]) => id).sort((a, b) => a - b)).toEqual(
+              wantSome.map(([id]) => id).sort((a, b) => a - b),
+            );
+            for (let i = 0; i < wantSome.length; i++)
+              expect(some[i]![1]).toBeCloseTo(wantSome[i]![1], 4);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    },
+  );
+
+  it('float32 top-k agrees with the exact ranking for small k (no rescoring involved)', () => {
+    const rows = new Map<number, Float32Array>();
+    const d = 37;
+    let x = 7;
+    const next = () => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return x / 2 ** 31 - 1;
+    };
+    for (let id = 1; id <= 500; id++) rows.set(id, Float32Array.from({ length: d }, next));
+    const index = new MemoryIndex({ kind: 'float32', dimensions: d, source: source(rows) });
+    index.insert(source(rows).all());
+    const q = Float32Array.from({ length: d }, next);
+    const want = exactRanking(rows, q).slice(0, 10);
+    const got = index.candidates(q, 10);
+    expect(got.map(([id]) => id)).toEqual(want.map(([id]) => id));
+  });
+
+  it('reports its bytes and grows past its first capacity, keeping every row', () => {
+    const rows = new Map<number, Float32Array>();
+    for (let id = 1; id <= 5000; id++)
+      rows.set(
+        id,
+        Float32Array.from({ length: 8 }, (_, j) => Math.sin(id * (j + 1))),
+      );
+    const index = new MemoryIndex({ kind: 'int8', dimensions: 8, source: source(rows) });
+    index.insert(source(rows).all().slice(0, 10));
+    const small = index.bytes();
+    index.insert(source(rows).all());
+    expect(index.size).toBe(5000);
+    expect(index.bytes()).toBeGreaterThan(small);
+    expect(index.bytesFor(5000)).toBeGreaterThan(5000 * 16);
+    const q = rows.get(4321)!;
+    expect(index.candidates(q, 5)[0]![0]).toBe(4321);
+    index.drop();
+    expect(() => index.candidates(q, 1)).toThrow(/dropped/);
+  });
+});
+
+describe('topK', () => {
+  it('returns the k best slots, best first, for any scores', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -50, max: 50 })), fc.nat(30), (scores, k) => {
+        const got = topK(scores.length, k, (i) => scores[i]!);
+        const want = scores
+          .map((s, i) => [s, i] as const)
+          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+          .slice(0, k);
+        expect(got.map((i) => scores[i])).toEqual(want.map(([s]) => s));
+        expect(new Set(got).size).toBe(got.length);
+      }),
+    );
+  });
+});

@@ -1,0 +1,268 @@
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
+import {
+  type GenerationOptions,
+  openDatabase,
+  type ScanOptions,
+  SqliteStore,
+} from '../../src/sqlite/index.js';
+import { cosine } from '../support/memory-store.js';
+import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => {
+  ({ dir, cleanup } = tempDir());
+});
+afterEach(() => cleanup());
+
+function open(file: string, scan?: ScanOptions, create = false): SqliteStore {
+  const db = openDatabase(join(dir, file));
+  if (create) db.exec(DOCS_DDL);
+  return SqliteStore.open(db, scan ? { ...SCHEMA, scan } : SCHEMA);
+}
+
+function save(store: SqliteStore, gen: string, id: number, v: Float32Array): void {
+  store.db
+    .prepare(
+      'INSERT INTO docs (id, content) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET revision = revision + 1',
+    )
+    .run(id, `doc ${id}`);
+  const revision = store.db.prepare('SELECT revision FROM docs WHERE id = ?').pluck().get(id);
+  store.saveVectors(gen, id, revision as number, [{ index: 0, start: 0, end: 1, vector: v }]);
+}
+
+/** Every kind of scan the store has, as (scan options, generation options). */
+const KINDS: [string, ScanOptions | undefined, GenerationOptions][] = [
+  ['int8 in memory (default for float generations)', undefined, {}],
+  ['float32 in memory', { float: 'float32' }, {}],
+  ['sqlite-vec', { float: 'sqlite-vec' }, {}],
+  ['binary quantization', undefined, { quantization: 'binary', oversample: 100 }],
+  ['int8 quantization', undefined, { quantization: 'int8', oversample: 100 }],
+];
+
+describe('every scan kind', () => {
+  it.each(KINDS)(
+    '%s: returns exactly the float-exact top k when oversampling covers the generation',
+    (_, scan, options) => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 40 }).chain((d) =>
+            fc.record({
+              d: fc.constant(d),
+              vectors: fc.array(
+                fc.array(fc.float({ min: -1, max: 1, noNaN: true }), {
+                  minLength: d,
+                  maxLength: d,
+                }),
+                { minLength: 1, maxLength: 30 },
+              ),
+              query: fc.array(fc.float({ min: -1, max: 1, noNaN: true }), {
+                minLength: d,
+                maxLength: d,
+              }),
+              limit: fc.integer({ min: 1, max: 8 }),
+            }),
+          ),
+          ({ d, vectors, query, limit }) => {
+            const usable = vectors
+              .map((v) => Float32Array.from(v))
+              .filter((v) => v.some((x) => Math.abs(x) > 1e-3));
+            const q = Float32Array.from(query);
+            if (usable.length === 0 || !q.some((x) => Math.abs(x) > 1e-3)) return;
+            const file = `p${Math.random().toString(36).slice(2)}.db`;
+            const store = open(file, scan, true);
+            try {
+              store.ensureGeneration('g', { model: 'm', dimensions: d }, 'active', options);
+              for (const [i, v] of usable.entries()) save(store, 'g', i + 1, v);
+              if (options.quantization === 'binary') store.recenter('g');
+              const hits = store.queryGeneration('g', q, limit);
+              const want = usable
+                .map((v, i) => ({ doc: i + 1, score: cosine(v, q) }))
+                .sort((a, b) => b.score - a.score)
+                .slice(0, limit);
+              expect(hits).toHaveLength(want.length);
+              for (let i = 0; i < want.length; i++) {
+                expect(hits[i]!.score).toBeCloseTo(want[i]!.score, 4);
+                if (hits[i]!.doc !== want[i]!.doc) {
+                  // Only an exact tie may swap two documents.
+                  const other = cosine(usable[(hits[i]!.doc as number) - 1]!, q);
+                  expect(other).toBeCloseTo(want[i]!.score, 6);
+                }
+              }
+            } finally {
+              store.db.close();
+            }
+          },
+        ),
+        { numRuns: 15 },
+      );
+    },
+  );
+});
+
+describe('in-memory scans follow other connections through the change log', () => {
+  const D = 16;
+  const vec = (seed: number) =>
+    Float32Array.from({ length: D }, (_, j) => Math.sin(seed * 12.9898 + j * 78.233));
+
+  it('another process rewriting 1 % of the rows costs a replay of those rows, not a reload', () => {
+    const writer = open('log.db', undefined, true);
+    writer.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 500; i++) save(writer, 'g', i, vec(i));
+    const reader = openDatabase(join(dir, 'log.db'));
+    const genId = reader.prepare("SELECT id FROM vf_generations WHERE key = 'g'").pluck().get();
+    let loads = 0;
+    let read = 0;
+    const blob = `vf_vec_${genId}`;
+    const source: GenerationSource = {
+      all: () => {
+        loads++;
+        return (
+          reader.prepare(`SELECT rowid, embedding FROM ${blob}`).raw().all() as [number, Buffer][]
+        ).map(([i, b]) => [Number(i), b] as const);
+      },
+      some: (ids) => {
+        read += ids.length;
+        return (
+          reader
+            .prepare(
+              `SELECT rowid, embedding FROM ${blob} WHERE rowid IN (SELECT value FROM json_each(?))`,
+            )
+            .raw()
+            .all(JSON.stringify(ids)) as [number, Buffer][]
+        ).map(([i, b]) => [Number(i), b] as const);
+      },
+      centre: () => undefined,
+      count: () => 500,
+    };
+    const scans = new ScanIndexes(reader, 'vf', { float: 'float32' });
+    const g = { id: genId as number, dimensions: D, quantization: null };
+    const first = scans.fresh(g, source)!;
+    expect(loads).toBe(1);
+    expect(first.size).toBe(500);
+    // Another connection re-embeds 5 documents (1 %) with new vectors.
+    for (let i = 1; i <= 5; i++) save(writer, 'g', i, vec(1000 + i));
+    const after = scans.fresh(g, source)!;
+    expect(loads).toBe(1);
+    expect(read).toBe(5);
+    expect(after.size).toBe(500);
+    expect(after.candidates(vec(1003), 1)[0]![1]).toBeCloseTo(0, 5);
+    // Nothing changed: nothing read.
+    scans.fresh(g, source);
+    expect(read).toBe(5);
+    // Deleting a document removes its row from memory.
+    writer.deleteVectors(7);
+    expect(scans.fresh(g, source)!.size).toBe(499);
+    writer.db.close();
+    reader.close();
+  });
+
+  it('a search in another connection sees new, edited and deleted documents at once', () => {
+    const writer = open('fresh.db', undefined, true);
+    writer.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 50; i++) save(writer, 'g', i, vec(i));
+    const reader = open('fresh.db');
+    expect(reader.queryGeneration('g', vec(3), 1)[0]).toMatchObject({ doc: 3 });
+    save(writer, 'g', 3, vec(999)); // edited
+    save(writer, 'g', 77, vec(3)); // new, at the old place of 3
+    expect(reader.queryGeneration('g', vec(3), 1)[0]).toMatchObject({ doc: 77 });
+    expect(reader.queryGeneration('g', vec(999), 1)[0]).toMatchObject({ doc: 3 });
+    writer.deleteVectors(77);
+    expect(reader.queryGeneration('g', vec(3), 1)[0]!.doc).not.toBe(77);
+    writer.db.close();
+    reader.db.close();
+  });
+
+  it('re-centring binary codes makes every reader reload (all codes changed)', () => {
+    const writer = open('centre.db', undefined, true);
+    writer.ensureGeneration('b', { model: 'm', dimensions: D }, 'active', {
+      quantization: 'binary',
+    });
+    for (let i = 1; i <= 40; i++) save(writer, 'b', i, vec(i));
+    const reader = open('centre.db');
+    expect(reader.queryGeneration('b', vec(5), 1)[0]).toMatchObject({ doc: 5 });
+    writer.recenter('b');
+    expect(reader.queryGeneration('b', vec(5), 1)[0]).toMatchObject({ doc: 5 });
+    expect(reader.generations()[0]!.centred).toBe(true);
+    writer.db.close();
+    reader.db.close();
+  });
+});
+
+describe('resident memory', () => {
+  const D = 24;
+  const vec = (seed: number) =>
+    Float32Array.from({ length: D }, (_, j) => Math.cos(seed * 3.7 + j * 1.3));
+
+  it('stats() reports each generation scan and its resident bytes', () => {
+    const store = open('stats.db', undefined, true);
+    store.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 100; i++) save(store, 'g', i, vec(i));
+    const before = store.stats('g').scan;
+    expect(before.scan).toBe('int8');
+    expect(before.residentBytes).toBeGreaterThan(100 * D);
+    store.queryGeneration('g', vec(1), 3);
+    const loaded = store.stats('g').scan;
+    expect(loaded.scan).toBe('int8');
+    expect(loaded.residentBytes).toBeGreaterThan(100 * D);
+    store.db.close();
+  });
+
+  it('above the cap, a generation is scanned by sqlite-vec, results unchanged, and stats say why', () => {
+    const capped = open('cap.db', { float: 'float32', maxResidentBytes: 1000 }, true);
+    capped.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 200; i++) save(capped, 'g', i, vec(i));
+    const status = capped.stats('g').scan;
+    expect(status.scan).toBe('sqlite-vec');
+    expect(status.residentBytes).toBe(0);
+    expect(status.note).toMatch(/float32 index .* would pass the 1000-byte memory cap/);
+    const free = open('cap.db', { float: 'float32' });
+    const q = vec(42.5);
+    expect(capped.queryGeneration('g', q, 5).map((h) => h.doc)).toEqual(
+      free.queryGeneration('g', q, 5).map((h) => h.doc),
+    );
+    expect(free.stats('g').scan.scan).toBe('float32');
+    capped.db.close();
+    free.db.close();
+  });
+
+  it('rejects a bad scan option with a message that says what is allowed', () => {
+    expect(() => open('bad.db', { float: 'fp16' as 'int8' }, true)).toThrow(
+      /scan.float must be one of int8, float32, sqlite-vec/,
+    );
+    expect(() => open('bad2.db', { maxResidentBytes: -1 }, true)).toThrow(/maxResidentBytes/);
+  });
+});
+
+describe('filtered search from memory', () => {
+  it('scores only the matching rows, and matches the sqlite-vec answer', () => {
+    const D = 12;
+    const mem = open('filter.db', { float: 'float32' }, true);
+    mem.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 400; i++) {
+      save(
+        mem,
+        'g',
+        i,
+        Float32Array.from({ length: D }, (_, j) => Math.sin(i * 0.37 + j)),
+      );
+      mem.db
+        .prepare('UPDATE docs SET category = ? WHERE id = ?')
+        .run(i % 20 === 0 ? 'rare' : 'common', i);
+    }
+    const vecStore = open('filter.db', { float: 'sqlite-vec' });
+    const q = Float32Array.from({ length: D }, (_, j) => Math.cos(j));
+    const filter = { where: 'd.category = ?', params: ['rare'] };
+    const a = mem.queryGeneration('g', q, 7, { filter });
+    const b = vecStore.queryGeneration('g', q, 7, { filter });
+    expect(a).toHaveLength(7);
+    expect(a.every((h) => (h.doc as number) % 20 === 0)).toBe(true);
+    expect(a.map((h) => h.doc)).toEqual(b.map((h) => h.doc));
+    for (let i = 0; i < 7; i++) expect(a[i]!.score).toBeCloseTo(b[i]!.score, 5);
+    mem.db.close();
+    vecStore.db.close();
+  });
+});
