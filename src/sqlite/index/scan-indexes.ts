@@ -10,7 +10,7 @@ export interface ScanOptions {
    * How a float generation (no `quantization`) is scanned: `int8` (codes in
    * memory, candidates rescored exactly from the stored floats), `float32`
    * (every float in memory, exact) or `sqlite-vec` (nothing in memory).
-   * Default `int8`. Quantized generations scan their own codes in memory.
+   * Default `float32`. Quantized generations scan their own codes in memory.
    */
   float?: Exclude<ScanKind, 'binary'>;
   /**
@@ -44,6 +44,9 @@ export interface GenerationSource extends VectorSource {
   count(): number;
 }
 
+/** How a float generation is scanned unless `scan.float` says otherwise. */
+export const DEFAULT_FLOAT_SCAN: Exclude<ScanKind, 'binary'> = 'float32';
+
 /** float32 rows per candidate an int8 scan of a float generation rescores. */
 const INT8_RESCORE = 4;
 
@@ -69,7 +72,7 @@ export class ScanIndexes {
   constructor(db: Database.Database, prefix: string, options: ScanOptions = {}) {
     this.#db = db;
     this.log = new ChangeLog(db, prefix);
-    this.#float = options.float ?? 'int8';
+    this.#float = options.float ?? DEFAULT_FLOAT_SCAN;
     this.#cap = options.maxResidentBytes ?? Math.floor(totalmem() / 2);
   }
 
