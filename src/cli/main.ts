@@ -8,6 +8,7 @@ import {
   type MigrateFlags,
   migrateCommand,
   reclaimCommand,
+  reopenCommand,
   retireCommand,
 } from './commands/lifecycle.js';
 import { type McpFlags, mcpCommand } from './commands/mcp.js';
@@ -209,6 +210,11 @@ export async function main(argv: string[]): Promise<number> {
       .option('--limit <n>', 'results to show', '10')
       .option('--hybrid', 'fuse full-text (FTS5) hits with vector hits', false)
       .option(
+        '--query-timeout <ms>',
+        "deadline for each generation's query encoding; a generation that misses it is left out",
+        '3000',
+      )
+      .option(
         '--where <sql>',
         'filter: SQL over the documents table, aliased d (e.g. "d.path LIKE \'notes/%\'"); trusted SQL, run read-only',
       )
@@ -267,9 +273,23 @@ export async function main(argv: string[]): Promise<number> {
   withCommon(
     program
       .command('retire <generation>')
-      .description('stop searching a generation (its vectors stay until reclaim)'),
+      .description('stop searching a generation (its vectors stay until reclaim)')
+      .option(
+        '--force',
+        'retire even the active generation (search then has no complete generation)',
+        false,
+      ),
+  ).action(async (gen: string, opts: { db: string; json?: boolean; force?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => retireCommand(ws, gen, opts, ctx));
+  });
+  withCommon(
+    program
+      .command('reopen <generation>')
+      .description(
+        'bring a retired generation back as building, keeping its vectors (fill, then activate, to roll back)',
+      ),
   ).action(async (gen: string, opts: { db: string; json?: boolean }) => {
-    await withWorkspace(opts, false, (ws, ctx) => retireCommand(ws, gen, ctx));
+    await withWorkspace(opts, false, (ws, ctx) => reopenCommand(ws, gen, ctx));
   });
   withCommon(
     program.command('reclaim <generation>').description("drop a retired generation's vectors"),

@@ -1,5 +1,7 @@
 import { type FillProgress, type FillResult, fill } from '../core/index.js';
 import { skipPermanentErrors } from '../encoders/index.js';
+import { type Degraded, degraded, fillAdvice } from './advice.js';
+import type { Context } from './context.js';
 import { ProgressReporter } from './progress.js';
 import type { Workspace } from './workspace.js';
 
@@ -68,4 +70,36 @@ export function describeFill(r: FillRun): string {
   ];
   for (const s of r.skippedDocs) lines.push(`  skipped ${s.doc}: ${s.reason}`);
   return lines.join('\n');
+}
+
+/** Generations filled, and generations whose fill failed (with what to do). */
+export interface FillAll {
+  runs: FillRun[];
+  failed: (Degraded & { advice: string })[];
+}
+
+/**
+ * Fills each of `gens` on its own: a generation that fails (a wrong
+ * dimension, an unknown model, an endpoint that is down) is reported on
+ * stderr with the command that fixes it, and the others are still filled.
+ * Ctrl-C stops everything at once.
+ */
+export async function fillEach(
+  ws: Workspace,
+  gens: readonly string[],
+  opts: { signal?: AbortSignal; quiet?: boolean; batchSize?: number; concurrency?: number },
+  ctx: Context,
+): Promise<FillAll> {
+  const out: FillAll = { runs: [], failed: [] };
+  for (const gen of gens) {
+    try {
+      out.runs.push(await fillGeneration(ws, gen, opts));
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      const entry = { ...degraded(gen, e), advice: fillAdvice(gen, e) };
+      out.failed.push(entry);
+      ctx.err(`error: generation ${gen} was not filled: ${entry.message}; ${entry.advice}`);
+    }
+  }
+  return out;
 }

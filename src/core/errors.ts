@@ -112,10 +112,11 @@ export class UncoveredError extends VecfillError {
   readonly generation: unknown;
   /** How many documents still wait to be embedded. */
   readonly backlog: number;
-  constructor(generation: unknown, backlog: number) {
+  /** `next` says what to run first; by default, fill the generation. */
+  constructor(generation: unknown, backlog: number, next = 'run fill for it first') {
     super(
       'UNCOVERED',
-      `generation ${describe(generation)} cannot be activated: ${backlog} document(s) are not embedded yet; run fill for it first`,
+      `generation ${describe(generation)} cannot be activated: ${backlog} document(s) are not embedded yet; ${next}`,
     );
     this.generation = generation;
     this.backlog = backlog;
@@ -196,6 +197,52 @@ export class DuplicateKeyError extends VecfillError {
     this.table = table;
     this.column = column;
     this.key = key;
+  }
+}
+
+/** One generation's failure, as {@link SearchUnavailableError} lists it. */
+export interface GenerationFailure {
+  generation: unknown;
+  error: unknown;
+}
+
+/**
+ * No live generation could answer a search and no full-text side could
+ * either: every live generation's query encoding or query failed. `causes`
+ * lists each generation's error. A search
+ * where some generation answers does not throw this: the failing ones are
+ * left out and reported through `onGenerationError`.
+ */
+export class SearchUnavailableError extends VecfillError {
+  readonly causes: GenerationFailure[];
+  constructor(causes: GenerationFailure[], hint = '') {
+    const detail = causes
+      .map(
+        (c) =>
+          `generation ${describe(c.generation)}: ${c.error instanceof Error ? c.error.message : String(c.error)}`,
+      )
+      .join('; ');
+    super('SEARCH_UNAVAILABLE', `no generation could answer the search: ${detail}${hint}`, {
+      cause: causes[0]?.error,
+    });
+    this.causes = causes;
+  }
+}
+
+/**
+ * A generation's query encoder did not answer within `queryTimeoutMs`: the
+ * search went on without that generation (its retries were cancelled).
+ */
+export class QueryTimeoutError extends VecfillError {
+  readonly generation: unknown;
+  readonly timeoutMs: number;
+  constructor(generation: unknown, timeoutMs: number) {
+    super(
+      'QUERY_TIMEOUT',
+      `the query encoder of generation ${describe(generation)} did not answer within ${timeoutMs} ms`,
+    );
+    this.generation = generation;
+    this.timeoutMs = timeoutMs;
   }
 }
 

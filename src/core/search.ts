@@ -1,8 +1,16 @@
 import { isBlank } from './blank.js';
 import { type EncodeFn, encodeBatched } from './encode.js';
-import { EmptyInputError } from './errors.js';
+import {
+  EmptyInputError,
+  type GenerationFailure,
+  QueryTimeoutError,
+  SearchUnavailableError,
+} from './errors.js';
 import { type DocHit, type MergeStrategy, merge, rollupByDocument } from './merge.js';
 import type { Awaitable, Store } from './store.js';
+
+/** How long a generation's query encoding may take, by default: a failing endpoint costs a search at most this. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 3000;
 
 export interface SearchOptions<G, F = never> {
   /** The encoder of each generation: a query must be encoded in the same space as the documents. */
@@ -15,9 +23,29 @@ export interface SearchOptions<G, F = never> {
   rankConstant?: number;
   /** A backend-specific filter over the documents table, applied before the limit. */
   filter?: F;
-  /** Fuse full-text hits with vector hits inside each generation (when the store supports it). */
+  /**
+   * Fuse full-text hits with vector hits inside each generation (when the
+   * store supports it). A generation whose encoder cannot embed the query
+   * (an identifier, an error code, an emoji) still answers with its
+   * full-text matches.
+   */
   hybrid?: boolean;
   signal?: AbortSignal;
+  /**
+   * Deadline for each generation's query encoding, in milliseconds. Default
+   * 3000. The encoder's signal aborts at the deadline, so its retries and
+   * backoff stop there; a generation that misses it is left out with a
+   * `QueryTimeoutError` and the others answer.
+   */
+  queryTimeoutMs?: number;
+  /**
+   * Hears about each generation left out of this search: its query encoding
+   * failed or timed out, or its query failed. With `hybrid`, a generation
+   * whose encoder is down still answers from full text and is reported too;
+   * a query its encoder merely cannot embed (`PermanentEncodeError`) is
+   * answered from full text without a report.
+   */
+  onGenerationError?: (gen: G, error: unknown) => void;
 }
 
 /**
@@ -29,11 +57,19 @@ export interface SearchOptions<G, F = never> {
  * coverage is a union, so a document covered only by the active generation
  * is still found while a new one is building).
  *
+ * A failing generation never takes search down: one whose query encoding
+ * fails or misses `queryTimeoutMs`, or whose query fails, is left out
+ * (`onGenerationError` hears why) and the others answer. Only when nothing
+ * can answer — every live generation failed, and no full-text side answered
+ * instead — does it throw `SearchUnavailableError`, whose `causes` list each
+ * generation's error. With no live generation at all it returns `[]`.
+ *
  * @example
  * ```ts
  * const hits = await search(store, 'how do I rotate keys?', {
  *   encoderFor: () => encoder.encode,
  *   limit: 5,
+ *   onGenerationError: (gen, err) => console.warn(`generation ${gen} left out: ${err}`),
  * });
  * ```
  */
@@ -52,23 +88,123 @@ export async function search<K, G, F = never>(
   if (!Number.isSafeInteger(first) || first < 1) {
     throw new RangeError(`search: perGeneration must be a positive integer, got ${first}`);
   }
+  const timeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) {
+    throw new RangeError(`search: queryTimeoutMs must be a positive number, got ${timeoutMs}`);
+  }
   opts.signal?.throwIfAborted();
   const gens = await store.liveGenerations();
+  const failures: GenerationFailure[] = [];
+  const fullText = opts.hybrid === true && typeof store.queryFullText === 'function';
   const lists = await Promise.all(
-    gens.map(async (gen) => {
-      const encode = await opts.encoderFor(gen);
-      const [vector] = await encodeBatched(encode, [queryText], {
-        signal: opts.signal,
-        kind: 'query',
-      });
-      return queryDocuments(store, gen, vector!, queryText, limit, first, opts);
+    gens.map(async (gen): Promise<DocHit<K>[] | undefined> => {
+      let vector: Float32Array;
+      try {
+        vector = await encodeQuery(gen, queryText, timeoutMs, opts);
+      } catch (e) {
+        opts.signal?.throwIfAborted();
+        if (fullText) {
+          // The encoder cannot embed this query (or is down): the full-text
+          // side of this generation still answers.
+          try {
+            const hits = await store.queryFullText!(gen, queryText, limit, queryOptions(opts));
+            if (!isPermanent(e)) opts.onGenerationError?.(gen, e);
+            return rollupByDocument(hits);
+          } catch (textError) {
+            opts.signal?.throwIfAborted();
+            return leaveOut(gen, textError);
+          }
+        }
+        return leaveOut(gen, e);
+      }
+      try {
+        return await queryDocuments(store, gen, vector, queryText, limit, first, opts);
+      } catch (e) {
+        opts.signal?.throwIfAborted();
+        return leaveOut(gen, e);
+      }
     }),
   );
+  const answered = lists.filter((l): l is DocHit<K>[] => l !== undefined);
+  // No live generation at all is an empty index, not a failure: nothing to search.
+  if (answered.length === 0 && failures.length > 0) {
+    const hint =
+      !opts.hybrid && failures.some((f) => isPermanent(f.error))
+        ? ' (search with hybrid: true to find words the encoder does not know through full text)'
+        : '';
+    throw new SearchUnavailableError(failures, hint);
+  }
   const mergeOpts = { strategy: opts.merge ?? 'normalized', limit } as const;
+  // `list` in the merged hits keeps naming the position in liveGenerations().
+  const positioned = lists.map((l) => l ?? []);
   return merge(
-    lists,
+    positioned,
     opts.rankConstant === undefined ? mergeOpts : { ...mergeOpts, rankConstant: opts.rankConstant },
   );
+
+  function leaveOut(gen: G, error: unknown): undefined {
+    failures.push({ generation: gen, error });
+    opts.onGenerationError?.(gen, error);
+    return undefined;
+  }
+}
+
+/** True for a query its encoder rejects for good (a word it does not know), as opposed to an outage. */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'PERMANENT_ENCODE' || code === 'EMPTY_INPUT';
+}
+
+/**
+ * Encodes the query for one generation under the deadline. The encoder gets
+ * a signal that aborts at the deadline (or when the caller aborts), so an
+ * HTTP encoder stops retrying; an encoder that ignores its signal is raced
+ * against the deadline, so the search never waits past it.
+ */
+async function encodeQuery<G, F>(
+  gen: G,
+  text: string,
+  timeoutMs: number,
+  opts: SearchOptions<G, F>,
+): Promise<Float32Array> {
+  const deadline = new AbortController();
+  const timeout = new QueryTimeoutError(gen, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.abort(timeout);
+      reject(timeout);
+    }, timeoutMs);
+  });
+  expired.catch(() => {});
+  const onAbort = () => deadline.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const run = (async () => {
+      const encode = await opts.encoderFor(gen);
+      const [vector] = await encodeBatched(encode, [text], {
+        signal: deadline.signal,
+        kind: 'query',
+      });
+      return vector!;
+    })();
+    run.catch(() => {});
+    return await Promise.race([run, expired]);
+  } catch (e) {
+    // An encoder that rejects with its signal's reason reports the deadline as such.
+    if (deadline.signal.aborted && !opts.signal?.aborted) throw timeout;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function queryOptions<G, F>(opts: SearchOptions<G, F>): { filter?: F; signal?: AbortSignal } {
+  const out: { filter?: F; signal?: AbortSignal } = {};
+  if (opts.filter !== undefined) out.filter = opts.filter;
+  if (opts.signal) out.signal = opts.signal;
+  return out;
 }
 
 /**
@@ -89,10 +225,9 @@ async function queryDocuments<K, G, F>(
     opts.signal?.throwIfAborted();
     const queryOpts: { text: string; filter?: F; hybrid?: boolean; signal?: AbortSignal } = {
       text,
+      ...queryOptions(opts),
     };
-    if (opts.filter !== undefined) queryOpts.filter = opts.filter;
     if (opts.hybrid) queryOpts.hybrid = true;
-    if (opts.signal) queryOpts.signal = opts.signal;
     const hits = await store.queryGeneration(gen, vector, want, queryOpts);
     const docs = rollupByDocument(hits);
     if (docs.length >= limit || hits.length < want) return docs;

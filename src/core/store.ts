@@ -104,6 +104,22 @@ export interface Store<K, G, F = never> {
     limit: number,
     opts?: QueryOptions<F>,
   ): Awaitable<Hit<K>[]>;
+  /**
+   * Optional: the full-text side of `gen` alone, for a query that has no
+   * vector (the generation's encoder cannot embed it, or is down). Documents
+   * ranked by the store's full-text index, best first, under the same
+   * freshness rule as `queryGeneration` (only existing rows with a current
+   * stamp of `gen`); one hit per document, `chunkIndex` 0, and the score
+   * hybrid search would give a full-text-only match. `search` with
+   * `hybrid: true` uses it, so a word the encoder does not know (an error
+   * code, an identifier) is still found. Stores without full text omit it.
+   */
+  queryFullText?(
+    gen: G,
+    text: string,
+    limit: number,
+    opts?: Omit<QueryOptions<F>, 'text' | 'hybrid'>,
+  ): Awaitable<Hit<K>[]>;
 }
 
 /** Arguments of {@link Store.waitForChange}. */
@@ -168,7 +184,20 @@ export interface LifecycleStore<K, G, F = never> extends Store<K, G, F> {
   coverage(gen: G): Awaitable<Coverage>;
   /** Atomically makes `gen` the single active generation; refuses with `UncoveredError` while backlog > 0. */
   activate(gen: G): Awaitable<void>;
-  retire(gen: G): Awaitable<void>;
+  /**
+   * Takes `gen` out of search; its vectors stay until `reclaim`. Retiring
+   * the active generation would leave search without a complete generation,
+   * so it is refused with `LifecycleError` unless `{ force: true }`.
+   */
+  retire(gen: G, opts?: { force?: boolean }): Awaitable<void>;
+  /**
+   * Brings a retired generation back as `building`, keeping its vectors and
+   * stamps: `fill` then re-embeds only the documents that changed since it
+   * was retired, and `activate` switches back once it covers everything (a
+   * migration rolled back). Refuses a reclaimed generation (its vectors are
+   * gone) and a generation that is not retired with `LifecycleError`.
+   */
+  reopen(gen: G): Awaitable<void>;
   /** Drops a retired generation's vectors and chunk rows. */
   reclaim(gen: G): Awaitable<void>;
   /** Removes a document's vectors and stamps in every generation. */

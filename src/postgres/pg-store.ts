@@ -21,6 +21,7 @@ import {
   UnknownGenerationError,
   validateGeneration,
 } from '../core/index.js';
+import { checkReopen, refuseRetireActive, uncoveredNext } from '../core/lifecycle.js';
 import { inTransaction, type PgClient, type PgQueryable } from './pg-client.js';
 import {
   coveredPg,
@@ -555,27 +556,67 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
           start: Number(r.start_off),
           end: Number(r.end_off),
         }));
-        // PostgreSQL text cannot hold NUL; a query containing one searches as if it were a space.
-        const words = opts.text?.replaceAll('\0', ' ');
-        if (!opts.hybrid || !words?.trim()) return hits;
-        const text = await this.#q(
-          `SELECT d.${s.id} AS doc FROM ${s.docs} d
-           JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
-           WHERE to_tsvector('${s.tsConfig}', d.${s.content}) @@ plainto_tsquery('${s.tsConfig}', $2)
-             AND ${coveredPg(s)} AND s.chunks > 0${filter(3)}
-           ORDER BY ts_rank(to_tsvector('${s.tsConfig}', d.${s.content}), plainto_tsquery('${s.tsConfig}', $2)) DESC
-           LIMIT $3`,
-          [g.id, words, limit * 2, ...fparams],
-          tx,
-        );
+        if (!opts.hybrid || opts.text === undefined) return hits;
         return fuseHybrid(
           hits,
-          text.map((r) => r.doc as PgKey),
+          await this.#textDocs(tx, g, opts.text, limit * 2, opts.filter),
           limit,
         );
       },
       { readOnly: true },
     );
+  }
+
+  /**
+   * The full-text side alone, for a query the generation's encoder cannot
+   * embed (a word its vocabulary lacks, an identifier) or cannot reach:
+   * documents ranked by Postgres full-text search, only from existing rows
+   * with a current stamp of `gen`, scored as hybrid search scores a
+   * full-text-only match.
+   */
+  async queryFullText(
+    gen: string,
+    text: string,
+    limit: number,
+    opts: Omit<QueryOptions<PgFilter>, 'text' | 'hybrid'> = {},
+  ): Promise<Hit<PgKey>[]> {
+    const g = await this.#liveGen(gen);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    opts.signal?.throwIfAborted();
+    return this.#tx(
+      async (tx) => fuseHybrid([], await this.#textDocs(tx, g, text, limit, opts.filter), limit),
+      { readOnly: true },
+    );
+  }
+
+  /** Up to `want` documents matching `text`, best first, fresh for `g`. */
+  async #textDocs(
+    tx: PgQueryable,
+    g: GenRow,
+    text: string,
+    want: number,
+    filter: PgFilter | undefined,
+  ): Promise<PgKey[]> {
+    // PostgreSQL text cannot hold NUL; a query containing one searches as if it were a space.
+    const words = text.replaceAll('\0', ' ');
+    if (!words.trim()) return [];
+    const s = this.schema;
+    const t = this.#t;
+    const where = filter
+      ? ` AND (${filter.where.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 3}`)})`
+      : '';
+    const rows = await this.#q(
+      `SELECT d.${s.id} AS doc FROM ${s.docs} d
+       JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
+       WHERE to_tsvector('${s.tsConfig}', d.${s.content}) @@ plainto_tsquery('${s.tsConfig}', $2)
+         AND ${coveredPg(s)} AND s.chunks > 0${where}
+       ORDER BY ts_rank(to_tsvector('${s.tsConfig}', d.${s.content}), plainto_tsquery('${s.tsConfig}', $2)) DESC
+       LIMIT $3`,
+      [g.id, words, want, ...(filter?.params ?? [])],
+      tx,
+    );
+    return rows.map((r) => r.doc as PgKey);
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -693,7 +734,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       const g = await this.#liveGen(gen, tx);
       await this.#q(`LOCK TABLE ${this.#t.gens} IN EXCLUSIVE MODE`, [], tx);
       const { backlog } = await this.coverage(gen, tx);
-      if (backlog > 0) throw new UncoveredError(gen, backlog);
+      if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
       await this.#q(
         `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> $1`,
         [g.id],
@@ -703,9 +744,34 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     });
   }
 
-  async retire(gen: string): Promise<void> {
+  /**
+   * Takes `gen` out of search. Its vectors stay until `reclaim`. Retiring the
+   * active generation is refused with `LifecycleError` unless
+   * `{ force: true }` (activate another one instead; that retires it safely).
+   */
+  async retire(gen: string, opts: { force?: boolean } = {}): Promise<void> {
     await this.#gen(gen);
-    await this.#tx((tx) => this.#setState(tx, gen, 'retired'));
+    await this.#tx(async (tx) => {
+      await this.#q(`LOCK TABLE ${this.#t.gens} IN EXCLUSIVE MODE`, [], tx);
+      const g = await this.#gen(gen, tx);
+      if (g.state === 'active' && !opts.force) throw refuseRetireActive(gen);
+      await this.#setState(tx, gen, 'retired');
+    });
+  }
+
+  /**
+   * Brings a retired generation back as `building`, keeping its vectors:
+   * `fill` re-embeds only the documents changed since, then `activate` it to
+   * roll a migration back. Refuses a reclaimed or live generation.
+   */
+  async reopen(gen: string): Promise<void> {
+    await this.#gen(gen);
+    await this.#tx(async (tx) => {
+      await this.#q(`LOCK TABLE ${this.#t.gens} IN EXCLUSIVE MODE`, [], tx);
+      const g = await this.#gen(gen, tx);
+      checkReopen(gen, g.state, Boolean(g.reclaimed));
+      await this.#setState(tx, gen, 'building');
+    });
   }
 
   async reclaim(gen: string): Promise<void> {

@@ -24,6 +24,7 @@ import {
   validateGeneration,
   type WaitForChangeOptions,
 } from '../core/index.js';
+import { checkReopen, refuseRetireActive, uncoveredNext } from '../core/lifecycle.js';
 import { dataVersion, waitForCommit } from './data-version.js';
 import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
@@ -1027,47 +1028,71 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     limit: number,
     filter: SqliteFilter | undefined,
   ): Hit<SqliteKey>[] {
+    return fuseHybrid(hits, this.#textDocs(g, text, limit * 2, filter), limit);
+  }
+
+  /**
+   * The full-text side alone, for a query the generation's encoder cannot
+   * embed (a word its vocabulary lacks, an identifier, an emoji) or cannot
+   * reach: documents ranked by FTS5, only from existing rows with a current
+   * stamp of `gen`, scored as hybrid search scores a full-text-only match.
+   * Empty when the store was opened with `fullText: false`.
+   */
+  queryFullText(
+    gen: string,
+    text: string,
+    limit: number,
+    opts: Omit<QueryOptions<SqliteFilter>, 'text' | 'hybrid'> = {},
+  ): Hit<SqliteKey>[] {
+    const g = this.#liveGen(gen);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    opts.signal?.throwIfAborted();
+    if (!this.schema.fullText) return [];
+    return fuseHybrid([], this.#textDocs(g, text, limit, opts.filter), limit);
+  }
+
+  /** Up to `want` documents matching `text` in FTS5, best first, fresh for `g` (widening past stale rows). */
+  #textDocs(g: GenRow, text: string, want: number, filter: SqliteFilter | undefined): SqliteKey[] {
     const match = this.#textQuery(text);
+    if (match === null) return [];
+    const s = this.schema;
+    const t = this.#t;
+    const where = filter ? ` AND (${filter.where})` : '';
+    // Rank the full-text matches first (materialized, limited), then join
+    // only those back, in that order (CROSS JOIN fixes SQLite's join
+    // order: left alone, it may scan every stamp of the generation first);
+    // widen like the vector window when stale, deleted or filtered-out
+    // rows take up places.
+    const st = this.#keyStmt(
+      `fts:${where}`,
+      () =>
+        `WITH m AS MATERIALIZED (
+           SELECT rowid AS id, rank FROM ${t.fts} WHERE ${t.fts} MATCH ? ORDER BY rank LIMIT ?
+         )
+         SELECT k.doc FROM m
+         CROSS JOIN ${t.keys} k ON k.id = m.id
+         CROSS JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = k.doc
+         CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
+         WHERE ${coveredSql(s)} AND s.chunks > 0${where}
+         ORDER BY m.rank
+         LIMIT ?`,
+    ).pluck();
+    const matches = this.#stmt(
+      'ftsCount',
+      () => `SELECT count(*) FROM ${t.fts} WHERE ${t.fts} MATCH ?`,
+    ).pluck();
+    let total: number | undefined;
     let textDocs: SqliteKey[] = [];
-    if (match !== null) {
-      const s = this.schema;
-      const t = this.#t;
-      const where = filter ? ` AND (${filter.where})` : '';
-      // Rank the full-text matches first (materialized, limited), then join
-      // only those back, in that order (CROSS JOIN fixes SQLite's join
-      // order: left alone, it may scan every stamp of the generation first);
-      // widen like the vector window when stale, deleted or filtered-out
-      // rows take up places.
-      const want = limit * 2;
-      const st = this.#keyStmt(
-        `fts:${where}`,
-        () =>
-          `WITH m AS MATERIALIZED (
-             SELECT rowid AS id, rank FROM ${t.fts} WHERE ${t.fts} MATCH ? ORDER BY rank LIMIT ?
-           )
-           SELECT k.doc FROM m
-           CROSS JOIN ${t.keys} k ON k.id = m.id
-           CROSS JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = k.doc
-           CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
-           WHERE ${coveredSql(s)} AND s.chunks > 0${where}
-           ORDER BY m.rank
-           LIMIT ?`,
-      ).pluck();
-      const matches = this.#stmt(
-        'ftsCount',
-        () => `SELECT count(*) FROM ${t.fts} WHERE ${t.fts} MATCH ?`,
-      ).pluck();
-      let total: number | undefined;
-      for (let window = want * 2; ; window *= 4) {
-        textDocs = (
-          st.all(match, window, g.id, ...(filter?.params ?? []), want) as SqliteKey[]
-        ).map(keyOf);
-        if (textDocs.length >= want) break;
-        total ??= matches.get(match) as number;
-        if (window >= total) break;
-      }
+    for (let window = want * 2; ; window *= 4) {
+      textDocs = (st.all(match, window, g.id, ...(filter?.params ?? []), want) as SqliteKey[]).map(
+        keyOf,
+      );
+      if (textDocs.length >= want) break;
+      total ??= matches.get(match) as number;
+      if (window >= total) break;
     }
-    return fuseHybrid(hits, textDocs, limit);
+    return textDocs;
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -1245,7 +1270,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const run = this.db.transaction(() => {
       const g = this.#liveGen(gen);
       const { backlog } = this.coverage(gen);
-      if (backlog > 0) throw new UncoveredError(gen, backlog);
+      if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
       // A complete binary generation gets its codes centred on its own mean.
       if (g.quantization === 'binary') this.recenter(gen);
       this.db
@@ -1294,10 +1319,40 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     return run.immediate();
   }
 
-  /** Takes `gen` out of search. Its vectors stay until `reclaim`. */
-  retire(gen: string): void {
-    this.#gen(gen);
-    this.#setState(gen, 'retired');
+  /**
+   * Takes `gen` out of search. Its vectors stay until `reclaim`. The active
+   * generation is the one complete index search has: retiring it is refused
+   * with `LifecycleError` unless `{ force: true }` (activate another one
+   * instead; that retires it safely).
+   */
+  retire(gen: string, opts: { force?: boolean } = {}): void {
+    const run = this.db.transaction(() => {
+      const g = this.#gen(gen);
+      if (g.state === 'active' && !opts.force) throw refuseRetireActive(gen);
+      this.#setState(gen, 'retired');
+    });
+    run.immediate();
+  }
+
+  /**
+   * Brings a retired generation back as `building`, keeping its vectors:
+   * `fill` re-embeds only the documents changed since, then `activate` it to
+   * roll a migration back. Refuses a reclaimed or live generation.
+   *
+   * @example
+   * ```ts
+   * store.reopen('words-v1');
+   * await fill(store, 'words-v1', words.encode); // only what changed since
+   * store.activate('words-v1');
+   * ```
+   */
+  reopen(gen: string): void {
+    const run = this.db.transaction(() => {
+      const g = this.#gen(gen);
+      checkReopen(gen, g.state, Boolean(g.reclaimed));
+      this.#setState(gen, 'building');
+    });
+    run.immediate();
   }
 
   /** Drops a retired generation's vec0 table, chunk rows and stamps. */

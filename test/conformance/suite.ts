@@ -7,6 +7,8 @@ import {
   LifecycleError,
   type LifecycleStore,
   MissingDocumentError,
+  PermanentEncodeError,
+  SearchUnavailableError,
   StaleError,
   search,
   UncoveredError,
@@ -268,7 +270,7 @@ export function runConformance<K, F>(
       await fill(store, 'a', enc.encode);
       await expect(attempt(() => store.reclaim('a'))).rejects.toBeInstanceOf(LifecycleError);
       expect(await h.vectorRows('a')).toBe(5);
-      await store.retire('a');
+      await store.retire('a', { force: true });
       expect(await store.liveGenerations()).toEqual([]);
       await store.reclaim('a');
       expect(await h.vectorRows('a')).toBe(0);
@@ -280,6 +282,53 @@ export function runConformance<K, F>(
       await expect(
         attempt(() => store.queryGeneration('a', embed('x', DIMS), 5)),
       ).rejects.toBeInstanceOf(LifecycleError);
+    });
+
+    it('refuses to retire the active generation unless forced; a building one retires freely', async () => {
+      await seed(3);
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      await store.ensureGeneration('b', GEN_B, 'building');
+      const err = await attempt(() => store.retire('a')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LifecycleError);
+      expect((err as Error).message).toMatch(/force/);
+      expect(await store.liveGenerations()).toEqual(['b', 'a']);
+      await store.retire('b');
+      expect(await store.liveGenerations()).toEqual(['a']);
+      await store.retire('a', { force: true });
+      expect(await store.liveGenerations()).toEqual([]);
+    });
+
+    it('reopens a retired generation as building, keeping its vectors: fill re-embeds only what changed (rollback)', async () => {
+      await seed();
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      await store.ensureGeneration('b', GEN_B, 'building');
+      await fill(store, 'b', encB.encode);
+      await store.activate('b'); // retires a
+      await h.update(3, 'violin concerto rewritten as a lullaby');
+      await h.update(7, 'python snake care guide');
+      // activate of a retired generation with changes says how to get there.
+      const refused = await attempt(() => store.activate('a')).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(UncoveredError);
+      expect((refused as Error).message).toMatch(/reopen/);
+      await store.reopen('a');
+      const info = (await store.generations()).find((g) => g.key === 'a')!;
+      expect(info.state).toBe('building');
+      expect(await h.vectorRows('a')).toBe(10); // kept: nothing is re-embedded from scratch
+      expect(await store.liveGenerations()).toEqual(['a', 'b']);
+      const result = await fill(store, 'a', enc.encode);
+      expect(result.documents).toBe(2);
+      await store.activate('a');
+      expect(await store.liveGenerations()).toEqual(['a']);
+      const hits = await search(store, 'python snake care guide', { encoderFor, limit: 1 });
+      expect(hits[0]!.doc).toEqual(h.key(7));
+      // Only a retired generation can be reopened; a reclaimed one cannot.
+      await expect(attempt(() => store.reopen('a'))).rejects.toBeInstanceOf(LifecycleError);
+      await store.reclaim('b');
+      const gone = await attempt(() => store.reopen('b')).catch((e: unknown) => e);
+      expect(gone).toBeInstanceOf(LifecycleError);
+      expect((gone as Error).message).toMatch(/reclaimed/);
     });
 
     it('widens the window: with the 20 nearest documents deleted, limit 10 still returns 10 live hits', async () => {
@@ -379,6 +428,86 @@ export function runConformance<K, F>(
       await expect(search(store, '\u0000', { encoderFor, hybrid: true })).rejects.toBeInstanceOf(
         EmptyInputError,
       );
+    });
+
+    it('answers a query the encoder cannot embed from full text alone (queryFullText), only from live current rows', async () => {
+      await seed();
+      await h.insert(11, 'the client got ECONNREFUSED from the proxy');
+      await h.insert(12, 'ECONNREFUSED again, on another port');
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      expect(store.queryFullText).toBeTypeOf('function');
+      const text = await store.queryFullText!('a', 'ECONNREFUSED', 5);
+      expect(new Set(text.map((x) => x.doc))).toEqual(new Set([h.key(11), h.key(12)]));
+      for (const hit of text) expect(hit.chunkIndex).toBe(0);
+      // The freshness rule holds: no deleted row, no edited row's old text.
+      await h.remove(11);
+      await h.update(12, 'fixed: the proxy answers now');
+      expect(await store.queryFullText!('a', 'ECONNREFUSED', 5)).toEqual([]);
+      await h.insert(13, 'ECONNREFUSED in the new note');
+      expect(await store.queryFullText!('a', 'ECONNREFUSED', 5)).toEqual([]); // not stamped yet
+      await fill(store, 'a', enc.encode);
+      expect((await store.queryFullText!('a', 'ECONNREFUSED', 5)).map((x) => x.doc)).toEqual([
+        h.key(13),
+      ]);
+      // The filter applies, as it does to vector hits.
+      await h.insert(14, 'ECONNREFUSED elsewhere', 'far');
+      await fill(store, 'a', enc.encode);
+      const filtered = await store.queryFullText!('a', 'ECONNREFUSED', 5, {
+        filter: h.filterCategory('far'),
+      });
+      expect(filtered.map((x) => x.doc)).toEqual([h.key(14)]);
+    });
+
+    it('search with hybrid answers from full text when the encoder rejects the query; without hybrid it throws SearchUnavailableError', async () => {
+      await seed();
+      await h.insert(11, 'call randomUUID for a fresh key');
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      // An encoder that embeds documents but knows no identifier in a query.
+      const picky = async (texts: string[]) => {
+        if (texts.some((t) => /[A-Z]{2}|[a-z][A-Z]/.test(t)))
+          throw new PermanentEncodeError('text 0 has no word the vocabulary knows');
+        return enc.encode(texts, {});
+      };
+      const reported: unknown[] = [];
+      const hits = await search(store, 'randomUUID', {
+        encoderFor: () => picky,
+        hybrid: true,
+        onGenerationError: (_g, e) => reported.push(e),
+      });
+      expect(hits[0]!.doc).toEqual(h.key(11));
+      expect(reported).toEqual([]); // answered, so not left out
+      const err = await search(store, 'randomUUID', { encoderFor: () => picky }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SearchUnavailableError);
+      expect((err as SearchUnavailableError).code).toBe('SEARCH_UNAVAILABLE');
+      expect((err as SearchUnavailableError).causes).toHaveLength(1);
+      expect((err as SearchUnavailableError).causes[0]!.generation).toBe('a');
+      expect((err as SearchUnavailableError).causes[0]!.error).toBeInstanceOf(PermanentEncodeError);
+    });
+
+    it('leaves a failing generation out of search; the others answer', async () => {
+      await seed();
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      await store.ensureGeneration('b', GEN_B, 'building');
+      await fill(store, 'b', encB.encode);
+      const down = new Error('HTTP 500: upstream down');
+      const left: [string, unknown][] = [];
+      const hits = await search(store, 'rocket launch orbit', {
+        encoderFor: (g) =>
+          g === 'b'
+            ? async () => {
+                throw down;
+              }
+            : enc.encode,
+        limit: 3,
+        onGenerationError: (g, e) => left.push([g, e]),
+      });
+      expect(hits[0]).toMatchObject({ doc: h.key(2), list: 1 });
+      expect(left).toEqual([['b', down]]);
     });
 
     it('deleteVectors removes a document from every generation; it is pending again while its row exists', async () => {

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { EmptyInputError, type EncodeFn, fill, search } from '../../src/core/index.js';
+import {
+  EmptyInputError,
+  type EncodeFn,
+  fill,
+  PermanentEncodeError,
+  QueryTimeoutError,
+  SearchUnavailableError,
+  search,
+} from '../../src/core/index.js';
+import { openAICompatible } from '../../src/encoders/index.js';
+import { startFaultServer } from '../support/fault-server.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { MemoryStore } from '../support/memory-store.js';
 
@@ -114,5 +124,121 @@ describe('search', () => {
     const c = new AbortController();
     c.abort(new Error('cancelled'));
     await expect(search(store, 'x', { encoderFor, signal: c.signal })).rejects.toThrow('cancelled');
+  });
+
+  describe('a failing generation never takes search down', () => {
+    it('leaves out a generation whose encoder fails and reports it; the other answers', async () => {
+      const { store, encoderFor } = await migratingStore();
+      const boom = new Error('HTTP 500 after 5 retries');
+      const left: [string, unknown][] = [];
+      const hits = await search(store, 'apple orchard harvest', {
+        encoderFor: (g) =>
+          g === 'new'
+            ? async () => {
+                throw boom;
+              }
+            : encoderFor(g),
+        onGenerationError: (g, e) => left.push([g, e]),
+      });
+      expect(hits[0]).toMatchObject({ doc: 'doc0', list: 1 });
+      expect(left).toEqual([['new', boom]]);
+    });
+
+    it('leaves out a generation whose query fails in the store', async () => {
+      const { store, encoderFor } = await migratingStore();
+      const query = store.queryGeneration.bind(store);
+      store.queryGeneration = (gen, q, limit, opts) => {
+        if (gen === 'new') throw new Error('vec table is corrupt');
+        return query(gen, q, limit, opts);
+      };
+      const left: string[] = [];
+      const hits = await search(store, 'rocket launch orbit', {
+        encoderFor,
+        onGenerationError: (g) => left.push(g),
+      });
+      expect(hits[0]!.doc).toBe('doc1');
+      expect(left).toEqual(['new']);
+    });
+
+    it('an encoder that never answers costs the search at most queryTimeoutMs, and its signal is aborted', async () => {
+      const { store, encoderFor } = await migratingStore();
+      let seen: AbortSignal | undefined;
+      const hang: EncodeFn = (_texts, o) => {
+        seen = o.signal;
+        return new Promise(() => {}); // ignores its signal on purpose
+      };
+      const left: unknown[] = [];
+      const started = Date.now();
+      const hits = await search(store, 'violin concerto music', {
+        encoderFor: (g) => (g === 'new' ? hang : encoderFor(g)),
+        queryTimeoutMs: 200,
+        onGenerationError: (_g, e) => left.push(e),
+      });
+      const took = Date.now() - started;
+      expect(took).toBeLessThan(2000);
+      expect(hits[0]!.doc).toBe('doc2');
+      expect(left[0]).toBeInstanceOf(QueryTimeoutError);
+      expect((left[0] as QueryTimeoutError).code).toBe('QUERY_TIMEOUT');
+      expect(seen?.aborted).toBe(true);
+    });
+
+    it("stops an HTTP encoder's retries at the deadline (a 500ing endpoint no longer costs 13 s)", async () => {
+      const server = await startFaultServer({ dimensions: 32, decide: () => '500' });
+      try {
+        const { store, encoderFor } = await migratingStore();
+        const remote = await openAICompatible({
+          baseURL: server.url,
+          model: 'm',
+          dimensions: 32,
+          maxRetries: 8,
+        });
+        const left: unknown[] = [];
+        const started = Date.now();
+        const hits = await search(store, 'tax return deadline', {
+          encoderFor: (g) => (g === 'new' ? remote.encode : encoderFor(g)),
+          queryTimeoutMs: 300,
+          onGenerationError: (_g, e) => left.push(e),
+        });
+        expect(Date.now() - started).toBeLessThan(2000);
+        expect(hits[0]!.doc).toBe('doc3');
+        expect(left[0]).toBeInstanceOf(QueryTimeoutError);
+        const calls = server.log.length;
+        await new Promise((r) => setTimeout(r, 600));
+        expect(server.log.length).toBe(calls); // no retry ran after the deadline
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('throws SearchUnavailableError with every cause when no generation can answer', async () => {
+      const { store } = await migratingStore();
+      const reject: EncodeFn = async () => {
+        throw new PermanentEncodeError('text 0 has no word the vocabulary knows');
+      };
+      const err = await search(store, 'ECONNREFUSED', { encoderFor: () => reject }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SearchUnavailableError);
+      const causes = (err as SearchUnavailableError).causes;
+      expect(causes.map((c) => c.generation)).toEqual(['new', 'old']);
+      for (const c of causes) expect(c.error).toBeInstanceOf(PermanentEncodeError);
+      expect((err as Error).message).toMatch(/hybrid/);
+    });
+
+    it("the caller's abort is not a generation failure: it rejects the search", async () => {
+      const { store, encoderFor } = await migratingStore();
+      const c = new AbortController();
+      const slow: EncodeFn = (_t, o) =>
+        new Promise((_, reject) =>
+          o.signal?.addEventListener('abort', () => reject(o.signal!.reason)),
+        );
+      setTimeout(() => c.abort(new Error('user cancelled')), 50);
+      await expect(
+        search(store, 'x', {
+          encoderFor: (g) => (g === 'new' ? slow : encoderFor(g)),
+          signal: c.signal,
+        }),
+      ).rejects.toThrow('user cancelled');
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
-import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
+import { describeFill, fillEach } from '../run-fill.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
@@ -71,15 +71,23 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
     );
   }
   if (flags.follow) return followCommand(ws, flags, ctx);
-  const runs: FillRun[] = [];
-  for (const gen of await store.liveGenerations()) {
-    runs.push(await fillGeneration(ws, gen, fillTuning(flags, ctx)));
+  const live = await store.liveGenerations();
+  if (live.length === 0) {
+    const retired = (await store.generations()).filter(
+      (g) => g.state === 'retired' && !g.reclaimed,
+    );
+    throw new CliError(
+      retired.length > 0
+        ? `no live generation to fill; bring one back with \`vecfill reopen ${retired.at(-1)!.key}\` (then fill and activate it), or create one with \`vecfill migrate\``
+        : 'no live generation to fill; create one with `vecfill migrate`',
+      EXIT.notFound,
+    );
   }
-  return emit(
-    ctx,
-    { generations: runs },
-    () => runs.map(describeFill).join('\n') || 'no live generation to fill',
+  const { runs, failed } = await fillEach(ws, live, fillTuning(flags, ctx), ctx);
+  emit(ctx, failed.length > 0 ? { generations: runs, failed } : { generations: runs }, () =>
+    runs.map(describeFill).join('\n'),
   );
+  return failed.length > 0 ? EXIT.failure : EXIT.ok;
 }
 
 /** `fill --follow`: fill, then keep filling every live generation as the table changes, until stopped. */

@@ -1,6 +1,7 @@
 import { type Context, emit } from '../context.js';
+import { EXIT } from '../errors.js';
 import { indexFolder } from '../indexer.js';
-import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
+import { describeFill, type FillAll, fillEach } from '../run-fill.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
@@ -37,12 +38,13 @@ export async function indexCommand(
       undefined,
       indexOptionsFrom(flags),
     );
-  const runs: FillRun[] = [];
-  if (flags.fill !== false) {
-    for (const gen of await store.liveGenerations())
-      runs.push(await fillGeneration(ws, gen, fillTuning(flags, ctx)));
-  }
-  return emit(ctx, { index: result, fill: runs }, () => {
+  const { runs, failed }: FillAll =
+    flags.fill === false
+      ? { runs: [], failed: [] }
+      : await fillEach(ws, await store.liveGenerations(), fillTuning(flags, ctx), ctx);
+  const value =
+    failed.length > 0 ? { index: result, fill: runs, failed } : { index: result, fill: runs };
+  const code = emit(ctx, value, () => {
     const lines = [
       `indexed ${result.files} files from ${result.root}: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed`,
     ];
@@ -50,4 +52,5 @@ export async function indexCommand(
     lines.push(...runs.map(describeFill));
     return lines.join('\n');
   });
+  return failed.length > 0 ? EXIT.failure : code;
 }

@@ -1,7 +1,7 @@
 import { LifecycleError, UncoveredError, UnknownGenerationError } from '../../core/index.js';
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import { describeFill, fillGeneration } from '../run-fill.js';
+import { describeFill, fillEach } from '../run-fill.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
@@ -44,8 +44,17 @@ export async function migrateCommand(
       EXIT.refused,
     );
   }
-  const run =
-    flags.fill === false ? undefined : await fillGeneration(ws, gen, fillTuning(flags, ctx));
+  const filled =
+    flags.fill === false ? undefined : await fillEach(ws, [gen], fillTuning(flags, ctx), ctx);
+  if (filled && filled.failed.length > 0) {
+    emit(ctx, { generation: gen, failed: filled.failed, activated: false }, () =>
+      [
+        `building generation ${gen} was created but not filled; search keeps answering from the active one`,
+      ].join('\n'),
+    );
+    return EXIT.failure;
+  }
+  const run = filled?.runs[0];
   let activated = false;
   if (flags.activate) {
     await guard(() => store.activate(gen));
@@ -74,7 +83,19 @@ export async function activateCommand(
       'no building generation to activate; name one: vecfill activate <generation>',
       EXIT.notFound,
     );
-  await guard(() => store.activate(target));
+  const info = (await store.generations()).find((g) => g.key === target);
+  try {
+    await guard(() => store.activate(target));
+  } catch (e) {
+    if (e instanceof CliError && e.exitCode === EXIT.refused && info?.state === 'retired') {
+      // A retired generation is not filled: name every step back.
+      throw new CliError(
+        `${e.message.replace(/ \(run `vecfill fill`, then activate again\)$/, '')}; run \`vecfill reopen ${target}\`, then \`vecfill fill\`, then \`vecfill activate ${target}\``,
+        EXIT.refused,
+      );
+    }
+    throw e;
+  }
   return emit(
     ctx,
     { activated: target },
@@ -82,13 +103,31 @@ export async function activateCommand(
   );
 }
 
-export async function retireCommand(ws: Workspace, gen: string, ctx: Context): Promise<number> {
-  await guard(async () => (await ws.store()).retire(gen));
+export async function retireCommand(
+  ws: Workspace,
+  gen: string,
+  flags: { force?: boolean },
+  ctx: Context,
+): Promise<number> {
+  await guard(async () => (await ws.store()).retire(gen, { force: Boolean(flags.force) }));
   return emit(
     ctx,
     { retired: gen },
     () =>
-      `retired ${gen}; it is no longer searched (free its space with \`vecfill reclaim ${gen}\`)`,
+      `retired ${gen}; it is no longer searched (bring it back with \`vecfill reopen ${gen}\`, or free its space with \`vecfill reclaim ${gen}\`)`,
+  );
+}
+
+/** `vecfill reopen <gen>`: a retired generation becomes building again, keeping its vectors. */
+export async function reopenCommand(ws: Workspace, gen: string, ctx: Context): Promise<number> {
+  const store = await ws.store();
+  await guard(() => store.reopen(gen));
+  const { backlog } = await store.coverage(gen);
+  return emit(
+    ctx,
+    { reopened: gen, backlog },
+    () =>
+      `reopened ${gen} as building; ${backlog} document(s) changed since it was retired: run \`vecfill fill\`, then \`vecfill activate ${gen}\``,
   );
 }
 
@@ -103,7 +142,10 @@ async function guard(fn: () => unknown): Promise<void> {
     await fn();
   } catch (e) {
     if (e instanceof UncoveredError) {
-      throw new CliError(`${e.message} (run \`vecfill fill\`, then activate again)`, EXIT.refused);
+      throw new CliError(
+        `${e.message.replace(/; run fill for it first$/, '')} (run \`vecfill fill\`, then activate again)`,
+        EXIT.refused,
+      );
     }
     if (e instanceof UnknownGenerationError)
       throw new CliError(`${e.message}; see \`vecfill status\``, EXIT.notFound);

@@ -1,4 +1,5 @@
-import { type DocHit, search } from '../../core/index.js';
+import { type DocHit, SearchUnavailableError, search } from '../../core/index.js';
+import { type Degraded, degraded as degradedEntry, messageOf, searchAdvice } from '../advice.js';
 
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
@@ -10,6 +11,8 @@ export interface SearchFlags {
   hybrid?: boolean;
   where?: string;
   merge?: string;
+  /** Milliseconds each generation's query encoding may take (`--query-timeout`). */
+  queryTimeout?: string;
 }
 
 export interface SearchRow {
@@ -21,12 +24,17 @@ export interface SearchRow {
   passage: string;
 }
 
-/** Runs a search over every live generation and returns rows with passages. */
+/**
+ * Runs a search over every live generation and returns rows with passages.
+ * A generation that fails is left out: it is added to `degraded` (when
+ * given) and the others answer.
+ */
 export async function runSearch(
   ws: Workspace,
   query: string,
   flags: SearchFlags,
   signal?: AbortSignal,
+  degraded?: Degraded[],
 ): Promise<SearchRow[]> {
   const limit = flags.limit === undefined ? 10 : Number(flags.limit);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
@@ -48,6 +56,21 @@ export async function runSearch(
       EXIT.notFound,
     );
   }
+  let queryTimeoutMs: number | undefined;
+  if (flags.queryTimeout !== undefined) {
+    queryTimeoutMs = Number(flags.queryTimeout);
+    if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1)
+      throw new CliError(
+        `--query-timeout must be a positive number of milliseconds, got ${flags.queryTimeout}`,
+        EXIT.usage,
+      );
+  }
+  // The offline encoder loads its word table (a conversion on the very
+  // first run) before the query deadline starts: loading is not answering.
+  for (const gen of live) {
+    const settings = await ws.encoderSettings(gen).catch(() => undefined);
+    if (settings?.kind === 'words') await ws.encoderFor(gen).catch(() => undefined);
+  }
   const filter: CliFilter | undefined = flags.where ? { where: flags.where } : undefined;
   let hits: DocHit<CliKey>[];
   try {
@@ -58,6 +81,8 @@ export async function runSearch(
       ...(flags.hybrid ? { hybrid: true } : {}),
       ...(filter ? { filter } : {}),
       ...(signal ? { signal } : {}),
+      ...(queryTimeoutMs !== undefined ? { queryTimeoutMs } : {}),
+      onGenerationError: (gen, error) => degraded?.push(degradedEntry(gen, error)),
     });
   } catch (e) {
     if (flags.where && e instanceof Error && /read-only/i.test(e.message)) {
@@ -106,12 +131,44 @@ export function renderRows(rows: SearchRow[], query: string, tty: boolean): stri
     .join('\n');
 }
 
+/**
+ * `vecfill search`: one warning line on stderr per generation left out. When
+ * no generation can embed the query and `--hybrid` is off, it says so and
+ * suggests `--hybrid` (no hits, exit 0); when nothing can answer for another
+ * reason (outages, settings), it exits 1.
+ */
 export async function searchCommand(
   ws: Workspace,
   query: string,
   flags: SearchFlags,
   ctx: Context,
 ): Promise<number> {
-  const rows = await runSearch(ws, query, flags, ctx.signal);
-  return emit(ctx, { query, results: rows }, () => renderRows(rows, query, ctx.tty));
+  const degraded: Degraded[] = [];
+  const warn = () => {
+    for (const d of degraded)
+      ctx.err(
+        `warning: generation ${d.generation} left out: ${d.message}; ${searchAdvice(d.generation, { code: d.code, message: d.message }, Boolean(flags.hybrid))}`,
+      );
+  };
+  let rows: SearchRow[];
+  try {
+    rows = await runSearch(ws, query, flags, ctx.signal, degraded);
+  } catch (e) {
+    warn();
+    if (
+      e instanceof SearchUnavailableError &&
+      !flags.hybrid &&
+      e.causes.length > 0 &&
+      e.causes.every((c) => (c.error as { code?: unknown }).code === 'PERMANENT_ENCODE')
+    ) {
+      ctx.err(
+        `no generation can embed ${JSON.stringify(query)} (${messageOf(e.causes[0]!.error)}); search again with --hybrid to find these words through full text`,
+      );
+      return emit(ctx, { query, results: [], degraded }, () => 'no matches');
+    }
+    throw e;
+  }
+  warn();
+  const value = degraded.length > 0 ? { query, results: rows, degraded } : { query, results: rows };
+  return emit(ctx, value, () => renderRows(rows, query, ctx.tty));
 }

@@ -1,0 +1,263 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultServer, startFaultServer } from '../support/fault-server.js';
+import { runCli, runJson } from './run-cli.js';
+
+// Issue 12: search and fill stay up when a generation, a provider, a chunk
+// or a query fails. Each test is the user's path through the CLI.
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vecfill-stay-up-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface SearchOut {
+  results: { id: string; generation: string }[];
+  degraded?: { generation: string; code: string; message: string }[];
+}
+interface StatusOut {
+  generations: { generation: string; state: string; backlog: number }[];
+}
+interface FillOut {
+  generations: { generation: string; documents: number }[];
+  failed?: { generation: string; code: string; message: string }[];
+}
+
+/** Identifiers the offline word vectors do not know (finding 3), each in its own note. */
+const IDENTIFIERS: Record<string, string> = {
+  ECONNREFUSED: 'The client failed with ECONNREFUSED while the proxy restarted.',
+  randomUUID: 'Call crypto.randomUUID to give every upload its own name.',
+  shiftwidth: 'In the editor config, set shiftwidth to two spaces for yaml files.',
+  nanoid: 'We switched to nanoid for short links in the dashboard.',
+};
+
+function folderWith(name: string, files: Record<string, string>): string {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(folder, file), text);
+  return folder;
+}
+
+const everyday = {
+  'tides.md': 'Tides rise and fall twice a day, pulled by the gravity of the moon.',
+  'bread.md': 'Knead the dough and let it rise in a warm kitchen before baking.',
+  'chess.md': 'The opening gambit sacrifices a pawn for rapid development of the pieces.',
+};
+
+describe('a query the encoder cannot embed (finding 3)', () => {
+  const db = () => join(dir, 'identifiers.db');
+  beforeAll(async () => {
+    const files: Record<string, string> = { ...everyday, 'launch.md': 'Launch day 🚀 went well.' };
+    for (const [word, text] of Object.entries(IDENTIFIERS)) files[`${word}.md`] = text;
+    await runJson(['index', folderWith('identifiers', files), '--db', db()]);
+  });
+
+  it.each(Object.keys(IDENTIFIERS))('%s: --hybrid finds it through full text', async (word) => {
+    const out = await runJson<SearchOut>(['search', word, '--db', db(), '--hybrid']);
+    expect(out.results[0]!.id).toBe(`${word}.md`);
+  });
+
+  it.each([...Object.keys(IDENTIFIERS), '🚀'])(
+    '%s: without --hybrid, exit 0, no hits, and stderr says why and suggests --hybrid',
+    async (word) => {
+      const r = await runCli(['search', word, '--db', db()]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe('no matches');
+      expect(r.stderr).toMatch(/no word the .* vocabulary knows/);
+      expect(r.stderr).toContain('--hybrid');
+      const json = await runCli(['search', word, '--db', db(), '--json']);
+      expect(json.code).toBe(0);
+      const out = JSON.parse(json.stdout) as SearchOut;
+      expect(out.results).toEqual([]);
+      expect(out.degraded![0]!.code).toBe('PERMANENT_ENCODE');
+    },
+  );
+
+  it('an emoji with --hybrid is not an error either', async () => {
+    const r = await runCli(['search', '🚀', '--db', db(), '--hybrid']);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('a broken generation never blocks the others (findings 1 and 2)', () => {
+  let server: FaultServer;
+  let mode: 'ok' | '500' = 'ok';
+  beforeAll(async () => {
+    // An endpoint that returns 64-dimensional vectors whatever is asked for.
+    server = await startFaultServer({ dimensions: 64, decide: () => mode });
+  });
+  afterAll(() => server.close());
+
+  it('a migration to a wrong dimension leaves search and the active generation working, and names `vecfill retire`', async () => {
+    const folder = folderWith('dims', { ...everyday });
+    const db = join(dir, 'dims.db');
+    await runJson(['index', folder, '--db', db]);
+    const migrate = await runCli([
+      'migrate',
+      '--db',
+      db,
+      '--encoder',
+      'openai',
+      '--base-url',
+      server.url,
+      '--model',
+      'x3',
+      '--dimensions',
+      '4096',
+    ]);
+    expect(migrate.code).toBe(1);
+    expect(migrate.stderr).toMatch(/64-dimensional/);
+    const status = await runJson<StatusOut>(['status', '--db', db]);
+    const x3 = status.generations.find((g) => g.state === 'building')!.generation;
+    expect(migrate.stderr).toContain(`vecfill retire ${x3}`);
+
+    // Search answers from the active generation, with one warning line.
+    const search = await runCli(['search', 'gravity of the moon', '--db', db]);
+    expect(search.code).toBe(0);
+    expect(search.stdout).toContain('tides.md');
+    const warnings = search.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^warning: generation ${x3} left out: .+; .+`));
+    const json = await runJson<SearchOut>(['search', 'gravity of the moon', '--db', db]);
+    expect(json.results[0]!.id).toBe('tides.md');
+    expect(json.degraded).toEqual([
+      { generation: x3, code: 'ENCODER_CONFIG', message: expect.stringMatching(/64-dimensional/) },
+    ]);
+
+    // An edit still reaches the active generation; the broken one is reported.
+    writeFileSync(join(folder, 'bread.md'), 'Sourdough needs a lively starter and a cold proof.');
+    const index = await runCli(['index', folder, '--db', db, '--json']);
+    expect(index.code).toBe(1);
+    expect(index.stderr).toContain(`vecfill retire ${x3}`);
+    const filled = JSON.parse(index.stdout) as {
+      fill: { generation: string; documents: number }[];
+    };
+    expect(filled.fill.map((r) => r.documents)).toEqual([1]);
+    const found = await runJson<SearchOut>(['search', 'sourdough starter', '--db', db]);
+    expect(found.results[0]!.id).toBe('bread.md');
+
+    const fill = await runCli(['fill', '--db', db, '--json']);
+    expect(fill.code).toBe(1);
+    const out = JSON.parse(fill.stdout) as FillOut;
+    expect(out.failed!.map((f) => [f.generation, f.code])).toEqual([[x3, 'ENCODER_CONFIG']]);
+    expect(out.generations).toHaveLength(1);
+
+    // The way out it named works.
+    expect((await runCli(['retire', x3, '--db', db])).code).toBe(0);
+    expect((await runCli(['fill', '--db', db])).code).toBe(0);
+    const clean = await runCli(['search', 'gravity of the moon', '--db', db]);
+    expect(clean.stderr).not.toContain('warning:');
+  });
+
+  it('an endpoint that answers 500 costs a search at most the query deadline', async () => {
+    const folder = folderWith('outage', { ...everyday });
+    const db = join(dir, 'outage.db');
+    await runJson(['index', folder, '--db', db]);
+    mode = 'ok';
+    await runJson([
+      'migrate',
+      '--db',
+      db,
+      '--encoder',
+      'openai',
+      '--base-url',
+      server.url,
+      '--model',
+      'm',
+      '--dimensions',
+      '64',
+    ]);
+    mode = '500';
+    const started = Date.now();
+    const r = await runCli(['search', 'gravity of the moon', '--db', db, '--json']);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code).toBe(0);
+    // Default deadline 3 s (plus process start); its retries used to take 13 s or more.
+    expect(seconds).toBeLessThan(8);
+    const out = JSON.parse(r.stdout) as SearchOut;
+    expect(out.results[0]!.id).toBe('tides.md');
+    expect(out.degraded![0]!.code).toBe('QUERY_TIMEOUT');
+    const quick = await runCli([
+      'search',
+      'gravity of the moon',
+      '--db',
+      db,
+      '--query-timeout',
+      '200',
+    ]);
+    expect(quick.code).toBe(0);
+    expect(quick.stderr).toMatch(/warning: generation m-\w+ left out: .*200 ms; .*--query-timeout/);
+    mode = 'ok';
+  });
+});
+
+describe('no lifecycle dead ends (finding 6)', () => {
+  it('refuses to retire the only active generation unless --force', async () => {
+    const db = join(dir, 'retire.db');
+    await runJson(['index', folderWith('retire', { ...everyday }), '--db', db]);
+    const [gen] = (await runJson<StatusOut>(['status', '--db', db])).generations;
+    const refused = await runCli(['retire', gen!.generation, '--db', db]);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain(`vecfill retire --force ${gen!.generation}`);
+    expect((await runCli(['search', 'moon', '--db', db])).code).toBe(0);
+    expect((await runCli(['retire', gen!.generation, '--db', db, '--force'])).code).toBe(0);
+  });
+
+  it('rolls a migration back: migrate A -> B, activate B, edit 10, reopen A, fill re-embeds exactly 10, activate A', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++)
+      files[`note${i}.md`] = `Note ${i} is about gardens, rivers and mountain weather.`;
+    const folder = folderWith('rollback', files);
+    const db = join(dir, 'rollback.db');
+    await runJson(['index', folder, '--db', db]);
+    const a = (await runJson<StatusOut>(['status', '--db', db])).generations[0]!.generation;
+    const migrated = await runJson<{ generation: string; activated: boolean }>([
+      'migrate',
+      '--db',
+      db,
+      '--weighting',
+      'mean',
+      '--activate',
+    ]);
+    const b = migrated.generation;
+    expect(migrated.activated).toBe(true);
+    for (let i = 0; i < 10; i++)
+      writeFileSync(
+        join(folder, `note${i}.md`),
+        `Note ${i} now explains harpsichord tuning and baroque temperament.`,
+      );
+    await runJson(['index', folder, '--db', db]);
+
+    // activate A names every step back.
+    const early = await runCli(['activate', a, '--db', db]);
+    expect(early.code).toBe(4);
+    expect(early.stderr).toContain(`vecfill reopen ${a}`);
+
+    const reopened = await runJson<{ reopened: string; backlog: number }>([
+      'reopen',
+      a,
+      '--db',
+      db,
+    ]);
+    expect(reopened).toEqual({ reopened: a, backlog: 10 });
+    const fill = await runJson<FillOut>(['fill', '--db', db]);
+    expect(Object.fromEntries(fill.generations.map((g) => [g.generation, g.documents]))).toEqual({
+      [a]: 10,
+      [b]: 0,
+    });
+    await runJson(['activate', a, '--db', db]);
+    const status = await runJson<StatusOut>(['status', '--db', db]);
+    expect(Object.fromEntries(status.generations.map((g) => [g.generation, g.state]))).toEqual({
+      [a]: 'active',
+      [b]: 'retired',
+    });
+    const found = await runJson<SearchOut>(['search', 'harpsichord temperament', '--db', db]);
+    expect(found.results).toHaveLength(10);
+    expect(found.results.every((r) => /^note[0-9]\.md$/.test(r.id) && r.generation === a)).toBe(
+      true,
+    );
+  });
+});
