@@ -58,7 +58,13 @@ describe('follow', () => {
     });
     const searchable = async (text: string, doc: number) => {
       const hits = await search(store, text, { encoderFor: () => encode, limit: 1 });
-      return hits[0]?.doc === doc && store.coverage('g1').backlog === 0;
+      // Wait for follow's own caught-up too: editing before follow has read
+      // its backlog would fold two edits into one pass.
+      return (
+        hits[0]?.doc === doc &&
+        store.coverage('g1').backlog === 0 &&
+        events.at(-1)?.type === 'caught-up'
+      );
     };
     await until(() => searchable('alpha apples', 1));
     editor.prepare('INSERT INTO docs (id, content) VALUES (?, ?)').run(2, 'bravo bananas');
@@ -68,7 +74,12 @@ describe('follow', () => {
       .run('cherry');
     await until(() => searchable('cherry', 1));
     editor.prepare('UPDATE docs SET embed_gen = NULL WHERE id = 2').run();
-    await until(() => store.coverage('g1').backlog === 0 && store.coverage('g1').embedded === 2);
+    await until(
+      () =>
+        store.coverage('g1').backlog === 0 &&
+        store.coverage('g1').embedded === 2 &&
+        events.at(-1)?.type === 'caught-up',
+    );
     editor.prepare('DELETE FROM docs WHERE id = 2').run();
     await until(async () => {
       const hits = await search(store, 'bravo bananas', { encoderFor: () => encode });
