@@ -46,6 +46,8 @@ describe('layering', () => {
       sqlite: /(^|\/)(postgres|encoders|cli)\/|^(pg|@electric-sql\/.*)$/,
       postgres: /(^|\/)(sqlite|encoders|cli)\/|^(better-sqlite3|sqlite-vec)$/,
       encoders: /(^|\/)(sqlite|postgres|cli)\/|^(better-sqlite3|sqlite-vec|pg|@electric-sql\/.*)$/,
+      langchain:
+        /(^|\/)(sqlite|postgres|cli|encoders)\/|^(better-sqlite3|sqlite-vec|pg|@electric-sql\/.*)$/,
     };
     const offenders: string[] = [];
     for (const [layer, forbidden] of Object.entries(rules)) {
