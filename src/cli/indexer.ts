@@ -19,6 +19,13 @@ export interface IndexOptions {
   exclude?: string[];
   /** Files larger than this are skipped with a warning. Default 20 MiB. */
   maxBytes?: number;
+  /**
+   * Re-examine only these paths (relative to the folder, `/`-separated; a
+   * folder means everything under it), as `vecfill watch` does after file
+   * system events: files found there are added or updated, rows there whose
+   * file is gone are removed, every other row is left as it is.
+   */
+  paths?: string[];
 }
 
 export interface IndexResult {
@@ -28,11 +35,33 @@ export interface IndexResult {
   changed: number;
   unchanged: number;
   removed: number;
+  /** Files that moved (a row removed and one added with the same content): their vectors moved too, nothing was embedded again. */
+  moved: number;
   skipped: { path: string; reason: string }[];
 }
 
 const DEFAULT_INCLUDE = ['**/*.md', '**/*.txt', '**/*.markdown'];
 const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/.git/**'];
+
+/** The include and exclude globs of `index` (and `watch`), compiled. */
+export function folderRules(opts: Pick<IndexOptions, 'include' | 'exclude'>): {
+  include: RegExp[];
+  exclude: RegExp[];
+  /** Whether a file at this relative path is indexed (when it is a readable text file). */
+  wanted: (rel: string) => boolean;
+  /** Whether this relative path (file or folder) is left out. */
+  excluded: (rel: string) => boolean;
+} {
+  const include = (opts.include?.length ? opts.include : DEFAULT_INCLUDE).map(globToRegExp);
+  const exclude = [...DEFAULT_EXCLUDE, ...(opts.exclude ?? [])].map(globToRegExp);
+  const excluded = (rel: string) => exclude.some((re) => re.test(rel) || re.test(`${rel}/`));
+  return {
+    include,
+    exclude,
+    excluded,
+    wanted: (rel) => !excluded(rel) && include.some((re) => re.test(rel)),
+  };
+}
 
 /**
  * Loads `.md`/`.txt` files under `dir` into the `documents` table: new files
@@ -54,8 +83,7 @@ export async function indexFolder(
     throw new CliError(`folder ${dir} does not exist`, EXIT.notFound);
   }
   if (!st.isDirectory()) throw new CliError(`${dir} is not a folder`, EXIT.usage);
-  const include = (opts.include?.length ? opts.include : DEFAULT_INCLUDE).map(globToRegExp);
-  const exclude = [...DEFAULT_EXCLUDE, ...(opts.exclude ?? [])].map(globToRegExp);
+  const { include, exclude } = folderRules(opts);
   const maxBytes = opts.maxBytes ?? 20 * 1024 * 1024;
 
   db.exec(`CREATE TABLE IF NOT EXISTS documents (
@@ -88,6 +116,7 @@ export async function indexFolder(
     changed: 0,
     unchanged: 0,
     removed: 0,
+    moved: 0,
     skipped: [],
   };
   const found: { path: string; file: string }[] = [];
@@ -101,7 +130,27 @@ export async function indexFolder(
         found.push({ path: rel, file: full });
     }
   };
-  walk(root);
+  const scope = opts.paths?.map((p) => p.split(sep).join('/').replace(/\/+$/, ''));
+  const inScope = (path: string) =>
+    scope === undefined || scope.some((p) => p === '' || path === p || path.startsWith(`${p}/`));
+  if (scope === undefined) walk(root);
+  else {
+    for (const rel of new Set(scope)) {
+      const full = join(root, rel);
+      if (rel !== '' && exclude.some((re) => re.test(rel) || re.test(`${rel}/`))) continue;
+      let entry: ReturnType<typeof statSync> | undefined;
+      try {
+        entry = statSync(full);
+      } catch {
+        continue; // gone: its rows are removed below
+      }
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && include.some((re) => re.test(rel)))
+        found.push({ path: rel, file: full });
+    }
+  }
+  // A folder and a file inside it may both be in scope: each file once.
+  found.splice(0, found.length, ...new Map(found.map((f) => [f.path, f])).values());
   found.sort((a, b) => (a.path < b.path ? -1 : 1));
 
   const existing = new Map(
@@ -117,6 +166,8 @@ export async function indexFolder(
   const seen = new Set<string>();
   const store = await ws.store();
   const removed: string[] = [];
+  /** New paths by content hash, for telling a move from a delete plus an add. */
+  const addedByHash = new Map<string, string[]>();
   db.transaction(() => {
     for (const { path, file } of found) {
       const size = statSync(file).size;
@@ -129,14 +180,24 @@ export async function indexFolder(
       seen.add(path);
       result.files++;
       const before = existing.get(path);
-      if (before === undefined) result.added++;
-      else if (before !== hash) result.changed++;
+      if (before === undefined) {
+        result.added++;
+        addedByHash.set(hash, [...(addedByHash.get(hash) ?? []), path]);
+      } else if (before !== hash) result.changed++;
       else result.unchanged++;
       if (before !== hash) upsert.run(path, titleOf(content, path), content, hash, size);
     }
-    for (const path of existing.keys()) {
-      if (seen.has(path)) continue;
+    for (const [path, hash] of existing) {
+      if (seen.has(path) || !inScope(path)) continue;
       db.prepare('DELETE FROM documents WHERE path = ?').run(path);
+      const to = addedByHash.get(hash)?.shift();
+      if (to !== undefined && store.moveVectors) {
+        // A rename: the content hash is the revision, so the vectors stay valid under the new path.
+        store.moveVectors(path, to);
+        result.added--;
+        result.moved++;
+        continue;
+      }
       removed.push(path);
       result.removed++;
     }

@@ -14,6 +14,7 @@ import {
 import { type McpFlags, mcpCommand } from './commands/mcp.js';
 import { type SearchFlags, searchCommand } from './commands/search.js';
 import { statusCommand } from './commands/status.js';
+import { type WatchFlags, watchCommand } from './commands/watch.js';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { withFollowOptions } from './follower.js';
@@ -174,6 +175,29 @@ export async function main(argv: string[]): Promise<number> {
     ),
   ).action(async (dir: string, opts: IndexFlags & { db: string; json?: boolean }) => {
     await withWorkspace(opts, true, (ws, ctx) => indexCommand(ws, dir, opts, ctx));
+  });
+
+  withFollowOptions(
+    withTuning(
+      withEncoder(
+        withCommon(
+          program
+            .command('watch <dir>')
+            .description(
+              'index <dir> like `index`, then keep it indexed and embedded as files change (until Ctrl-C or SIGTERM)',
+            )
+            .option(
+              '--include <glob>',
+              'only files matching (repeatable; default **/*.md, **/*.txt)',
+              collect,
+            )
+            .option('--exclude <glob>', 'skip files matching (repeatable)', collect)
+            .option('--debounce <ms>', 'quiet time that ends a burst of file events (default 100)'),
+        ),
+      ),
+    ),
+  ).action(async (dir: string, opts: WatchFlags & { db: string; json?: boolean }) => {
+    await withWorkspace(opts, true, (ws, ctx) => watchCommand(ws, dir, opts, ctx));
   });
 
   const fill = withTuning(

@@ -190,6 +190,8 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
     /** How searches scan the generation and the memory that takes (SQLite). */
     scan?: { scan: string; residentBytes: number; note?: string };
   }>;
+  /** SQLite only: moves a renamed document's vectors to its new key. */
+  moveVectors?(from: CliKey, to: CliKey): void;
   /** SQLite only: centres a binary generation's codes on its mean. */
   recenter?(gen: string): Awaitable<number>;
   /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */

@@ -46,7 +46,7 @@ export async function indexCommand(
     failed.length > 0 ? { index: result, fill: runs, failed } : { index: result, fill: runs };
   const code = emit(ctx, value, () => {
     const lines = [
-      `indexed ${result.files} files from ${result.root}: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed`,
+      `indexed ${result.files} files from ${result.root}: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed${result.moved ? `, ${result.moved} moved (vectors kept)` : ''}`,
     ];
     for (const s of result.skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
     lines.push(...runs.map(describeFill));
