@@ -3,6 +3,7 @@ import { EmptyInputError, VecfillError } from '../core/index.js';
 import { type DemoFlags, demoCommand } from './commands/demo.js';
 import { type FillFlags, fillCommand } from './commands/fill.js';
 import { type IndexFlags, indexCommand } from './commands/index-folder.js';
+import { installTriggerCommand } from './commands/install-trigger.js';
 import {
   activateCommand,
   type MigrateFlags,
@@ -285,6 +286,17 @@ export async function main(argv: string[]): Promise<number> {
     ),
   ).action(async (opts: MigrateFlags & { db: string; json?: boolean }) => {
     await withWorkspace(opts, false, (ws, ctx) => migrateCommand(ws, opts, ctx));
+  });
+
+  withCommon(
+    program
+      .command('install-trigger')
+      .description(
+        'PostgreSQL: add a trigger on the documents table that wakes `fill --follow` on every change',
+      )
+      .option('--uninstall', 'remove the trigger'),
+  ).action(async (opts: { db: string; json?: boolean; uninstall?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => installTriggerCommand(ws, opts, ctx));
   });
 
   withCommon(

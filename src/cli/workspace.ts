@@ -190,6 +190,9 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
     /** How searches scan the generation and the memory that takes (SQLite). */
     scan?: { scan: string; residentBytes: number; note?: string };
   }>;
+  /** Postgres only: the change trigger followers LISTEN to. */
+  installTrigger?(): Promise<{ channel: string }>;
+  uninstallTrigger?(): Promise<void>;
   /** SQLite only: moves a renamed document's vectors to its new key. */
   moveVectors?(from: CliKey, to: CliKey): void;
   /** SQLite only: centres a binary generation's codes on its mean. */

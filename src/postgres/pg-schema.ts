@@ -17,6 +17,8 @@ const DERIVED_SUFFIXES = [
   'stamps',
   'stamps_doc',
   'leases',
+  'changes',
+  'notify',
   'vec_2147483647',
   'vec_2147483647_hnsw',
 ] as const;

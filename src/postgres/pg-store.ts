@@ -20,9 +20,16 @@ import {
   UncoveredError,
   UnknownGenerationError,
   validateGeneration,
+  type WaitForChangeOptions,
 } from '../core/index.js';
 import { checkReopen, refuseRetireActive, uncoveredNext } from '../core/lifecycle.js';
 import { inTransaction, type PgClient, type PgQueryable } from './pg-client.js';
+import {
+  ChangeWatcher,
+  changeObjects,
+  installTriggerSql,
+  uninstallTriggerSql,
+} from './pg-notify.js';
 import {
   coveredPg,
   type PgSchema,
@@ -115,6 +122,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   readonly #lock = { tail: Promise.resolve() as Promise<unknown> };
   readonly #cursor = new Map<number, PgKey>();
   readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  #changes: ChangeWatcher | undefined;
   #idType = 'text';
   #pgvector: PgvectorInfo = { version: 'unknown', iterativeScan: false };
 
@@ -471,6 +479,38 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       );
     }
     await this.#q(`DELETE FROM ${t.chunks} WHERE gen = $1 AND doc = $2`, [g.id, key], tx);
+  }
+
+  /**
+   * Resolves `true` once the documents may have changed. With the change
+   * trigger installed (`installTrigger`), it LISTENs on the trigger's
+   * channel and polls the trigger's sequence every `pollMs`; without it,
+   * it waits `pollMs` and says yes, so `follow` scans (the polling fallback).
+   */
+  waitForChange(opts: WaitForChangeOptions): Promise<boolean> {
+    this.#changes ??= new ChangeWatcher(this.client, this.schema);
+    return this.#changes.wait(opts);
+  }
+
+  /**
+   * Creates the change trigger on the documents table (idempotent): every
+   * statement that changes the table advances `<prefix>_changes` and
+   * notifies the channel of that name, so followers wake at once and an idle
+   * one costs one tiny query per poll. Needs the right to create triggers
+   * on the table.
+   */
+  async installTrigger(): Promise<{ channel: string }> {
+    await this.#tx(async (tx) => {
+      for (const sql of installTriggerSql(this.schema)) await this.#q(sql, [], tx);
+    });
+    return { channel: changeObjects(this.schema).channel };
+  }
+
+  /** Removes the change trigger, its function and its sequence. */
+  async uninstallTrigger(): Promise<void> {
+    await this.#tx(async (tx) => {
+      for (const sql of uninstallTriggerSql(this.schema)) await this.#q(sql, [], tx);
+    });
   }
 
   async liveGenerations(): Promise<string[]> {
