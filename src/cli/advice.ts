@@ -57,6 +57,9 @@ export function searchAdvice(generation: string, error: unknown, hybrid: boolean
 
 /** The next step for a generation whose fill failed. */
 export function fillAdvice(generation: string, error: unknown): string {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (status === 401 || status === 403 || status === 407)
+    return `fix the API key (or the proxy), then run \`vecfill fill\` again: nothing was skipped; or stop filling it with \`vecfill retire ${generation}\``;
   if (isConfigError(error))
     return `fix the encoder flags and create a new generation with \`vecfill migrate\`, or stop filling it with \`vecfill retire ${generation}\``;
   return `run \`vecfill fill\` again once the endpoint answers (finished documents are kept), or stop filling it with \`vecfill retire ${generation}\``;

@@ -220,6 +220,11 @@ export async function main(argv: string[]): Promise<number> {
           .option(
             '--follow',
             'keep running: fill again whenever the table changes, until Ctrl-C or SIGTERM',
+          )
+          .option(
+            '--retry-skipped',
+            'try again the documents an earlier fill skipped after encoder errors',
+            false,
           ),
       ),
     ),
@@ -281,6 +286,11 @@ export async function main(argv: string[]): Promise<number> {
           )
           .option('--generation <name>', 'name of the new generation')
           .option('--activate', 'activate it once it covers every document', false)
+          .option(
+            '--force',
+            'with --activate: activate even if more than 1% of the documents were skipped',
+            false,
+          )
           .option('--no-fill', 'only create it'),
       ),
     ),
@@ -302,10 +312,17 @@ export async function main(argv: string[]): Promise<number> {
   withCommon(
     program
       .command('activate [generation]')
-      .description('make a fully covered generation the active one (default: the building one)'),
-  ).action(async (gen: string | undefined, opts: { db: string; json?: boolean }) => {
-    await withWorkspace(opts, false, (ws, ctx) => activateCommand(ws, gen, ctx));
-  });
+      .description('make a fully covered generation the active one (default: the building one)')
+      .option(
+        '--force',
+        'activate even if it embedded nothing or skipped more than 1% of the documents',
+        false,
+      ),
+  ).action(
+    async (gen: string | undefined, opts: { db: string; json?: boolean; force?: boolean }) => {
+      await withWorkspace(opts, false, (ws, ctx) => activateCommand(ws, gen, opts, ctx));
+    },
+  );
   withCommon(
     program
       .command('retire <generation>')

@@ -1,4 +1,4 @@
-import { type FillProgress, type FillResult, fill } from '../core/index.js';
+import { EncoderConfigError, type FillProgress, type FillResult, fill } from '../core/index.js';
 import { skipPermanentErrors } from '../encoders/index.js';
 import { type Degraded, degraded, fillAdvice } from './advice.js';
 import type { Context } from './context.js';
@@ -25,6 +25,8 @@ export async function fillGeneration(
     concurrency?: number;
     /** Called with the fill's progress (besides the progress bar, when not quiet). */
     onProgress?: (p: FillProgress) => void;
+    /** Re-attempt documents an earlier fill skipped after encoder errors (`--retry-skipped`). */
+    retrySkipped?: boolean;
   } = {},
 ): Promise<FillRun> {
   const store = await ws.store();
@@ -40,6 +42,7 @@ export async function fillGeneration(
       scanBatch: 256,
       ...(encoder.maxChars ? { split: { maxChars: encoder.maxChars } } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.retrySkipped ? { retrySkipped: true } : {}),
       ...(reporter || opts.onProgress
         ? {
             onProgress: (p: FillProgress) => {
@@ -59,6 +62,17 @@ export async function fillGeneration(
       if (info?.quantization === 'binary' && !info.centred) await store.recenter(gen);
     }
     return { ...result, generation: gen, skippedDocs, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    if (e instanceof EncoderConfigError && (e.status === 401 || e.status === 403)) {
+      const settings = await ws.encoderSettings(gen);
+      if (settings.kind === 'openai') {
+        throw new EncoderConfigError(
+          `${e.message} (this generation reads its key from $${settings.apiKeyEnv})`,
+          e.status === undefined ? {} : { status: e.status },
+        );
+      }
+    }
+    throw e;
   } finally {
     reporter?.finish();
   }
@@ -66,7 +80,7 @@ export async function fillGeneration(
 
 export function describeFill(r: FillRun): string {
   const lines = [
-    `${r.generation}: embedded ${r.documents - r.skipped} documents (${r.chunks} chunks), skipped ${r.skipped}, left ${r.stale} changed mid-fill for the next run, in ${r.seconds.toFixed(2)}s`,
+    `${r.generation}: embedded ${r.documents - r.skipped} documents (${r.chunks} chunks), skipped ${r.skipped}, left ${r.stale} changed mid-fill for the next run, in ${r.seconds.toFixed(2)}s${r.retried ? ` (${r.retried} skipped documents retried)` : ''}`,
   ];
   for (const s of r.skippedDocs) lines.push(`  skipped ${s.doc}: ${s.reason}`);
   return lines.join('\n');
@@ -87,7 +101,13 @@ export interface FillAll {
 export async function fillEach(
   ws: Workspace,
   gens: readonly string[],
-  opts: { signal?: AbortSignal; quiet?: boolean; batchSize?: number; concurrency?: number },
+  opts: {
+    signal?: AbortSignal;
+    quiet?: boolean;
+    batchSize?: number;
+    concurrency?: number;
+    retrySkipped?: boolean;
+  },
   ctx: Context,
 ): Promise<FillAll> {
   const out: FillAll = { runs: [], failed: [] };

@@ -18,6 +18,7 @@ import {
   transformers,
   wordVectors,
 } from '../encoders/index.js';
+import { formatWait } from '../encoders/openai-compatible.js';
 import {
   type GenerationOptions,
   openDatabase,
@@ -603,6 +604,9 @@ export function defaultGenerationKey(
   return `${name.replace(/^-|-$/g, '')}-${fp.slice(0, 6)}${quantization ? `-${quantization}` : ''}`;
 }
 
+/** Waits before a retry from this long on are printed on stderr. */
+const LONG_WAIT_MS = 2000;
+
 async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<Encoder> {
   if (settings.kind === 'words') {
     let announced = false;
@@ -627,6 +631,14 @@ async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<
   const opts: Parameters<typeof openAICompatible>[0] = {
     baseURL: settings.baseURL,
     model: settings.model,
+    // A long wait (a Retry-After, a long backoff) says what it waits for and
+    // until when, so the command never looks hung.
+    onRetry: (n) => {
+      if (n.waitMs < LONG_WAIT_MS) return;
+      process.stderr.write(
+        `vecfill: ${settings.model}: ${n.reason}; waiting ${formatWait(n.waitMs)}${n.retryAfter ? ' as the provider asked (Retry-After)' : ''}, until ${n.until.toISOString()}, before retry ${n.attempt} of ${n.maxRetries} (Ctrl-C stops; finished documents are kept)\n`,
+      );
+    },
   };
   if (apiKey) opts.apiKey = apiKey;
   if (settings.dimensions !== undefined) opts.dimensions = settings.dimensions;

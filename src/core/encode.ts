@@ -1,5 +1,5 @@
 import { isBlank } from './blank.js';
-import { EmptyInputError, InvalidVectorError } from './errors.js';
+import { EmptyInputError, InvalidVectorError, ProviderFailureError } from './errors.js';
 
 /**
  * What the texts of an encode call are: documents being embedded by `fill`,
@@ -146,6 +146,32 @@ function checkBatch(
       `expected ${expected} vectors for the batch starting at ${offset}, got ${got}`,
     );
   }
+  try {
+    return checkVectors(vectors, offset, dims);
+  } catch (first) {
+    if (!(first instanceof InvalidVectorError) || vectors.length < 2) throw first;
+    // One bad vector is that input's problem; a batch where every vector is
+    // bad (all zeros, all overflowing, all the wrong length) is the
+    // provider's, and must not be recorded against each document.
+    const unusable = (j: number): boolean => {
+      try {
+        checkVectors([vectors[j]], offset + j, dims);
+        return false;
+      } catch (e) {
+        if (e instanceof InvalidVectorError) return true;
+        throw e;
+      }
+    };
+    if (!vectors.every((_, j) => unusable(j))) throw first;
+    throw new ProviderFailureError(
+      `the encoder returned an unusable vector for every one of the ${vectors.length} inputs of a batch (first: ${first.message}); this is the provider failing, not the documents, so nothing was skipped`,
+      vectors.length,
+      first,
+    );
+  }
+}
+
+function checkVectors(vectors: unknown[], offset: number, dims: number | undefined): number {
   let d = dims;
   for (let j = 0; j < vectors.length; j++) {
     const v: unknown = vectors[j];

@@ -107,6 +107,69 @@ export class PermanentEncodeError extends VecfillError {
   }
 }
 
+/**
+ * The provider kept failing in a way that might pass: rate limits, 5xx,
+ * timeouts, network errors. Never a document's fault: `fill` stops with it
+ * (documents stay pending) and never hands it to `onEncodeError`.
+ */
+export class TransientEncodeError extends VecfillError {
+  readonly status: number | undefined;
+  /** How long the provider asked to wait (`Retry-After`), when it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, status?: number, cause?: unknown, retryAfterMs?: number) {
+    super('TRANSIENT_ENCODE', message, cause === undefined ? undefined : { cause });
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The encoder is misconfigured for its provider: a rejected or missing API
+ * key (HTTP 401/403/407), a wrong model or base URL (404/405), another
+ * vector length than the generation's. Never a document's fault: `fill`
+ * stops with it and never hands it to `onEncodeError`.
+ */
+export class EncoderConfigError extends VecfillError {
+  /** HTTP status, when the provider answered with one. */
+  readonly status: number | undefined;
+  constructor(message: string, options?: { status?: number }) {
+    super('ENCODER_CONFIG', message);
+    this.status = options?.status;
+  }
+}
+
+/**
+ * The encoder failed in a way that is the provider's fault, not one input's:
+ * every vector of a batch was unusable (all zeros, overflowing, wrong
+ * length), or the same failure hit `consecutive` inputs in a row (the
+ * breaker of `fill`, see `FillOptions.maxConsecutiveSkips`). `fill` stops
+ * with it; the documents involved stay pending, none is stamp-skipped.
+ */
+export class ProviderFailureError extends VecfillError {
+  /** Inputs that failed in a row (the breaker), or the batch size (a whole bad batch). */
+  readonly consecutive: number;
+  constructor(message: string, consecutive: number, cause?: unknown) {
+    super('PROVIDER_FAILURE', message, cause === undefined ? undefined : { cause });
+    this.consecutive = consecutive;
+  }
+}
+
+/**
+ * True for failures that are the provider's or the configuration's, never an
+ * input's: `TransientEncodeError`, `EncoderConfigError`,
+ * `ProviderFailureError`, and a wrong vector count. `fill` stops on them
+ * without retrying documents one at a time and without asking
+ * `onEncodeError`, so they are never recorded as a document's fault.
+ */
+export function isProviderFailure(error: unknown): boolean {
+  return (
+    error instanceof TransientEncodeError ||
+    error instanceof EncoderConfigError ||
+    error instanceof ProviderFailureError ||
+    (error instanceof InvalidVectorError && error.reason === 'count')
+  );
+}
+
 /** `activate` was refused because documents are still not covered by the generation. */
 export class UncoveredError extends VecfillError {
   readonly generation: unknown;
@@ -120,6 +183,43 @@ export class UncoveredError extends VecfillError {
     );
     this.generation = generation;
     this.backlog = backlog;
+  }
+}
+
+/** How many documents a generation skipped for one reason. */
+export interface SkipReason {
+  /** The encoder's error message, as saved with the skip stamps. */
+  reason: string;
+  documents: number;
+}
+
+/**
+ * `activate` was refused because the generation embedded nothing, or skipped
+ * more than `maxSkippedShare` of the documents after encoder errors: search
+ * would silently lose them. Says how many and why; `force` overrides.
+ */
+export class TooManySkippedError extends VecfillError {
+  readonly generation: unknown;
+  readonly embedded: number;
+  /** Documents skipped after an encoder error (blank documents are not counted). */
+  readonly skipped: number;
+  /** The most common reasons, most frequent first. */
+  readonly reasons: SkipReason[];
+  constructor(generation: unknown, embedded: number, skipped: number, reasons: SkipReason[]) {
+    const total = embedded + skipped;
+    const share = total === 0 ? 0 : (skipped / total) * 100;
+    const why = reasons
+      .slice(0, 3)
+      .map((r) => `${r.documents} × ${r.reason}`)
+      .join('; ');
+    super(
+      'TOO_MANY_SKIPPED',
+      `generation ${describe(generation)} cannot be activated: ${embedded === 0 ? 'it embedded nothing and ' : ''}${skipped} of ${total} documents (${share.toFixed(share < 10 ? 1 : 0)}%) were skipped after encoder errors (${why}). Fix the cause and fill again with retrySkipped (vecfill fill --retry-skipped), or activate with force (vecfill activate --force) to accept the loss`,
+    );
+    this.generation = generation;
+    this.embedded = embedded;
+    this.skipped = skipped;
+    this.reasons = reasons;
   }
 }
 

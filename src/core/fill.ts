@@ -1,9 +1,11 @@
 import { isBlank } from './blank.js';
+import { SkipBreaker } from './breaker.js';
 import { type Chunk, type SplitOptions, split } from './chunk.js';
 import { type EncodeFn, encodeBatched } from './encode.js';
 import {
   describe,
   InvalidVectorError,
+  isProviderFailure,
   MissingDocumentError,
   StaleError,
   VecfillError,
@@ -47,8 +49,25 @@ export interface FillOptions<K> {
    * leave unset) to stop the fill with the error. With cross-document
    * batching, a failed batch is retried one document at a time first so only
    * the document at fault is reported.
+   *
+   * Never called for a provider failure (`isProviderFailure`: an outage, a
+   * configuration error such as a rejected API key, a batch of unusable
+   * vectors): those stop the fill at once, without retrying documents one at
+   * a time, and every document stays pending.
    */
   onEncodeError?: (doc: K, error: unknown) => boolean | Promise<boolean>;
+  /**
+   * The breaker: this many inputs skipped in a row for the same failure stop
+   * the fill with `ProviderFailureError`, and none of them is stamped (skip
+   * stamps are held back until a success, a different failure or the end of
+   * the fill). Default 20; `Infinity` turns it off.
+   */
+  maxConsecutiveSkips?: number;
+  /**
+   * Re-attempt documents an earlier fill stamp-skipped after an encoder error
+   * (blank documents stay skipped). Needs a store with `resetSkipped`.
+   */
+  retrySkipped?: boolean;
 }
 
 export interface FillResult {
@@ -61,6 +80,8 @@ export interface FillResult {
   stale: number;
   /** Deleted documents whose leftover vectors the store pruned at the end (stores with `prune`). */
   pruned?: number;
+  /** With `retrySkipped`: documents skipped by an earlier fill that became pending again. */
+  retried?: number;
 }
 
 /** Saves in a row after which a document reported pending again at the same revision means a broken store. */
@@ -73,6 +94,8 @@ interface DocState<K> {
   remaining: number;
   /** Set once the document is finished or given up, so late batches ignore it. */
   settled: boolean;
+  /** Why it is skipped, when an encoder error skipped it (saved with the skip stamp). */
+  skipReason?: string;
 }
 
 interface Unit {
@@ -124,6 +147,15 @@ export async function fill<K, G, F = never>(
   const signal = opts.signal;
   const started = Date.now();
   const result: FillResult = { documents: 0, chunks: 0, skipped: 0, stale: 0 };
+  const breaker = new SkipBreaker<DocState<K>>(opts.maxConsecutiveSkips ?? 20);
+  /** Documents whose skip the breaker holds back: settled, not saved, not to be scanned again. */
+  const held = new Set<K>();
+  if (opts.retrySkipped) {
+    if (!store.resetSkipped) {
+      throw new TypeError('fill: retrySkipped needs a store with resetSkipped');
+    }
+    result.retried = await store.resetSkipped(gen);
+  }
   let pendingSeen = 0;
   /** Documents refused as stale or missing in this run: left for the next run. */
   const setAside = new Set<K>();
@@ -153,8 +185,9 @@ export async function fill<K, G, F = never>(
   for (;;) {
     signal?.throwIfAborted();
     const page: Pending<K>[] = [];
-    for (const p of await store.pendingForGeneration(gen, scanBatch + setAside.size)) {
-      if (setAside.has(p.doc)) continue;
+    const limit = scanBatch + setAside.size + held.size;
+    for (const p of await store.pendingForGeneration(gen, limit)) {
+      if (setAside.has(p.doc) || held.has(p.doc)) continue;
       if (savedLastPage.has(p.doc)) {
         const savedRevision = savedLastPage.get(p.doc);
         if (savedRevision === undefined || savedRevision === null) {
@@ -181,11 +214,17 @@ export async function fill<K, G, F = never>(
     pendingSeen += page.length;
     savedLastPage = await fillPage(page.slice(0, scanBatch));
   }
+  // The run of skips the breaker still holds was shorter than its threshold:
+  // those documents really are unusable, so their skips are saved now.
+  if (breaker.held.length > 0) await fillPage([], breaker.success());
   if (store.prune) result.pruned = await store.prune();
   report();
   return result;
 
-  async function fillPage(page: Pending<K>[]): Promise<Map<K, Revision | undefined>> {
+  async function fillPage(
+    page: Pending<K>[],
+    releasedSkips: DocState<K>[] = [],
+  ): Promise<Map<K, Revision | undefined>> {
     const saved = new Map<K, Revision | undefined>();
     const docs: DocState<K>[] = page.map((pending) => {
       const chunks = isBlank(pending.content)
@@ -203,6 +242,12 @@ export async function fill<K, G, F = never>(
     // Saves are serialized through one queue; whatever is queued when the
     // previous save finishes goes out together (via saveMany when available).
     let queue: { state: DocState<K>; vectors: ChunkVector[]; skip: boolean }[] = [];
+    const releaseSkips = (states: DocState<K>[]) => {
+      for (const state of states) {
+        held.delete(state.pending.doc);
+        enqueueSave(state, true);
+      }
+    };
     let flushing: Promise<void> = Promise.resolve();
     let saveError: { error: unknown } | undefined;
 
@@ -231,17 +276,20 @@ export async function fill<K, G, F = never>(
             doc: it.state.pending.doc,
             revision: it.state.pending.revision,
             vectors: it.vectors,
+            ...(it.state.skipReason === undefined ? {} : { skipReason: it.state.skipReason }),
           }));
           outcomes = await store.saveMany(gen, saveItems);
         } else {
           outcomes = [];
           for (const it of items) {
             try {
+              const reason = it.state.skipReason;
               await store.saveVectors(
                 gen,
                 it.state.pending.doc,
                 it.state.pending.revision,
                 it.vectors,
+                ...(reason === undefined ? [] : [{ skipReason: reason }]),
               );
               outcomes.push(null);
             } catch (e) {
@@ -271,6 +319,7 @@ export async function fill<K, G, F = never>(
       }
     };
 
+    releaseSkips(releasedSkips);
     // Blank documents are stamp-skipped without touching the encoder.
     for (const d of docs) if (d.chunks.length === 0) enqueueSave(d, true);
 
@@ -280,7 +329,9 @@ export async function fill<K, G, F = never>(
 
     const handleFailure = async (unit: Unit, error: unknown): Promise<void> => {
       const touched = [...new Set(unit.refs.map((r) => r.doc))].filter((d) => !docs[d]!.settled);
-      if (!opts.onEncodeError) throw error;
+      // An outage or a misconfiguration is nobody's document's fault: stop
+      // at once (no one-at-a-time retries, no skip), everything stays pending.
+      if (!opts.onEncodeError || isProviderFailure(error)) throw error;
       if (error instanceof InvalidVectorError && error.reason !== 'count') {
         // The error names the input at fault: only its document is poisoned.
         const ref = unit.refs[error.index];
@@ -308,7 +359,11 @@ export async function fill<K, G, F = never>(
       if (state.settled) return;
       const skip = await opts.onEncodeError!(state.pending.doc, error);
       if (!skip) throw error;
-      if (!state.settled) enqueueSave(state, true);
+      if (state.settled) return;
+      state.settled = true;
+      state.skipReason = skipReason(error);
+      held.add(state.pending.doc);
+      releaseSkips(breaker.skip(state, error));
     };
 
     const runUnit = async (unit: Unit): Promise<void> => {
@@ -330,7 +385,10 @@ export async function fill<K, G, F = never>(
         if (state.settled) return;
         state.vectors[r.chunk] = vectors[i];
         state.remaining--;
-        if (state.remaining === 0) enqueueSave(state, false);
+        if (state.remaining === 0) {
+          releaseSkips(breaker.success());
+          enqueueSave(state, false);
+        }
       });
     };
 
@@ -357,6 +415,13 @@ export async function fill<K, G, F = never>(
     if (failure) throw failure.error;
     return saved;
   }
+}
+
+/** What a skip stamp records about the failure (one line, bounded). */
+function skipReason(error: unknown): string {
+  const text = error instanceof Error ? error.message : describe(error);
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
 function unitText<K>(docs: DocState<K>[], r: { doc: number; chunk: number }): string {

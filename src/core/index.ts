@@ -12,6 +12,11 @@
  * live in `vecfill/sqlite` and `vecfill/postgres`, encoders in
  * `vecfill/encoders`. A test keeps it that way.
  */
+export {
+  type ActivateOptions,
+  checkSkippedShare,
+  DEFAULT_MAX_SKIPPED_SHARE,
+} from './activation.js';
 export { isBlank } from './blank.js';
 export { type Chunk, DEFAULT_MAX_CHARS, type SplitOptions, split } from './chunk.js';
 export {
@@ -27,17 +32,23 @@ export {
   DuplicateKeyError,
   describe,
   EmptyInputError,
+  EncoderConfigError,
   GenerationConflictError,
   type GenerationFailure,
   InvalidIdentifierError,
   InvalidVectorError,
   type InvalidVectorReason,
+  isProviderFailure,
   LifecycleError,
   MissingDocumentError,
   PermanentEncodeError,
+  ProviderFailureError,
   QueryTimeoutError,
   SearchUnavailableError,
+  type SkipReason,
   StaleError,
+  TooManySkippedError,
+  TransientEncodeError,
   UncoveredError,
   UnknownGenerationError,
   VecfillError,
@@ -80,6 +91,7 @@ export type {
   QueryOptions,
   Revision,
   SaveItem,
+  SaveOptions,
   Store,
   WaitForChangeOptions,
 } from './store.js';

@@ -1,3 +1,5 @@
+import type { ActivateOptions } from './activation.js';
+import type { SkipReason } from './errors.js';
 import type { Generation } from './generation.js';
 
 /** A value or a promise of it: synchronous backends (better-sqlite3) need not allocate promises. */
@@ -73,6 +75,7 @@ export interface Store<K, G, F = never> {
     doc: K,
     revision: Revision | undefined,
     vectors: ChunkVector[],
+    options?: SaveOptions,
   ): Awaitable<void>;
   /**
    * Optional batched form of `saveVectors`: each item is saved atomically on
@@ -80,6 +83,12 @@ export interface Store<K, G, F = never> {
    * item, `null` for saved or the error that refused it.
    */
   saveMany?(gen: G, items: readonly SaveItem<K>[]): Awaitable<(Error | null)[]>;
+  /**
+   * Optional: forgets the skip stamps `gen` saved with a `skipReason` (documents
+   * skipped after an encoder error, not blank ones), so they are pending
+   * again. `fill`'s `retrySkipped` calls it. Returns how many it forgot.
+   */
+  resetSkipped?(gen: G): Awaitable<number>;
   /** Generations to search, most preferred first (building before active during a migration). */
   liveGenerations(): Awaitable<G[]>;
   /**
@@ -131,8 +140,18 @@ export interface WaitForChangeOptions {
   timeoutMs: number;
 }
 
+/** Extra facts of a save. */
+export interface SaveOptions {
+  /**
+   * For a stamp-only save of a document skipped after an encoder error: why
+   * (one line). Stores keep it with the stamp, so `activate` can say how many
+   * documents were skipped and why, and `resetSkipped` can find them.
+   */
+  skipReason?: string;
+}
+
 /** One document's save for {@link Store.saveMany}. */
-export interface SaveItem<K> {
+export interface SaveItem<K> extends SaveOptions {
   doc: K;
   revision: Revision | undefined;
   vectors: ChunkVector[];
@@ -182,8 +201,19 @@ export interface LifecycleStore<K, G, F = never> extends Store<K, G, F> {
   ): Awaitable<GenerationInfo<G>>;
   generations(): Awaitable<GenerationInfo<G>[]>;
   coverage(gen: G): Awaitable<Coverage>;
-  /** Atomically makes `gen` the single active generation; refuses with `UncoveredError` while backlog > 0. */
-  activate(gen: G): Awaitable<void>;
+  /**
+   * Atomically makes `gen` the single active generation. Refuses with
+   * `UncoveredError` while backlog > 0, and with `TooManySkippedError` when
+   * it embedded nothing or skipped more than `maxSkippedShare` (default 1 %)
+   * of the documents after encoder errors, unless `force`.
+   */
+  activate(gen: G, options?: ActivateOptions): Awaitable<void>;
+  /**
+   * Why `gen`'s current skip stamps were saved (the `skipReason` of each
+   * save), with how many documents each, most frequent first. Blank
+   * documents are not listed.
+   */
+  skipReasons(gen: G): Awaitable<SkipReason[]>;
   /**
    * Takes `gen` out of search; its vectors stay until `reclaim`. Retiring
    * the active generation would leave search without a complete generation,

@@ -3,6 +3,8 @@
  * `{ generation, encode }`: the generation names every setting that changes
  * the vector space; `encode` is an `EncodeFn` for `fill` and `search`.
  */
+
+export { EncoderConfigError, TransientEncodeError } from '../core/index.js';
 export {
   type AiSdkEmbeddingModel,
   fromAiSdk,
@@ -12,10 +14,9 @@ export {
 export { isPermanentEncodeError, skipPermanentErrors } from './classify.js';
 export type { Encoder } from './encoder.js';
 export {
-  EncoderConfigError,
   type OpenAICompatibleOptions,
   openAICompatible,
-  TransientEncodeError,
+  type RetryNotice,
 } from './openai-compatible.js';
 export { backoffMs, parseRetryAfter } from './retry.js';
 export { TOKENIZER_VERSION, tokenize } from './tokenize.js';

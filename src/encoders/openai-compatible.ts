@@ -1,8 +1,9 @@
 import {
   type EncodeFn,
+  EncoderConfigError,
   type Generation,
   PermanentEncodeError,
-  VecfillError,
+  TransientEncodeError,
 } from '../core/index.js';
 import type { Encoder } from './encoder.js';
 import { backoffMs, parseRetryAfter, sleep } from './retry.js';
@@ -29,8 +30,18 @@ export interface OpenAICompatibleOptions {
   timeoutMs?: number;
   /** First backoff delay; doubles per retry, with jitter. Default 500 ms. */
   retryBaseMs?: number;
-  /** Longest `Retry-After` honoured. Default 120 000 ms. */
+  /**
+   * Longest `Retry-After` waited for. Default 120 000 ms. A provider asking
+   * for a longer wait fails the call at once with a `TransientEncodeError`
+   * that says until when, instead of being retried early (and refused again).
+   */
   maxRetryAfterMs?: number;
+  /**
+   * Hears about every wait before a retry: what failed, how long it waits
+   * and until when. The CLI prints the long ones, so a fill waiting on a
+   * `Retry-After` never looks hung.
+   */
+  onRetry?: (notice: RetryNotice) => void;
   /** Extra headers (e.g. an organization or project id). */
   headers?: Record<string, string>;
   /**
@@ -47,23 +58,19 @@ export interface OpenAICompatibleOptions {
   queryPrefix?: string;
 }
 
-/** The provider kept failing in a way that might pass: rate limits, 5xx, timeouts, network errors. */
-export class TransientEncodeError extends VecfillError {
-  readonly status: number | undefined;
-  /** How long the provider asked to wait (`Retry-After`), when it said. */
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, status?: number, cause?: unknown, retryAfterMs?: number) {
-    super('TRANSIENT_ENCODE', message, cause === undefined ? undefined : { cause });
-    this.status = status;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/** The encoder is misconfigured for this provider (e.g. it returns another vector length). Stops a fill. */
-export class EncoderConfigError extends VecfillError {
-  constructor(message: string) {
-    super('ENCODER_CONFIG', message);
-  }
+/** A wait before a retry, as told to `onRetry`. */
+export interface RetryNotice {
+  /** The retry about to be made (1-based), of `maxRetries`. */
+  attempt: number;
+  maxRetries: number;
+  /** How long it waits, and until when. */
+  waitMs: number;
+  until: Date;
+  /** The failure being retried (never contains the API key). */
+  reason: string;
+  status: number | undefined;
+  /** True when the provider set the wait (`Retry-After`). */
+  retryAfter: boolean;
 }
 
 interface EmbeddingResponse {
@@ -111,8 +118,21 @@ export async function openAICompatible(opts: OpenAICompatibleOptions): Promise<E
   const sendDimensions = opts.sendDimensions ?? opts.dimensions !== undefined;
   const prefix = opts.prefix ?? '';
   const queryPrefix = opts.queryPrefix ?? prefix;
-  const key = opts.apiKey;
-  const redact = (text: string) => (key ? text.split(key).join('[redacted]') : text);
+  const rawKey = opts.apiKey;
+  // Header values are sent trimmed of surrounding whitespace (undici does the
+  // same), so the trimmed key is the one that travels and must never print.
+  const key = rawKey?.trim() || undefined;
+  if (key !== undefined && !/^[\x21-\x7e][\x20-\x7e]*$/.test(key)) {
+    throw new EncoderConfigError(
+      'apiKey contains a character that cannot be sent in an HTTP header (a line break, a control or a non-ASCII character); check how the key was copied',
+    );
+  }
+  const secrets = [rawKey, key].filter((k): k is string => Boolean(k));
+  const redact = (text: string) => {
+    let out = text;
+    for (const k of secrets) out = out.split(k).join('[redacted]');
+    return out;
+  };
 
   const request = async (
     texts: string[],
@@ -131,9 +151,27 @@ export async function openAICompatible(opts: OpenAICompatibleOptions): Promise<E
     let last: TransientEncodeError | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       signal?.throwIfAborted();
-      if (attempt > 0) {
-        const wait = last?.retryAfterMs ?? backoffMs(attempt - 1, retryBaseMs);
-        await sleep(Math.min(wait, maxRetryAfterMs), signal);
+      if (attempt > 0 && last) {
+        const asked = last.retryAfterMs;
+        if (asked !== undefined && asked > maxRetryAfterMs) {
+          throw new TransientEncodeError(
+            `${opts.model} at ${url.origin}: ${last.message}; the provider asked to wait ${formatWait(asked)} (Retry-After), longer than maxRetryAfterMs (${formatWait(maxRetryAfterMs)}); try again after ${new Date(Date.now() + asked).toISOString()}`,
+            last.status,
+            last,
+            asked,
+          );
+        }
+        const wait = asked ?? backoffMs(attempt - 1, retryBaseMs);
+        opts.onRetry?.({
+          attempt,
+          maxRetries,
+          waitMs: wait,
+          until: new Date(Date.now() + wait),
+          reason: last.message,
+          status: last.status,
+          retryAfter: asked !== undefined,
+        });
+        await sleep(wait, signal);
       }
       const outcome = await attemptOnce(
         url,
@@ -212,11 +250,9 @@ async function attemptOnce(
     controller.abort();
   }, timeoutMs);
   const transient = (message: string, status?: number, retryAfterMs?: number): Attempt => {
-    const err = new TransientEncodeError(redact(message), status) as TransientEncodeError & {
-      retryAfterMs?: number;
+    return {
+      transient: new TransientEncodeError(redact(message), status, undefined, retryAfterMs),
     };
-    if (retryAfterMs !== undefined) err.retryAfterMs = retryAfterMs;
-    return { transient: err };
   };
   try {
     let res: Response;
@@ -232,6 +268,16 @@ async function attemptOnce(
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) return transient(`no response within ${timeoutMs} ms`);
+      const inner =
+        e instanceof Error ? (e.cause as (Error & { code?: unknown }) | undefined) : undefined;
+      if (inner instanceof Error && inner.message === '' && inner.code === undefined) {
+        // fetch turns an HTTP 407 (proxy authentication) into a bare network
+        // error with an empty cause; no socket failure looks like that.
+        throw new EncoderConfigError(
+          `${String(body.model)} at ${url.origin}${url.pathname}: HTTP 407 (the response was refused by fetch); ${CONFIG_STATUS[407]}. Nothing was skipped: fix it and run the fill again`,
+          { status: 407 },
+        );
+      }
       const cause =
         e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
       return transient(`network error: ${cause}`);
@@ -241,6 +287,15 @@ async function attemptOnce(
         `HTTP ${res.status}: ${providerMessage(text)}`,
         res.status,
         parseRetryAfter(res.headers.get('retry-after')),
+      );
+    }
+    const config = CONFIG_STATUS[res.status];
+    if (config) {
+      throw new EncoderConfigError(
+        redact(
+          `${String(body.model)} at ${url.origin}${url.pathname}: HTTP ${res.status} (${providerMessage(text)}); ${config}. Nothing was skipped: fix it and run the fill again`,
+        ),
+        { status: res.status },
       );
     }
     if (!res.ok) {
@@ -288,6 +343,27 @@ async function attemptOnce(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Statuses that say the request could never succeed with this configuration,
+ * whatever the input: they stop a fill (`EncoderConfigError`) instead of
+ * marking every document as rejected.
+ */
+const CONFIG_STATUS: Record<number, string> = {
+  401: 'the provider did not accept the API key (missing, expired or revoked); set a valid one',
+  403: 'the API key is not allowed to use this model or endpoint; check its permissions and the model name',
+  404: 'no such model or endpoint; check the model name and the base URL (most servers end it in /v1)',
+  405: 'the base URL does not point at an OpenAI-compatible embeddings API',
+  407: 'a proxy between here and the provider wants authentication',
+};
+
+/** `90 s`, `12 min`, `10 h` */
+export function formatWait(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1).replace(/\.0$/, '')} h`;
 }
 
 function providerMessage(text: string): string {

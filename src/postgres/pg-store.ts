@@ -1,6 +1,8 @@
 import {
+  type ActivateOptions,
   type ChunkVector,
   type Coverage,
+  checkSkippedShare,
   DimensionMismatchError,
   fingerprint,
   fuseHybrid,
@@ -16,6 +18,8 @@ import {
   type QueryOptions,
   type Revision,
   type SaveItem,
+  type SaveOptions,
+  type SkipReason,
   StaleError,
   UncoveredError,
   UnknownGenerationError,
@@ -222,6 +226,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       `CREATE INDEX IF NOT EXISTS ${s.indexName('chunks_doc')} ON ${t.chunks} (gen, doc)`,
       `CREATE TABLE IF NOT EXISTS ${t.stamps} (
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, revision text, chunks integer NOT NULL, PRIMARY KEY (gen, doc))`,
+      // Why a document was skipped (NULL for embedded and blank documents); older stores lack it.
+      `ALTER TABLE ${t.stamps} ADD COLUMN IF NOT EXISTS reason text`,
       `CREATE INDEX IF NOT EXISTS ${s.indexName('stamps_doc')} ON ${t.stamps} (doc)`,
       `CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, owner text NOT NULL, expires double precision NOT NULL,
@@ -376,10 +382,13 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     doc: PgKey,
     revision: Revision | undefined,
     vectors: ChunkVector[],
+    options: SaveOptions = {},
   ): Promise<void> {
     await this.#tx(async (tx) => {
       const g = await this.#liveGen(gen, tx);
-      await this.#save(tx, g, { doc, revision, vectors });
+      const item: SaveItem<PgKey> = { doc, revision, vectors };
+      if (options.skipReason !== undefined) item.skipReason = options.skipReason;
+      await this.#save(tx, g, item);
     });
   }
 
@@ -459,10 +468,10 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     if (s.embedGen)
       await this.#q(`UPDATE ${s.docs} SET ${s.embedGen} = $1 WHERE ${s.id} = $2`, [g.key, key], tx);
     await this.#q(
-      `INSERT INTO ${t.stamps} (gen, doc, revision, chunks)
-       SELECT $1, d.${s.id}, ${s.revision ? revisionPg(s) : 'NULL'}, $2 FROM ${s.docs} d WHERE d.${s.id} = $3
-       ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
-      [g.id, vectors.length, key],
+      `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason)
+       SELECT $1, d.${s.id}, ${s.revision ? revisionPg(s) : 'NULL'}, $2, $4 FROM ${s.docs} d WHERE d.${s.id} = $3
+       ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason`,
+      [g.id, vectors.length, key, vectors.length === 0 ? (item.skipReason ?? null) : null],
       tx,
     );
     if (s.leaseMs !== undefined)
@@ -769,12 +778,46 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     return { embedded, skipped, backlog: total - embedded - skipped };
   }
 
-  async activate(gen: string): Promise<void> {
+  /**
+   * Why `gen`'s current skip stamps were saved, most frequent reason first
+   * (blank documents are not listed).
+   */
+  async skipReasons(gen: string, via?: PgQueryable): Promise<SkipReason[]> {
+    const g = await this.#gen(gen, via);
+    if (g.reclaimed) return [];
+    const s = this.schema;
+    const rows = await this.#q(
+      `SELECT s.reason AS reason, count(*)::int AS documents
+       FROM ${s.docs} d JOIN ${this.#t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
+       WHERE ${coveredPg(s)} AND s.chunks = 0 AND s.reason IS NOT NULL
+       GROUP BY s.reason ORDER BY documents DESC, s.reason`,
+      [g.id],
+      via,
+    );
+    return rows.map((r) => ({ reason: String(r.reason), documents: Number(r.documents) }));
+  }
+
+  /**
+   * Forgets `gen`'s skip stamps saved after encoder errors (blank documents
+   * keep theirs), so the next fill tries those documents again. Returns how
+   * many became pending.
+   */
+  async resetSkipped(gen: string): Promise<number> {
+    const g = await this.#liveGen(gen);
+    const rows = await this.#q(
+      `DELETE FROM ${this.#t.stamps} WHERE gen = $1 AND chunks = 0 AND reason IS NOT NULL RETURNING 1`,
+      [g.id],
+    );
+    return rows.length;
+  }
+
+  async activate(gen: string, options: ActivateOptions = {}): Promise<void> {
     await this.#tx(async (tx) => {
       const g = await this.#liveGen(gen, tx);
       await this.#q(`LOCK TABLE ${this.#t.gens} IN EXCLUSIVE MODE`, [], tx);
-      const { backlog } = await this.coverage(gen, tx);
+      const { backlog, embedded } = await this.coverage(gen, tx);
       if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
+      checkSkippedShare(gen, embedded, await this.skipReasons(gen, tx), options);
       await this.#q(
         `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> $1`,
         [g.id],

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import {
+  type ActivateOptions,
   type ChunkVector,
   type Coverage,
+  checkSkippedShare,
   DimensionMismatchError,
   DuplicateKeyError,
   fingerprint,
@@ -18,6 +20,8 @@ import {
   type QueryOptions,
   type Revision,
   type SaveItem,
+  type SaveOptions,
+  type SkipReason,
   StaleError,
   UncoveredError,
   UnknownGenerationError,
@@ -273,6 +277,13 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN centre BLOB`);
     }
     this.#scans.log.create();
+    // Why a document was skipped (NULL for embedded and blank documents).
+    const stampColumns = this.db.prepare(`PRAGMA table_info(${t.stamps})`).all() as {
+      name: string;
+    }[];
+    if (!stampColumns.some((c) => c.name === 'reason')) {
+      this.db.exec(`ALTER TABLE ${t.stamps} ADD COLUMN reason TEXT`);
+    }
     if (s.leaseMs !== undefined) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen INTEGER NOT NULL, doc ${docType} NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL,
@@ -446,9 +457,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     doc: SqliteKey,
     revision: Revision | undefined,
     vectors: ChunkVector[],
+    options: SaveOptions = {},
   ): void {
     const g = this.#liveGen(gen);
-    this.#saveOne.immediate(g, { doc, revision, vectors });
+    const item: SaveItem<SqliteKey> = { doc, revision, vectors };
+    if (options.skipReason !== undefined) item.skipReason = options.skipReason;
+    this.#saveOne.immediate(g, item);
   }
 
   /** Saves many documents in one transaction; each item is atomic on its own (a savepoint). */
@@ -566,10 +580,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     this.#stmt(
       'stamp',
       () =>
-        `INSERT INTO ${t.stamps} (gen, doc, revision, chunks)
-         SELECT ?, d.${quoted(s.idColumn)}, ${s.revisionColumn ? `d.${quoted(s.revisionColumn)}` : 'NULL'}, ? FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?
-         ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks`,
-    ).run(g.id, vectors.length, key);
+        `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason)
+         SELECT ?, d.${quoted(s.idColumn)}, ${s.revisionColumn ? `d.${quoted(s.revisionColumn)}` : 'NULL'}, ?, ? FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?
+         ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason`,
+    ).run(g.id, vectors.length, vectors.length === 0 ? (item.skipReason ?? null) : null, key);
     // Full text belongs to the document, not to this generation: a stamp-skip
     // (no vectors) still indexes it, since another generation may rely on it.
     if (s.fullText) this.#indexText(key);
@@ -1262,15 +1276,48 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   }
 
   /**
+   * Why `gen`'s current skip stamps were saved, most frequent reason first
+   * (blank documents are not listed).
+   */
+  skipReasons(gen: string): SkipReason[] {
+    const g = this.#gen(gen);
+    if (g.reclaimed) return [];
+    return this.db
+      .prepare(
+        `SELECT s.reason AS reason, count(*) AS documents
+         FROM ${this.#t.docs} d JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(this.schema.idColumn)}
+         WHERE ${coveredSql(this.schema)} AND s.chunks = 0 AND s.reason IS NOT NULL
+         GROUP BY s.reason ORDER BY documents DESC, s.reason`,
+      )
+      .all(g.id) as SkipReason[];
+  }
+
+  /**
+   * Forgets `gen`'s skip stamps saved after encoder errors (blank documents
+   * keep theirs), so the next fill tries those documents again. Returns how
+   * many became pending.
+   */
+  resetSkipped(gen: string): number {
+    const g = this.#liveGen(gen);
+    return this.db
+      .prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ? AND chunks = 0 AND reason IS NOT NULL`)
+      .run(g.id).changes;
+  }
+
+  /**
    * Makes `gen` the single active generation and retires every other live
    * one, in one transaction. Refuses with `UncoveredError` while any document
-   * is not covered, so search never loses documents at the switch.
+   * is not covered, so search never loses documents at the switch, and with
+   * `TooManySkippedError` when it embedded nothing or skipped more than
+   * `maxSkippedShare` (default 1 %) of the documents after encoder errors,
+   * unless `force`.
    */
-  activate(gen: string): void {
+  activate(gen: string, options: ActivateOptions = {}): void {
     const run = this.db.transaction(() => {
       const g = this.#liveGen(gen);
-      const { backlog } = this.coverage(gen);
+      const { backlog, embedded } = this.coverage(gen);
       if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
+      checkSkippedShare(gen, embedded, this.skipReasons(gen), options);
       // A complete binary generation gets its codes centred on its own mean.
       if (g.quantization === 'binary') this.recenter(gen);
       this.db

@@ -11,6 +11,7 @@ import {
   SearchUnavailableError,
   StaleError,
   search,
+  TooManySkippedError,
   UncoveredError,
   UnknownGenerationError,
 } from '../../src/core/index.js';
@@ -564,6 +565,45 @@ export function runConformance<K, F>(
         UnknownGenerationError,
       );
       await expect(attempt(() => store.coverage('nope'))).rejects.toThrow(/nope/);
+    });
+
+    it('keeps why a document was skipped; activate refuses too many skips; resetSkipped makes them pending', async () => {
+      await seed(10);
+      await h.insert(11, '   ');
+      await store.ensureGeneration('a', GEN, 'active');
+      await store.ensureGeneration('b', GEN_B, 'building');
+      for (let id = 1; id <= 11; id++) {
+        const [p] = (await store.pendingForGeneration('b', 20)).filter((x) => x.doc === h.key(id));
+        const reason = id === 11 ? undefined : id <= 3 ? 'HTTP 422: too long' : 'HTTP 400: refused';
+        await store.saveVectors(
+          'b',
+          p!.doc,
+          p!.revision,
+          [],
+          ...(reason === undefined ? [] : [{ skipReason: reason }]),
+        );
+      }
+      expect(await store.coverage('b')).toEqual({ embedded: 0, skipped: 11, backlog: 0 });
+      expect(await store.skipReasons('b')).toEqual([
+        { reason: 'HTTP 400: refused', documents: 7 },
+        { reason: 'HTTP 422: too long', documents: 3 },
+      ]);
+      const refused = await attempt(() => store.activate('b')).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(TooManySkippedError);
+      expect(refused).toMatchObject({ embedded: 0, skipped: 10 });
+      expect((await store.generations()).find((g) => g.key === 'a')?.state).toBe('active');
+      // An edited document's old skip no longer counts.
+      await h.update(1, 'apple orchard harvest again');
+      expect((await store.skipReasons('b'))[1]).toEqual({
+        reason: 'HTTP 422: too long',
+        documents: 2,
+      });
+      expect(await store.resetSkipped!('b')).toBe(10);
+      expect(await store.coverage('b')).toEqual({ embedded: 0, skipped: 1, backlog: 10 });
+      expect(await store.skipReasons('b')).toEqual([]);
+      await fill(store, 'b', hashEncoder(DIMS, 'b').encode);
+      await store.activate('b');
+      expect((await store.generations()).find((g) => g.key === 'b')?.state).toBe('active');
     });
 
     it('fill survives a document edited during the fill and converges on the next run', async () => {

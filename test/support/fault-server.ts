@@ -3,7 +3,24 @@ import type { AddressInfo } from 'node:net';
 import { embed } from './hash-encoder.js';
 
 /** What the fault-injecting server may do to one request. */
-export type Fault = 'ok' | '429' | '500' | 'hang' | 'truncated' | 'nan' | 'reset';
+export type Fault =
+  | 'ok'
+  | '429'
+  | '500'
+  | 'hang'
+  | 'truncated'
+  | 'nan'
+  | 'reset'
+  /** Provider-wide refusals: a bad key (401), a forbidden model (403), a wrong model or URL (404), a wrong endpoint (405), a proxy (407). */
+  | '401'
+  | '403'
+  | '404'
+  | '405'
+  | '407'
+  /** HTTP 200 with every vector all zeros. */
+  | 'zeros'
+  /** HTTP 200 with every vector's components at 1e39 (overflows float32 to Infinity). */
+  | 'overflow';
 
 export interface FaultServerOptions {
   dimensions: number;
@@ -67,6 +84,22 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
       embedding: Array.from(embed(t, opts.dimensions)),
     }));
     switch (fault) {
+      case '401':
+      case '403':
+      case '404':
+      case '405':
+      case '407':
+        res.writeHead(Number(fault), { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `refused with ${fault}` } }));
+        return;
+      case 'zeros':
+      case 'overflow': {
+        const value = fault === 'zeros' ? 0 : 1e39;
+        for (const d of data) d.embedding = d.embedding.map(() => value);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data, model: 'fault' }));
+        return;
+      }
       case '429':
         res.writeHead(429, {
           'retry-after': String(opts.retryAfter ?? 0),

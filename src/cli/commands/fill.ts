@@ -20,6 +20,7 @@ export interface FillFlags extends EncoderFlags, IndexOptionFlags, FollowFlags {
   generation?: string;
   batchSize?: string;
   concurrency?: string;
+  retrySkipped?: boolean;
 }
 
 /**
@@ -83,7 +84,12 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
       EXIT.notFound,
     );
   }
-  const { runs, failed } = await fillEach(ws, live, fillTuning(flags, ctx), ctx);
+  const { runs, failed } = await fillEach(
+    ws,
+    live,
+    { ...fillTuning(flags, ctx), retrySkipped: flags.retrySkipped === true },
+    ctx,
+  );
   emit(ctx, failed.length > 0 ? { generations: runs, failed } : { generations: runs }, () =>
     runs.map(describeFill).join('\n'),
   );

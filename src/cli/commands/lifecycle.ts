@@ -1,4 +1,9 @@
-import { LifecycleError, UncoveredError, UnknownGenerationError } from '../../core/index.js';
+import {
+  LifecycleError,
+  TooManySkippedError,
+  UncoveredError,
+  UnknownGenerationError,
+} from '../../core/index.js';
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeFill, fillEach } from '../run-fill.js';
@@ -14,6 +19,8 @@ import { fillTuning } from './fill.js';
 export interface MigrateFlags extends EncoderFlags, IndexOptionFlags {
   generation?: string;
   activate?: boolean;
+  /** Activate even when too many documents were skipped (`--force`). */
+  force?: boolean;
   fill?: boolean;
   batchSize?: string;
   concurrency?: string;
@@ -57,7 +64,7 @@ export async function migrateCommand(
   const run = filled?.runs[0];
   let activated = false;
   if (flags.activate) {
-    await guard(() => store.activate(gen));
+    await guard(() => store.activate(gen, { force: flags.force === true }));
     activated = true;
   }
   return emit(ctx, { generation: gen, fill: run, activated }, () =>
@@ -74,6 +81,7 @@ export async function migrateCommand(
 export async function activateCommand(
   ws: Workspace,
   gen: string | undefined,
+  flags: { force?: boolean },
   ctx: Context,
 ): Promise<number> {
   const store = await ws.store();
@@ -85,7 +93,7 @@ export async function activateCommand(
     );
   const info = (await store.generations()).find((g) => g.key === target);
   try {
-    await guard(() => store.activate(target));
+    await guard(() => store.activate(target, { force: flags.force === true }));
   } catch (e) {
     if (e instanceof CliError && e.exitCode === EXIT.refused && info?.state === 'retired') {
       // A retired generation is not filled: name every step back.
@@ -147,6 +155,7 @@ async function guard(fn: () => unknown): Promise<void> {
         EXIT.refused,
       );
     }
+    if (e instanceof TooManySkippedError) throw new CliError(e.message, EXIT.refused);
     if (e instanceof UnknownGenerationError)
       throw new CliError(`${e.message}; see \`vecfill status\``, EXIT.notFound);
     if (e instanceof LifecycleError) throw new CliError(e.message, EXIT.refused);
