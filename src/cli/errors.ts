@@ -9,6 +9,13 @@ export const EXIT = {
   notFound: 3,
   /** The store refused (e.g. activate with a backlog). */
   refused: 4,
+  /**
+   * Done, but some inputs were skipped: `vecfill index` could not read some
+   * entries (a file name that is not UTF-8, a file or folder it may not
+   * read, a file deleted mid-walk, a file over `--max-bytes`); each is
+   * listed on stderr with its reason, and everything else was indexed.
+   */
+  partial: 5,
   /** Stopped by Ctrl-C; a rerun resumes. */
   interrupted: 130,
 } as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { CliError, EXIT } from './errors.js';
 import { globToRegExp } from './glob.js';
@@ -120,14 +120,39 @@ export async function indexFolder(
     skipped: [],
   };
   const found: { path: string; file: string }[] = [];
+  /** Folders that could not be listed: rows under them are kept, not removed. */
+  const unlisted: string[] = [];
+  /** Files that exist but could not be read: their rows are kept, not removed. */
+  const unreadable = new Set<string>();
+  // One bad entry (a name that is not UTF-8, a folder or file we may not
+  // read, a file deleted while we walk) is skipped with its reason; it never
+  // stops the rest of the folder from being indexed.
   const walk = (abs: string) => {
-    for (const entry of readdirSync(abs, { withFileTypes: true })) {
-      const full = join(abs, entry.name);
-      const rel = relative(root, full).split(sep).join('/');
+    const relDir = relative(root, abs).split(sep).join('/');
+    let entries: Dirent<Buffer>[];
+    try {
+      entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
+    } catch (e) {
+      unlisted.push(relDir === '' ? '' : `${relDir}/`);
+      result.skipped.push({ path: relDir || '.', reason: `cannot list this folder: ${why(e)}` });
+      return;
+    }
+    for (const entry of entries) {
+      const name = entry.name.toString('utf8');
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
       if (exclude.some((re) => re.test(rel) || re.test(`${rel}/`))) continue;
+      const wanted = entry.isDirectory() || (entry.isFile() && include.some((re) => re.test(rel)));
+      if (!wanted) continue;
+      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+        result.skipped.push({
+          path: rel,
+          reason: `the ${entry.isDirectory() ? 'folder' : 'file'} name is not valid UTF-8; rename it to index it`,
+        });
+        continue;
+      }
+      const full = join(abs, name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && include.some((re) => re.test(rel)))
-        found.push({ path: rel, file: full });
+      else found.push({ path: rel, file: full });
     }
   };
   const scope = opts.paths?.map((p) => p.split(sep).join('/').replace(/\/+$/, ''));
@@ -170,12 +195,22 @@ export async function indexFolder(
   const addedByHash = new Map<string, string[]>();
   db.transaction(() => {
     for (const { path, file } of found) {
-      const size = statSync(file).size;
-      if (size > maxBytes) {
-        result.skipped.push({ path, reason: `larger than ${maxBytes} bytes` });
+      let size: number;
+      let content: string;
+      try {
+        size = statSync(file).size;
+        if (size > maxBytes) {
+          result.skipped.push({ path, reason: `larger than ${maxBytes} bytes` });
+          continue;
+        }
+        content = readFileSync(file, 'utf8');
+      } catch (e) {
+        // A file deleted mid-walk is gone (its row goes too); one we may not
+        // read keeps its row until it is readable again.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') unreadable.add(path);
+        result.skipped.push({ path, reason: why(e) });
         continue;
       }
-      const content = readFileSync(file, 'utf8');
       const hash = createHash('sha256').update(content).digest('hex');
       seen.add(path);
       result.files++;
@@ -188,7 +223,8 @@ export async function indexFolder(
       if (before !== hash) upsert.run(path, titleOf(content, path), content, hash, size);
     }
     for (const [path, hash] of existing) {
-      if (seen.has(path) || !inScope(path)) continue;
+      if (seen.has(path) || !inScope(path) || unreadable.has(path)) continue;
+      if (unlisted.some((dir) => path.startsWith(dir))) continue;
       db.prepare('DELETE FROM documents WHERE path = ?').run(path);
       const to = addedByHash.get(hash)?.shift();
       if (to !== undefined && store.moveVectors) {
@@ -205,6 +241,14 @@ export async function indexFolder(
   // The rows are gone, so their vectors can never be returned; now free them.
   for (const path of removed) await store.deleteVectors(path);
   return result;
+}
+
+/** A file-system error as a short reason. */
+function why(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'it vanished while indexing (deleted or renamed)';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return e instanceof Error ? e.message : String(e);
 }
 
 function titleOf(content: string, path: string): string {

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runJson } from './run-cli.js';
+import { BIN, CACHE_DIR, runCli, runJson } from './run-cli.js';
 
 let dir: string;
 beforeAll(() => {
@@ -75,5 +76,113 @@ describe('vecfill fill on awkward tables', () => {
     after.close();
     expect(names.filter((n) => n !== 'vecfill_config')).toEqual([]);
     expect(config).toBe(0);
+  });
+});
+
+/** Runs the CLI as an unprivileged user when the tests run as root (root reads any file). */
+function runAsUser(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const asRoot = process.getuid?.() === 0;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, VECFILL_CACHE_DIR: CACHE_DIR },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `index` flags that need no word vectors and no network (no fill). */
+const OFFLINE = [
+  '--no-fill',
+  '--encoder',
+  'openai',
+  '--model',
+  'm',
+  '--base-url',
+  'http://127.0.0.1:9/v1',
+  '--dimensions',
+  '8',
+  '--json',
+];
+
+describe('vecfill index on a hostile folder', () => {
+  it('skips a non-UTF-8 name, an unreadable file and an unreadable folder, indexes the rest, exits 5', async () => {
+    const base = join(dir, 'hostile');
+    const folder = join(base, 'notes');
+    mkdirSync(join(folder, 'locked'), { recursive: true });
+    chmodSync(dir, 0o777);
+    chmodSync(base, 0o777);
+    writeFileSync(join(folder, 'good.md'), '# Good\n\nA perfectly ordinary note.\n');
+    writeFileSync(join(folder, 'also-good.txt'), 'Another ordinary note.');
+    writeFileSync(
+      Buffer.concat([
+        Buffer.from(`${folder}/bad-`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('-name.md'),
+      ]),
+      'a file whose name is not UTF-8',
+    );
+    writeFileSync(join(folder, 'secret.md'), 'nobody may read this');
+    chmodSync(join(folder, 'secret.md'), 0o000);
+    writeFileSync(join(folder, 'locked', 'inside.md'), 'behind a locked door');
+    chmodSync(join(folder, 'locked'), 0o000);
+    try {
+      const r = await runAsUser(['index', folder, '--db', join(base, 'h.db'), ...OFFLINE]);
+      expect(r.code, r.stderr).toBe(5);
+      const out = JSON.parse(r.stdout) as {
+        index: { added: number; skipped: { path: string; reason: string }[] };
+      };
+      expect(out.index.added).toBe(2);
+      const reasons = out.index.skipped.map((s) => `${s.path}: ${s.reason}`).join('\n');
+      expect(reasons).toMatch(/bad-.*-name\.md: the file name is not valid UTF-8/);
+      expect(reasons).toMatch(/secret\.md: permission denied/);
+      expect(reasons).toMatch(/locked: cannot list this folder: permission denied/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(3);
+      expect(r.stderr).toMatch(/^vecfill: skipped /m);
+    } finally {
+      chmodSync(join(folder, 'secret.md'), 0o644);
+      chmodSync(join(folder, 'locked'), 0o755);
+    }
+  });
+
+  it('never aborts while files come and go during the walk', async () => {
+    const folder = join(dir, 'churn');
+    mkdirSync(folder, { recursive: true });
+    // Another process deletes and re-creates 400 notes as fast as it can.
+    const churner = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         for (let sweep = 0; ; sweep++)
+           for (let k = 0; k < 400; k++) {
+             const f = ${JSON.stringify(folder)} + '/f' + k + '.md';
+             if (sweep % 2) fs.writeFileSync(f, 'note ' + k); else fs.rmSync(f, { force: true });
+           }`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (let run = 0; run < 4; run++) {
+        const r = await runCli(['index', folder, '--db', join(dir, 'churn.db'), ...OFFLINE]);
+        expect([0, 5], r.stderr).toContain(r.code);
+        if (r.code === 5) expect(r.stderr).toMatch(/vanished while indexing/);
+      }
+    } finally {
+      churner.kill('SIGKILL');
+    }
   });
 });

@@ -42,15 +42,18 @@ export async function indexCommand(
     flags.fill === false
       ? { runs: [], failed: [] }
       : await fillEach(ws, await store.liveGenerations(), fillTuning(flags, ctx), ctx);
+  // One line per skipped entry on stderr, and exit code 5 (EXIT.partial):
+  // everything else was indexed, but a script must know something was left out.
+  for (const s of result.skipped) ctx.err(`vecfill: skipped ${s.path}: ${s.reason}`);
   const value =
     failed.length > 0 ? { index: result, fill: runs, failed } : { index: result, fill: runs };
   const code = emit(ctx, value, () => {
     const lines = [
-      `indexed ${result.files} files from ${result.root}: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed${result.moved ? `, ${result.moved} moved (vectors kept)` : ''}`,
+      `indexed ${result.files} files from ${result.root}: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed${result.moved ? `, ${result.moved} moved (vectors kept)` : ''}${result.skipped.length ? `, ${result.skipped.length} skipped (listed on stderr)` : ''}`,
     ];
-    for (const s of result.skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
     lines.push(...runs.map(describeFill));
     return lines.join('\n');
   });
-  return failed.length > 0 ? EXIT.failure : code;
+  if (failed.length > 0) return EXIT.failure;
+  return result.skipped.length > 0 ? EXIT.partial : code;
 }
