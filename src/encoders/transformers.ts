@@ -105,7 +105,12 @@ export async function transformers(opts: TransformersOptions): Promise<Transform
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}),
   };
-  const worker = new Worker(workerUrl(), { workerData: init });
+  // The worker gets the process's Node options except those a worker refuses
+  // (`node --input-type=module -e …` would otherwise fail to start it).
+  const worker = new Worker(workerUrl(), {
+    workerData: init,
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+  });
   const pending = new Map<
     number,
     { ok: (v: FromWorker & { type: 'result' }) => void; fail: (e: Error) => void }
