@@ -59,7 +59,7 @@ describe('the word-vector cache is checksummed', () => {
     expect(loadWordTable({ cacheDir: dir }).converted).toBe(false);
     const enc = await wordVectors({ cacheDir: dir });
     const [v] = await enc.encode(['the quick brown fox'], {});
-    expect([...v!].every(Number.isFinite)).toBe(true);
+    expect(Array.from(v!).every(Number.isFinite)).toBe(true);
   });
 
   it('refuses a cache with 64 KiB zeroed', () => {
