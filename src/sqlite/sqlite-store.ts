@@ -730,16 +730,35 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     opts.signal?.throwIfAborted();
-    const rows = this.#vectorRows(g, query, limit, opts.filter);
-    const hits: Hit<SqliteKey>[] = rows.map((r) => ({
-      doc: keyOf(r.doc),
-      chunkIndex: Number(r.chunkIndex),
-      score: 1 - Number(r.distance),
-      start: Number(r.start),
-      end: Number(r.end),
-    }));
-    if (!opts.hybrid || opts.text === undefined || !this.schema.fullText) return hits;
-    return this.#fuse(g, hits, opts.text, limit, opts.filter);
+    return this.#readOnly(() => {
+      const rows = this.#vectorRows(g, query, limit, opts.filter);
+      const hits: Hit<SqliteKey>[] = rows.map((r) => ({
+        doc: keyOf(r.doc),
+        chunkIndex: Number(r.chunkIndex),
+        score: 1 - Number(r.distance),
+        start: Number(r.start),
+        end: Number(r.end),
+      }));
+      if (!opts.hybrid || opts.text === undefined || !this.schema.fullText) return hits;
+      return this.#fuse(g, hits, opts.text, limit, opts.filter);
+    });
+  }
+
+  /**
+   * Runs a search with `PRAGMA query_only` on: the filter is the caller's
+   * SQL, trusted like any other, and a search must never write, whatever it
+   * contains. The call is synchronous, so no other work on this connection
+   * runs while the pragma is on; it is restored afterwards.
+   */
+  #readOnly<T>(fn: () => T): T {
+    const was = this.db.pragma('query_only', { simple: true }) as number;
+    if (was) return fn();
+    this.db.pragma('query_only = ON');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('query_only = OFF');
+    }
   }
 
   #vectorRows(

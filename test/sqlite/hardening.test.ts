@@ -218,3 +218,21 @@ describe('64-bit keys and revisions', () => {
     expect(store.coverage('a').backlog).toBe(0);
   });
 });
+
+describe('read-only searches', () => {
+  it('runs the filter with query_only on, and leaves the connection writable', async () => {
+    const h = await harness();
+    for (let i = 1; i <= 5; i++) await h.insert(i, `note ${i} about the sea`);
+    h.store.ensureGeneration('a', GEN_A, 'active');
+    const { encode } = hashEncoder(16);
+    await fill(h.store, 'a', encode);
+    const hits = await search(h.store, 'sea', {
+      encoderFor: () => encode,
+      filter: { where: '(SELECT query_only FROM pragma_query_only) = 1' },
+      hybrid: true,
+    });
+    expect(hits).toHaveLength(5);
+    expect(h.db.pragma('query_only', { simple: true })).toBe(0);
+    await h.insert(6, 'still writable');
+  });
+});
