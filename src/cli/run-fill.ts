@@ -7,7 +7,11 @@ import type { Workspace } from './workspace.js';
 
 export interface FillRun extends FillResult {
   generation: string;
-  skippedDocs: { doc: string; reason: string }[];
+  skippedDocs: {
+    doc: string;
+    reason: string;
+    chunk?: { index: number; start: number; end: number };
+  }[];
   seconds: number;
 }
 
@@ -51,8 +55,12 @@ export async function fillGeneration(
             },
           }
         : {}),
-      onEncodeError: skipPermanentErrors((doc, err) => {
-        skippedDocs.push({ doc: String(doc), reason: err.message });
+      onEncodeError: skipPermanentErrors((doc, err, chunk) => {
+        skippedDocs.push({
+          doc: String(doc),
+          reason: err.message,
+          ...(chunk ? { chunk: { index: chunk.index, start: chunk.start, end: chunk.end } } : {}),
+        });
       }),
     });
     // A binary-quantized SQLite generation gets its codes centred once it is
@@ -80,9 +88,12 @@ export async function fillGeneration(
 
 export function describeFill(r: FillRun): string {
   const lines = [
-    `${r.generation}: embedded ${r.documents - r.skipped} documents (${r.chunks} chunks), skipped ${r.skipped}, left ${r.stale} changed mid-fill for the next run, in ${r.seconds.toFixed(2)}s${r.retried ? ` (${r.retried} skipped documents retried)` : ''}`,
+    `${r.generation}: embedded ${r.documents - r.skipped} documents (${r.chunks} chunks), skipped ${r.skipped}${r.skippedChunks > 0 ? ` documents and ${r.skippedChunks} chunks of others` : ''}, left ${r.stale} changed mid-fill for the next run, in ${r.seconds.toFixed(2)}s${r.retried ? ` (${r.retried} skipped documents retried)` : ''}`,
   ];
-  for (const s of r.skippedDocs) lines.push(`  skipped ${s.doc}: ${s.reason}`);
+  for (const s of r.skippedDocs)
+    lines.push(
+      `  skipped ${s.doc}${s.chunk ? ` chunk ${s.chunk.index} (characters ${s.chunk.start}-${s.chunk.end})` : ''}: ${s.reason}`,
+    );
   return lines.join('\n');
 }
 

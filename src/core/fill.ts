@@ -44,18 +44,21 @@ export interface FillOptions<K> {
   signal?: AbortSignal;
   onProgress?: (progress: FillProgress) => void;
   /**
-   * Called when a document cannot be encoded. Return true to stamp-skip it (a
-   * poison document that a model always rejects) and go on; return false (or
-   * leave unset) to stop the fill with the error. With cross-document
-   * batching, a failed batch is retried one document at a time first so only
-   * the document at fault is reported.
+   * Called when a chunk of a document cannot be encoded, with the chunk the
+   * encoder rejected. Return true to skip that chunk (text a model always
+   * rejects, such as a hex fingerprint) and go on: the document's other
+   * chunks are still embedded and the document is stamped, so a later fill
+   * does not retry it. A document whose every chunk is rejected is
+   * stamp-skipped. Return false (or leave unset) to stop the fill with the
+   * error. A failed batch is retried one chunk at a time first, so only the
+   * chunks at fault are reported.
    *
    * Never called for a provider failure (`isProviderFailure`: an outage, a
    * configuration error such as a rejected API key, a batch of unusable
    * vectors): those stop the fill at once, without retrying documents one at
    * a time, and every document stays pending.
    */
-  onEncodeError?: (doc: K, error: unknown) => boolean | Promise<boolean>;
+  onEncodeError?: (doc: K, error: unknown, chunk: RejectedChunk) => boolean | Promise<boolean>;
   /**
    * The breaker: this many inputs skipped in a row for the same failure stop
    * the fill with `ProviderFailureError`, and none of them is stamped (skip
@@ -70,12 +73,21 @@ export interface FillOptions<K> {
   retrySkipped?: boolean;
 }
 
+/** The chunk `onEncodeError` is asked about: its position in the document's chunks and content. */
+export interface RejectedChunk {
+  index: number;
+  start: number;
+  end: number;
+}
+
 export interface FillResult {
   /** Documents finished: embedded plus stamp-skipped. */
   documents: number;
   chunks: number;
-  /** Documents stamped with no vectors: blank content or skipped by `onEncodeError`. */
+  /** Documents stamped with no vectors: blank content, or every chunk skipped by `onEncodeError`. */
   skipped: number;
+  /** Chunks skipped by `onEncodeError` in documents that were saved with their other chunks. */
+  skippedChunks: number;
   /** Documents whose save was refused because they changed (or vanished) after the scan; a later fill picks them up. */
   stale: number;
   /** Deleted documents whose leftover vectors the store pruned at the end (stores with `prune`). */
@@ -92,6 +104,8 @@ interface DocState<K> {
   chunks: Chunk[];
   vectors: (Float32Array | undefined)[];
   remaining: number;
+  /** Chunks skipped by `onEncodeError`. */
+  skippedChunks: number;
   /** Set once the document is finished or given up, so late batches ignore it. */
   settled: boolean;
   /** Why it is skipped, when an encoder error skipped it (saved with the skip stamp). */
@@ -146,7 +160,7 @@ export async function fill<K, G, F = never>(
       : (content: string) => split(content, opts.split as SplitOptions | undefined);
   const signal = opts.signal;
   const started = Date.now();
-  const result: FillResult = { documents: 0, chunks: 0, skipped: 0, stale: 0 };
+  const result: FillResult = { documents: 0, chunks: 0, skipped: 0, skippedChunks: 0, stale: 0 };
   const breaker = new SkipBreaker<DocState<K>>(opts.maxConsecutiveSkips ?? 20);
   /** Documents whose skip the breaker holds back: settled, not saved, not to be scanned again. */
   const held = new Set<K>();
@@ -235,37 +249,46 @@ export async function fill<K, G, F = never>(
         chunks,
         vectors: new Array(chunks.length),
         remaining: chunks.length,
+        skippedChunks: 0,
         settled: false,
       };
     });
 
     // Saves are serialized through one queue; whatever is queued when the
     // previous save finishes goes out together (via saveMany when available).
-    let queue: { state: DocState<K>; vectors: ChunkVector[]; skip: boolean }[] = [];
+    let queue: { state: DocState<K>; vectors: ChunkVector[] }[] = [];
+    /**
+     * Saves the skips the breaker released. Only a document whose every
+     * chunk was rejected is held (a stamp-skip); a document with some chunks
+     * embedded is saved as soon as it is complete, so the breaker's list may
+     * name it (once per skipped chunk) without anything to do here.
+     */
     const releaseSkips = (states: DocState<K>[]) => {
       for (const state of states) {
-        held.delete(state.pending.doc);
-        enqueueSave(state, true);
+        if (!held.delete(state.pending.doc)) continue;
+        enqueueSave(state);
       }
     };
     let flushing: Promise<void> = Promise.resolve();
     let saveError: { error: unknown } | undefined;
 
-    const enqueueSave = (state: DocState<K>, skip: boolean) => {
+    /** Queues the document's save: every chunk that encoded (none: a stamp-only save). */
+    const enqueueSave = (state: DocState<K>) => {
       state.settled = true;
-      const vectors: ChunkVector[] = skip
-        ? []
-        : state.chunks.map((c, i) => ({
-            index: c.index,
-            start: c.start,
-            end: c.end,
-            vector: state.vectors[i]!,
-          }));
-      queue.push({ state, vectors, skip });
+      const vectors: ChunkVector[] = [];
+      state.chunks.forEach((c, i) => {
+        const vector = state.vectors[i];
+        if (vector) vectors.push({ index: c.index, start: c.start, end: c.end, vector });
+      });
+      queue.push({ state, vectors });
       flushing = flushing.then(flush);
     };
 
     const flush = async () => {
+      if (queue.length === 0 || saveError) return;
+      // Let the event loop run (a Ctrl-C, an abort, a timer) before each
+      // write, even when the encoder and the store are synchronous.
+      await yieldToLoop();
       if (queue.length === 0 || saveError) return;
       const items = queue;
       queue = [];
@@ -305,6 +328,7 @@ export async function fill<K, G, F = never>(
             saved.set(doc, it.state.pending.revision);
             result.documents++;
             if (it.vectors.length === 0) result.skipped++;
+            else result.skippedChunks += it.state.skippedChunks;
             result.chunks += it.vectors.length;
           } else if (outcome instanceof StaleError || outcome instanceof MissingDocumentError) {
             setAside.add(doc);
@@ -321,50 +345,75 @@ export async function fill<K, G, F = never>(
 
     releaseSkips(releasedSkips);
     // Blank documents are stamp-skipped without touching the encoder.
-    for (const d of docs) if (d.chunks.length === 0) enqueueSave(d, true);
+    for (const d of docs) if (d.chunks.length === 0) enqueueSave(d);
 
     const units = planUnits(docs, batchSize);
     let failure: { error: unknown } | undefined;
     let next = 0;
 
+    /**
+     * A failed encode. An outage or a misconfiguration is nobody's
+     * document's fault: stop at once (no one-at-a-time retries, no skip),
+     * everything stays pending. Otherwise a batch of several chunks is
+     * retried one chunk at a time, so only the chunks the encoder rejects
+     * are skipped, each when `onEncodeError` agrees.
+     */
     const handleFailure = async (unit: Unit, error: unknown): Promise<void> => {
-      const touched = [...new Set(unit.refs.map((r) => r.doc))].filter((d) => !docs[d]!.settled);
-      // An outage or a misconfiguration is nobody's document's fault: stop
-      // at once (no one-at-a-time retries, no skip), everything stays pending.
       if (!opts.onEncodeError || isProviderFailure(error)) throw error;
+      const open = unit.refs.filter((r) => !docs[r.doc]!.settled);
+      if (open.length === 0) return;
+      if (open.length === 1) return skipChunk(open[0]!, error);
       if (error instanceof InvalidVectorError && error.reason !== 'count') {
-        // The error names the input at fault: only its document is poisoned.
+        // The error names the input at fault: skip it, encode the rest together.
         const ref = unit.refs[error.index];
-        if (ref && touched.length > 1) {
-          await giveUp(ref.doc, error);
-          const rest = unit.refs.filter((r) => r.doc !== ref.doc);
-          if (rest.length > 0)
-            await runUnit({ texts: rest.map((r) => unitText(docs, r)), refs: rest });
+        if (ref && !docs[ref.doc]!.settled) {
+          await skipChunk(ref, error);
+          const rest = open.filter((r) => r !== ref);
+          if (rest.length > 0) await runUnit(unitOf(rest));
           return;
         }
       }
-      if (touched.length <= 1) {
-        if (touched.length === 1) await giveUp(touched[0]!, error);
-        return;
-      }
-      // Isolate: retry each document's part of the failed batch on its own.
-      for (const d of touched) {
-        const refs = unit.refs.filter((r) => r.doc === d);
-        await runUnit({ texts: refs.map((r) => unitText(docs, r)), refs });
+      for (const ref of open) {
+        signal?.throwIfAborted();
+        await runUnit(unitOf([ref]));
       }
     };
 
-    const giveUp = async (d: number, error: unknown): Promise<void> => {
-      const state = docs[d]!;
+    const skipChunk = async (
+      ref: { doc: number; chunk: number },
+      error: unknown,
+    ): Promise<void> => {
+      const state = docs[ref.doc]!;
       if (state.settled) return;
-      const skip = await opts.onEncodeError!(state.pending.doc, error);
+      const c = state.chunks[ref.chunk]!;
+      const skip = await opts.onEncodeError!(state.pending.doc, error, {
+        index: c.index,
+        start: c.start,
+        end: c.end,
+      });
       if (!skip) throw error;
       if (state.settled) return;
-      state.settled = true;
-      state.skipReason = skipReason(error);
-      held.add(state.pending.doc);
-      releaseSkips(breaker.skip(state, error));
+      state.skippedChunks++;
+      state.remaining--;
+      // Every skipped chunk counts toward the breaker (the same rejection
+      // chunk after chunk is the provider's failure, not the text's).
+      const released = breaker.skip(state, error);
+      if (state.remaining === 0) {
+        if (state.vectors.some((v) => v !== undefined)) enqueueSave(state);
+        else {
+          // Every chunk rejected: a stamp-skip, held until the breaker lets go.
+          state.settled = true;
+          state.skipReason = skipReason(error);
+          held.add(state.pending.doc);
+        }
+      }
+      releaseSkips(released);
     };
+
+    const unitOf = (refs: { doc: number; chunk: number }[]): Unit => ({
+      texts: refs.map((r) => unitText(docs, r)),
+      refs,
+    });
 
     const runUnit = async (unit: Unit): Promise<void> => {
       if (unit.refs.every((r) => docs[r.doc]!.settled)) return;
@@ -380,21 +429,24 @@ export async function fill<K, G, F = never>(
         await handleFailure(unit, e);
         return;
       }
+      // The provider works: the skips held so far were their texts' own fault.
+      releaseSkips(breaker.success());
       unit.refs.forEach((r, i) => {
         const state = docs[r.doc]!;
         if (state.settled) return;
         state.vectors[r.chunk] = vectors[i];
         state.remaining--;
-        if (state.remaining === 0) {
-          releaseSkips(breaker.success());
-          enqueueSave(state, false);
-        }
+        if (state.remaining === 0) enqueueSave(state);
       });
     };
 
     const worker = async () => {
       while (!failure && !saveError && next < units.length) {
+        // Between encode batches the event loop runs, so an abort (Ctrl-C)
+        // lands within one batch even with a synchronous encoder.
+        await yieldToLoop();
         signal?.throwIfAborted();
+        if (failure || saveError || next >= units.length) break;
         const unit = units[next++]!;
         try {
           await runUnit(unit);
@@ -415,6 +467,11 @@ export async function fill<K, G, F = never>(
     if (failure) throw failure.error;
     return saved;
   }
+}
+
+/** Lets pending I/O callbacks (signals, timers, Ctrl-C) run before going on. */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** What a skip stamp records about the failure (one line, bounded). */

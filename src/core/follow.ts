@@ -203,9 +203,9 @@ export async function follow<K, G, F = never>(
           ...pick(opts),
           signal: w.signal,
           ...(opts.onProgress ? { onProgress: (p) => opts.onProgress!(gen, p) } : {}),
-          onEncodeError: async (doc, error) => {
+          onEncodeError: async (doc, error, chunk) => {
             const skip = opts.onEncodeError
-              ? await opts.onEncodeError(doc, error)
+              ? await opts.onEncodeError(doc, error, chunk)
               : isPermanent(error);
             if (skip) emit({ type: 'skipped', generation: gen, doc, error: asError(error) });
             return skip;

@@ -53,7 +53,13 @@ export {
   UnknownGenerationError,
   VecfillError,
 } from './errors.js';
-export { type FillOptions, type FillProgress, type FillResult, fill } from './fill.js';
+export {
+  type FillOptions,
+  type FillProgress,
+  type FillResult,
+  fill,
+  type RejectedChunk,
+} from './fill.js';
 export {
   type FollowEvent,
   type FollowOptions,

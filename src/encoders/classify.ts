@@ -1,4 +1,4 @@
-import { InvalidVectorError, PermanentEncodeError } from '../core/index.js';
+import { InvalidVectorError, PermanentEncodeError, type RejectedChunk } from '../core/index.js';
 
 /**
  * True for failures that retrying cannot fix for this input: the provider
@@ -13,23 +13,26 @@ export function isPermanentEncodeError(error: unknown): boolean {
 }
 
 /**
- * An `onEncodeError` for `fill` that stamp-skips documents a model
- * permanently rejects and stops the fill on outages. `report` hears about
- * every skipped document.
+ * An `onEncodeError` for `fill` that skips chunks a model permanently
+ * rejects (the document's other chunks are still embedded; a document whose
+ * every chunk is rejected is stamp-skipped) and stops the fill on outages.
+ * `report` hears about every skipped chunk.
  *
  * @example
  * ```ts
  * await fill(store, gen, encode, {
- *   onEncodeError: skipPermanentErrors((doc, err) => console.warn(`skipped ${doc}: ${err.message}`)),
+ *   onEncodeError: skipPermanentErrors((doc, err, chunk) =>
+ *     console.warn(`skipped chunk ${chunk?.index} of ${doc}: ${err.message}`),
+ *   ),
  * });
  * ```
  */
 export function skipPermanentErrors<K>(
-  report?: (doc: K, error: Error) => void,
-): (doc: K, error: unknown) => boolean {
-  return (doc, error) => {
+  report?: (doc: K, error: Error, chunk?: RejectedChunk) => void,
+): (doc: K, error: unknown, chunk?: RejectedChunk) => boolean {
+  return (doc, error, chunk) => {
     if (!isPermanentEncodeError(error)) return false;
-    report?.(doc, error as Error);
+    report?.(doc, error as Error, chunk);
     return true;
   };
 }

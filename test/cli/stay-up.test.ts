@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultServer, startFaultServer } from '../support/fault-server.js';
-import { runCli, runJson } from './run-cli.js';
+import { runCli, runJson, startCli } from './run-cli.js';
 
 // Issue 12: search and fill stay up when a generation, a provider, a chunk
 // or a query fails. Each test is the user's path through the CLI.
@@ -260,4 +260,50 @@ describe('no lifecycle dead ends (finding 6)', () => {
       true,
     );
   });
+});
+
+describe('interrupts are honoured (finding 5)', () => {
+  it('Ctrl-C during `vecfill index` with the offline encoder exits 130 within 2 s, keeps finished documents, and a rerun completes', async () => {
+    const words = ['river', 'garden', 'mountain', 'kitchen', 'harbour', 'orchard', 'library'];
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) {
+      const paragraph = (p: number) =>
+        `Paragraph ${p} of note ${i} is about the ${words[(i + p) % words.length]} and the weather near the ${words[(i * 3 + p) % words.length]}.`;
+      files[`n${i}.md`] = Array.from({ length: 12 }, (_, p) => paragraph(p)).join('\n\n');
+    }
+    const folder = folderWith('interrupt', files);
+    const db = join(dir, 'interrupt.db');
+    const child = startCli(['index', folder, '--db', db]);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    // Wait until the fill is running, then press Ctrl-C.
+    await new Promise<void>((resolve) => {
+      const check = () => (stderr.includes('fill ') ? resolve() : setTimeout(check, 50));
+      check();
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const took = Date.now() - sent;
+    expect(code).toBe(130);
+    expect(took).toBeLessThan(2000);
+    expect(stderr).toMatch(/interrupted/);
+    const status = await runJson<{
+      generations: { embedded: number; backlog: number }[];
+    }>(['status', '--db', db]);
+    const { embedded, backlog } = status.generations[0]!;
+    expect(embedded).toBeGreaterThan(0);
+    expect(backlog).toBeGreaterThan(0); // it really stopped early
+    const rerun = await runJson<{ fill: { documents: number }[] }>(['index', folder, '--db', db]);
+    expect(rerun.fill[0]!.documents).toBe(backlog);
+    const after = await runJson<{ generations: { embedded: number; backlog: number }[] }>([
+      'status',
+      '--db',
+      db,
+    ]);
+    expect(after.generations[0]).toMatchObject({ embedded: 3000, backlog: 0 });
+  }, 120_000);
 });

@@ -26,13 +26,14 @@ describe('fill', () => {
     const store = storeWith(50);
     const { encode } = hashEncoder(16);
     const result = await fill(store, 'g1', encode, { scanBatch: 7 });
-    expect(result).toEqual({ documents: 50, chunks: 50, skipped: 0, stale: 0 });
+    expect(result).toEqual({ documents: 50, chunks: 50, skipped: 0, skippedChunks: 0, stale: 0 });
     expect(store.pendingForGeneration('g1', 1000)).toEqual([]);
     // A second fill has nothing to do.
     expect(await fill(store, 'g1', encode)).toEqual({
       documents: 0,
       chunks: 0,
       skipped: 0,
+      skippedChunks: 0,
       stale: 0,
     });
   });
@@ -90,7 +91,7 @@ describe('fill', () => {
     store.put('b', 'real words here');
     const { encode, calls } = hashEncoder(16);
     const result = await fill(store, 'g1', encode);
-    expect(result).toEqual({ documents: 2, chunks: 1, skipped: 1, stale: 0 });
+    expect(result).toEqual({ documents: 2, chunks: 1, skipped: 1, skippedChunks: 0, stale: 0 });
     expect(calls.flat()).toEqual(['real words here']);
     expect(store.pendingForGeneration('g1', 10)).toEqual([]);
   });
@@ -136,6 +137,122 @@ describe('fill', () => {
     });
     expect(reported).toEqual(['d0005']);
     expect(result).toMatchObject({ documents: 12, skipped: 1, chunks: 11 });
+  });
+
+  describe('chunks, not documents, are skipped', () => {
+    // A long document with one chunk the model rejects (a hex fingerprint, as
+    // in Node's tls.md) among chunks it embeds.
+    const FINGERPRINT = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
+    const paragraphs = [
+      'The server presents its certificate to every client.',
+      FINGERPRINT,
+      'Clients verify the chain up to a trusted root authority.',
+      'Session tickets let a client resume without a full handshake.',
+    ];
+    const rejecting = (): EncodeFn => {
+      const inner = hashEncoder(16).encode;
+      return async (texts, o) => {
+        if (texts.some((t) => t.includes('AB:CD')))
+          throw new PermanentEncodeError('text has no word the vocabulary knows', { status: 400 });
+        return inner(texts, o);
+      };
+    };
+
+    it.each([
+      ['one document per call', undefined],
+      ['cross-document batches', { batchSize: 64 }],
+    ])('skips only the rejected chunk and embeds the others (%s)', async (_name, batch) => {
+      const store = storeWith(3);
+      store.put('tls', paragraphs.join('\n\n'));
+      const reported: [unknown, unknown][] = [];
+      const result = await fill(store, 'g1', rejecting(), {
+        split: { maxChars: 70 },
+        ...(batch ? { batch } : {}),
+        onEncodeError: (doc, err, chunk) => {
+          reported.push([doc, chunk]);
+          return err instanceof PermanentEncodeError;
+        },
+      });
+      const content = paragraphs.join('\n\n');
+      const start = content.indexOf(FINGERPRINT);
+      expect(reported).toEqual([['tls', { index: 1, start, end: start + FINGERPRINT.length }]]);
+      expect(result).toMatchObject({ documents: 4, skipped: 0, skippedChunks: 1, chunks: 6 });
+      const saved = store.stamps.get('g1')!.get('tls')!.vectors;
+      expect(saved.map((v) => v.index)).toEqual([0, 2, 3]);
+      // Stamped: nothing is pending, a rerun does not retry it.
+      expect(store.pendingForGeneration('g1', 100)).toEqual([]);
+      store.live = ['g1'];
+      const { search } = await import('../../src/core/index.js');
+      const hits = await search(store, 'session tickets resume handshake', {
+        encoderFor: () => hashEncoder(16).encode,
+        limit: 1,
+      });
+      expect(hits[0]).toMatchObject({ doc: 'tls', chunkIndex: 3 });
+    });
+
+    it('stamp-skips a document whose every chunk is rejected', async () => {
+      const store = storeWith(2);
+      store.put('hex', `${FINGERPRINT}\n\n${FINGERPRINT.toLowerCase().toUpperCase()}`);
+      const chunks: unknown[] = [];
+      const result = await fill(store, 'g1', rejecting(), {
+        split: { maxChars: 60 },
+        batch: { batchSize: 8 },
+        onEncodeError: (_doc, _err, chunk) => {
+          chunks.push(chunk);
+          return true;
+        },
+      });
+      expect(chunks).toHaveLength(2);
+      expect(result).toMatchObject({ documents: 3, skipped: 1, skippedChunks: 0 });
+      expect(store.stamps.get('g1')!.get('hex')!.vectors).toEqual([]);
+    });
+
+    it('an outage in a batch is asked about once and stops the fill (no retry per chunk)', async () => {
+      const store = storeWith(20);
+      let calls = 0;
+      const down: EncodeFn = async () => {
+        calls++;
+        throw new Error('503 upstream unavailable');
+      };
+      let asked = 0;
+      await expect(
+        fill(store, 'g1', down, {
+          batch: { batchSize: 20 },
+          onEncodeError: () => {
+            asked++;
+            return false;
+          },
+        }),
+      ).rejects.toThrow('503');
+      expect(asked).toBe(1);
+      expect(calls).toBe(2); // the batch, then its first chunk alone
+    });
+  });
+
+  it('stops within one batch on abort even with a synchronous encoder', async () => {
+    const store = storeWith(2000);
+    const inner = hashEncoder(16).encode;
+    let calls = 0;
+    // Synchronous work inside a promise-returning encoder: no timer, no I/O.
+    const busy: EncodeFn = (texts, o) => {
+      calls++;
+      const until = Date.now() + 2;
+      while (Date.now() < until) {}
+      return inner(texts, o);
+    };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('interrupted')), 30);
+    const started = Date.now();
+    await expect(
+      fill(store, 'g1', busy, { batch: { batchSize: 4 }, signal: controller.signal }),
+    ).rejects.toThrow('interrupted');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(calls).toBeLessThan(500); // 500 batches would be the whole table
+    // Every document saved before the abort stays saved, and a rerun completes.
+    const kept = store.saves.length;
+    expect(kept).toBeGreaterThan(0);
+    const rest = await fill(store, 'g1', inner, { batch: { batchSize: 64 } });
+    expect(rest.documents).toBe(2000 - kept);
   });
 
   it('stops with the error when onEncodeError is absent or returns false', async () => {
