@@ -19,7 +19,8 @@ import { type WatchFlags, watchCommand } from './commands/watch.js';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { withFollowOptions } from './follower.js';
-import { Workspace } from './workspace.js';
+import { argvSecrets, cliSecrets, guardOutput } from './redact.js';
+import { isEnvName, Workspace } from './workspace.js';
 
 const DEFAULT_DB = './vecfill.db';
 
@@ -95,6 +96,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  for (const s of argvSecrets(argv, isEnvName)) cliSecrets.add(s);
+  const unguard = guardOutput(cliSecrets);
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -358,6 +361,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    unguard();
   }
 }
 

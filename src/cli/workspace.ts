@@ -27,6 +27,7 @@ import {
   SqliteStore,
 } from '../sqlite/index.js';
 import { CliError, EXIT } from './errors.js';
+import { cliSecrets, connectionSecrets, redactConnectionString } from './redact.js';
 
 /** Which table of the database vecfill embeds, saved in the database so later commands need no flags. */
 export interface TableConfig {
@@ -109,6 +110,30 @@ export function indexOptionsFrom(flags: IndexOptionFlags): GenerationOptions | u
 /** The model `--encoder transformers` loads without `--model`. */
 export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
+/**
+ * The name of the variable that holds the API key. A key pasted where the
+ * name belongs (`--api-key-env sk-proj-…`) is refused without repeating it.
+ */
+export function apiKeyEnvFrom(name: string | undefined): string {
+  if (name === undefined) return 'OPENAI_API_KEY';
+  if (!isEnvName(name)) {
+    cliSecrets.add(name);
+    throw new CliError(
+      '--api-key-env takes the NAME of an environment variable that holds the key (e.g. --api-key-env OPENAI_API_KEY), not the key itself; the value given is not a variable name (it looks like a key, so it is not repeated here). Put the key in a variable: export OPENAI_API_KEY=…',
+      EXIT.usage,
+    );
+  }
+  return name;
+}
+
+/** A plausible environment variable name, and not a key that happens to be made of word characters. */
+export function isEnvName(name: string): boolean {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return false;
+  // Keys such as sk_live_… or 40 mixed-case characters are not names people give variables.
+  if (/^(sk|pk|rk|key)_/i.test(name) && /[a-z]/.test(name) && /\d/.test(name)) return false;
+  return !(name.length >= 24 && /[a-z]/.test(name) && /[A-Z]/.test(name) && /\d/.test(name));
+}
+
 /** Turns command-line flags into encoder settings, refusing nonsense with a usage error. */
 export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
   const kind = flags.encoder ?? (flags.baseUrl || flags.model ? 'openai' : 'words');
@@ -153,7 +178,7 @@ export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
       kind: 'openai',
       baseURL,
       model: flags.model,
-      apiKeyEnv: flags.apiKeyEnv ?? 'OPENAI_API_KEY',
+      apiKeyEnv: apiKeyEnvFrom(flags.apiKeyEnv),
     };
     if (flags.dimensions !== undefined) {
       const d = Number(flags.dimensions);
@@ -222,6 +247,7 @@ const isPostgresUrl = (path: string) => /^postgres(ql)?:\/\//.test(path);
 
 /** An open vecfill database: the store, the saved settings and the encoders of its generations. */
 export class Workspace {
+  /** Where the database is, fit to print: a connection string's passwords are masked. */
   readonly path: string;
   readonly #backend: Backend;
   readonly #encoders = new Map<string, Promise<Encoder>>();
@@ -230,7 +256,7 @@ export class Workspace {
   #leaseMs: number | undefined;
 
   private constructor(path: string, backend: Backend, quiet: boolean) {
-    this.path = path;
+    this.path = redactConnectionString(path);
     this.#backend = backend;
     this.#quiet = quiet;
   }
@@ -499,9 +525,10 @@ export class Workspace {
 }
 
 function sqliteBackend(path: string, create: boolean): Backend {
+  const shown = redactConnectionString(path);
   if (!create && !existsSync(path)) {
     throw new CliError(
-      `no database at ${path}; create one with \`vecfill index <folder> --db ${path}\`, or point --db at an existing SQLite file (or a postgres:// URL)`,
+      `no database at ${shown}; create one with \`vecfill index <folder> --db ${shown}\`, or point --db at an existing SQLite file (or a postgres:// URL)`,
       EXIT.notFound,
     );
   }
@@ -510,7 +537,7 @@ function sqliteBackend(path: string, create: boolean): Backend {
     db = openDatabase(path);
   } catch (e) {
     throw new CliError(
-      `cannot open ${path} as a SQLite database: ${(e as Error).message}`,
+      `cannot open ${shown} as a SQLite database: ${(e as Error).message}`,
       EXIT.notFound,
     );
   }
@@ -554,7 +581,7 @@ async function postgresBackend(url: string): Promise<Backend> {
   } catch (e) {
     await pool.end().catch(() => {});
     throw new CliError(
-      `cannot connect to ${redactUrl(url)}: ${(e as Error).message}`,
+      `cannot connect to ${redactConnectionString(url)}: ${(e as Error).message}`,
       EXIT.notFound,
     );
   }
@@ -575,17 +602,6 @@ async function postgresBackend(url: string): Promise<Backend> {
       Number((await query('SELECT pg_database_size(current_database()) AS n', []))[0]?.n ?? 0),
     close: () => pool.end(),
   };
-}
-
-/** A URL for messages: the password is never printed. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the database URL';
-  }
 }
 
 export function defaultGenerationKey(
@@ -628,6 +644,8 @@ async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<
   }
   if (settings.kind === 'transformers') return buildTransformers(settings, quiet);
   const apiKey = process.env[settings.apiKeyEnv];
+  cliSecrets.add(apiKey);
+  for (const s of connectionSecrets(settings.baseURL)) cliSecrets.add(s);
   const opts: Parameters<typeof openAICompatible>[0] = {
     baseURL: settings.baseURL,
     model: settings.model,
@@ -648,7 +666,7 @@ async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<
     return await openAICompatible(opts);
   } catch (e) {
     throw new CliError(
-      `cannot reach the embedding endpoint ${settings.baseURL} for model ${settings.model}: ${(e as Error).message}${apiKey ? '' : ` (no API key in $${settings.apiKeyEnv})`}`,
+      `cannot reach the embedding endpoint ${redactConnectionString(settings.baseURL)} for model ${settings.model}: ${(e as Error).message}${apiKey ? '' : ` (no API key in $${settings.apiKeyEnv})`}`,
       EXIT.failure,
     );
   }

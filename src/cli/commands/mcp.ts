@@ -251,7 +251,7 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
   });
   await server.connect(transport);
   ctx.err(
-    `vecfill mcp: serving ${redact(ws.path)} over stdio (tools: search, status${flags.allowFill ? ', fill' : ''})`,
+    `vecfill mcp: serving ${ws.path} over stdio (tools: search, status${flags.allowFill ? ', fill' : ''})`,
   );
   await closed;
   await server.close().catch(() => {});
@@ -356,8 +356,4 @@ async function statusOf(ws: Workspace) {
     });
   }
   return { table: cfg.table, generations };
-}
-
-function redact(path: string): string {
-  return path.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@');
 }

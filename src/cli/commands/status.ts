@@ -56,7 +56,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
   }
   const dbBytes = await ws.sizeBytes();
   const value = {
-    database: ws.path.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@'),
+    database: ws.path,
     table: cfg,
     databaseBytes: dbBytes,
     generations: gens,
