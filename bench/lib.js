@@ -116,3 +116,36 @@ export function realSentences(root) {
   }
   return [...seen];
 }
+
+/**
+ * Real embeddings: the offline encoder over real English sentences (the
+ * Markdown and doc comments of the installed packages, see `realSentences`).
+ * Every 200th sentence is held out as a query.
+ */
+export async function realEmbeddings(max, root) {
+  try {
+    const { wordVectors } = await import('../dist/encoders/index.js');
+    const { isPermanentEncodeError } = await import('../dist/encoders/index.js');
+    const enc = await wordVectors();
+    const dims = enc.generation.dimensions;
+    const data = [];
+    const queries = [];
+    for (const [i, sentence] of realSentences(root).entries()) {
+      let v;
+      try {
+        [v] = await enc.encode([sentence]);
+      } catch (e) {
+        if (isPermanentEncodeError(e)) continue; // no known word
+        throw e;
+      }
+      if (i % 200 === 7) queries.push(v);
+      else if (data.length < max) data.push(v);
+    }
+    const flat = new Float32Array(data.length * dims);
+    for (const [i, v] of data.entries()) flat.set(v, i * dims);
+    return { flat, n: data.length, dims, queries: queries.slice(0, 100) };
+  } catch (e) {
+    console.error(`(real embeddings unavailable: ${e.message})`);
+    return undefined;
+  }
+}

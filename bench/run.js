@@ -12,11 +12,13 @@ import {
   clusteredVectors,
   pct,
   randomUnitVectors,
+  realEmbeddings,
   realSentences,
   rng,
   timeIt,
   toBuffer,
 } from './lib.js';
+import { benchScans } from './scan.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -500,7 +502,7 @@ async function main() {
   const cqFlat = clusteredVectors(qq.length, DIMS, quick ? 200 : 1000, rng(9), 0.05, rng(10));
   const cq = Array.from({ length: qq.length }, (_, i) => cqFlat.subarray(i * DIMS, (i + 1) * DIMS));
   benchQuantized('clustered', clustered, qn, DIMS, cq);
-  const real = await realEmbeddings(quick ? 10_000 : Number.POSITIVE_INFINITY);
+  const real = await realEmbeddings(quick ? 10_000 : Number.POSITIVE_INFINITY, join(here, '..'));
   if (real) benchQuantized('real sentences', real.flat, real.n, real.dims, real.queries);
   printTable('quantized search', results.slice(mark2));
   console.error('peers');
@@ -510,42 +512,13 @@ async function main() {
     ['store float search (queryGeneration)', floatRandom],
   ]);
   printTable('peers and the floor (uniform random)', results.slice(mark3));
+  console.error('in-memory scans');
+  const mark4 = results.length;
+  await benchScans({ quick, row, real });
+  printTable('in-memory SIMD scans vs the C floor (same run)', results.slice(mark4));
   writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${join(here, 'results.json')}`);
   rmSync(work, { recursive: true, force: true });
-}
-
-/**
- * Real embeddings: the offline encoder over real English sentences (the
- * Markdown and doc comments of the installed packages, see `realSentences`).
- * Every 200th sentence is held out as a query.
- */
-async function realEmbeddings(max) {
-  try {
-    const { wordVectors } = await import('../dist/encoders/index.js');
-    const { isPermanentEncodeError } = await import('../dist/encoders/index.js');
-    const enc = await wordVectors();
-    const dims = enc.generation.dimensions;
-    const data = [];
-    const queries = [];
-    for (const [i, sentence] of realSentences(join(here, '..')).entries()) {
-      let v;
-      try {
-        [v] = await enc.encode([sentence]);
-      } catch (e) {
-        if (isPermanentEncodeError(e)) continue; // no known word
-        throw e;
-      }
-      if (i % 200 === 7) queries.push(v);
-      else if (data.length < max) data.push(v);
-    }
-    const flat = new Float32Array(data.length * dims);
-    for (const [i, v] of data.entries()) flat.set(v, i * dims);
-    return { flat, n: data.length, dims, queries: queries.slice(0, 100) };
-  } catch (e) {
-    console.error(`(real embeddings unavailable: ${e.message})`);
-    return undefined;
-  }
 }
 
 await main();

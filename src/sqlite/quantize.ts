@@ -96,5 +96,5 @@ export function rescore(
 export function floats(blob: Buffer): Float32Array {
   return blob.byteOffset % 4 === 0
     ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
-    : new Float32Array(Uint8Array.from(blob).buffer);
+    : new Float32Array(new Uint8Array(blob).buffer);
 }

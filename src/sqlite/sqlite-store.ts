@@ -34,6 +34,7 @@ import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import type { GenerationIndex } from './index/generation-index.js';
 import { type GenerationSource, ScanIndexes, type ScanStatus } from './index/scan-indexes.js';
+import { readVec0Chunks } from './index/vec0-rows.js';
 import { loadVec } from './open-database.js';
 import {
   columnType,
@@ -840,25 +841,26 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const [table, id, v] = g.quantization
       ? [t.full(g.id), 'id', 'v']
       : [t.vec(g.id), 'rowid', 'embedding'];
+    const asRows = (rows: unknown[]) =>
+      (rows as [number | bigint, Buffer][]).map(([i, b]) => [Number(i), b] as const);
     return {
       all: () =>
-        this.db
-          .prepare(`SELECT ${id}, ${v} FROM ${table}`)
-          .raw()
-          .all()
-          .map((r) => [Number((r as [number | bigint])[0]), (r as [unknown, Buffer])[1]] as const),
-      some: (ids) =>
-        ids.length === 0
-          ? []
-          : (
-              this.#stmt(
-                `vectors${g.id}`,
-                () =>
-                  `SELECT ${id}, ${v} FROM ${table} WHERE ${id} IN (SELECT value FROM json_each(?))`,
-              )
-                .raw()
-                .all(JSON.stringify(ids)) as [number, Buffer][]
-            ).map(([i, b]) => [Number(i), b] as const),
+        (!g.quantization && readVec0Chunks(this.db, t.vec(g.id), g.dimensions)) ||
+        asRows(this.db.prepare(`SELECT ${id}, ${v} FROM ${table}`).raw().all()),
+      some: (ids) => {
+        // One lookup per id: vec0 answers `rowid = ?` directly, while
+        // `rowid IN (…)` would scan the whole table.
+        const one = this.#stmt(
+          `vector${g.id}`,
+          () => `SELECT ${v} FROM ${table} WHERE ${id} = ?`,
+        ).pluck();
+        const out: (readonly [number, Buffer])[] = [];
+        for (const i of ids) {
+          const blob = one.get(g.quantization ? i : BigInt(i)) as Buffer | undefined;
+          if (blob) out.push([i, blob]);
+        }
+        return out;
+      },
       centre: () => {
         const blob = this.#stmt('centreOf', () => `SELECT centre FROM ${t.gens} WHERE id = ?`)
           .pluck()

@@ -266,3 +266,30 @@ describe('filtered search from memory', () => {
     vecStore.db.close();
   });
 });
+
+describe('loading a float generation', () => {
+  it("reads vec0's chunk storage and gets exactly the rows a vec0 SELECT returns", async () => {
+    const { readVec0Chunks } = await import('../../src/sqlite/index/vec0-rows.js');
+    const store = open('chunks.db', undefined, true);
+    store.ensureGeneration('g', { model: 'm', dimensions: 5 }, 'active');
+    for (let i = 1; i <= 2500; i++)
+      save(
+        store,
+        'g',
+        i,
+        Float32Array.from({ length: 5 }, (_, j) => Math.sin(i + j)),
+      );
+    for (let i = 1; i <= 2500; i += 7) store.deleteVectors(i); // holes in the chunks
+    const fast = readVec0Chunks(store.db, 'vf_vec_1', 5)!;
+    const slow = store.db.prepare('SELECT rowid, embedding FROM vf_vec_1').raw().all() as [
+      number,
+      Buffer,
+    ][];
+    const sort = (rows: readonly (readonly [number, Buffer])[]) =>
+      [...rows].sort((a, b) => a[0] - b[0]).map(([id, b]) => [id, [...b]]);
+    expect(fast).toHaveLength(slow.length);
+    expect(sort(fast)).toEqual(sort(slow));
+    expect(readVec0Chunks(store.db, 'vf_no_such_table', 5)).toBeNull();
+    store.db.close();
+  });
+});

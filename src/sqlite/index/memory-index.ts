@@ -157,6 +157,10 @@ export class MemoryIndex implements GenerationIndex {
     for (const [id] of rows) if (this.#slots.get(id) === undefined) fresh++;
     this.#reserve(this.#size + fresh);
     const buf = this.#memory.buffer;
+    const views = { f32: new Float32Array(buf), i8: new Int8Array(buf), u8: new Uint8Array(buf) };
+    const scratch = new Float32Array(this.#d);
+    const scratchBytes = new Uint8Array(scratch.buffer);
+    const rowsAt = this.#rowsAt();
     for (const [id, blob] of rows) {
       let slot = this.#slots.get(id);
       if (slot === undefined) {
@@ -164,7 +168,14 @@ export class MemoryIndex implements GenerationIndex {
         this.#slots.set(id, slot);
         this.#ids[slot] = id;
       }
-      this.#encode(buf, this.#rowsAt() + slot * this.#rowBytes, slot, floatsOf(blob));
+      // The BLOB as floats: a view when aligned, else one copy into scratch.
+      let v: Float32Array;
+      if (blob.byteOffset % 4 === 0) v = new Float32Array(blob.buffer, blob.byteOffset, this.#d);
+      else {
+        scratchBytes.set(blob.subarray(0, this.#d * 4));
+        v = scratch;
+      }
+      this.#encode(views, rowsAt + slot * this.#rowBytes, slot, v);
     }
   }
 
@@ -191,32 +202,38 @@ export class MemoryIndex implements GenerationIndex {
     }
   }
 
-  /** Writes one row's code at byte `at`. */
-  #encode(buf: SharedArrayBuffer, at: number, slot: number, v: Float32Array): void {
+  /** Writes one row's code at byte `at` (rows are zero-padded to the stride). */
+  #encode(
+    m: { f32: Float32Array; i8: Int8Array; u8: Uint8Array },
+    at: number,
+    slot: number,
+    v: Float32Array,
+  ): void {
     const d = this.#d;
     if (this.kind === 'binary') {
-      const row = new Uint8Array(buf, at, this.#rowBytes);
-      row.fill(0);
-      row.set(quantize('binary', v, this.#centre));
+      m.u8.fill(0, at, at + this.#rowBytes);
+      m.u8.set(quantize('binary', v, this.#centre), at);
       return;
     }
     let nn = 0;
     let max = 0;
     for (let j = 0; j < d; j++) {
-      nn += v[j]! * v[j]!;
-      max = Math.max(max, Math.abs(v[j]!));
+      const x = v[j]!;
+      nn += x * x;
+      const a = x < 0 ? -x : x;
+      if (a > max) max = a;
     }
     const norm = Math.sqrt(nn) || 1;
     if (this.kind === 'float32') {
-      const row = new Float32Array(buf, at, this.#stride);
-      for (let j = 0; j < d; j++) row[j] = v[j]! / norm;
-      row.fill(0, d);
+      const o = at >> 2;
+      const inv = 1 / norm;
+      for (let j = 0; j < d; j++) m.f32[o + j] = v[j]! * inv;
+      m.f32.fill(0, o + d, o + this.#stride);
       return;
     }
-    const row = new Int8Array(buf, at, this.#stride);
     const scale = max > 0 ? 127 / max : 0;
-    for (let j = 0; j < d; j++) row[j] = Math.round(v[j]! * scale);
-    row.fill(0, d);
+    for (let j = 0; j < d; j++) m.i8[at + j] = Math.round(v[j]! * scale);
+    m.i8.fill(0, at + d, at + this.#stride);
     this.#factors[slot] = max > 0 ? max / norm / 127 : 0;
   }
 
@@ -315,12 +332,6 @@ export class MemoryIndex implements GenerationIndex {
   #live(): void {
     if (this.#dropped) throw new Error('this generation index was dropped');
   }
-}
-
-function floatsOf(blob: Buffer): Float32Array {
-  return blob.byteOffset % 4 === 0
-    ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
-    : new Float32Array(Uint8Array.from(blob).buffer);
 }
 
 /**
