@@ -1,5 +1,6 @@
 import { quantize, rescore } from '../quantize.js';
 import { kernelMemory, kernelsFor, type ScanKernels } from '../simd/kernels.js';
+import { PARALLEL_BYTES, scanPool, startedScanPool } from '../simd/scan-pool.js';
 import type { WasmMemory } from '../simd/wasm-api.js';
 import type {
   Candidate,
@@ -288,10 +289,22 @@ export class MemoryIndex implements GenerationIndex {
         this.kind === 'float32' ? k8.f32Slots : this.kind === 'int8' ? k8.i8Slots : k8.binSlots;
       scan(QUERY_AT, this.#rowsAt(), this.#stride, this.#slotsAt(), n, scoresAt);
     } else {
-      const k8 = this.#kernels;
-      const scan =
-        this.kind === 'float32' ? k8.f32Range : this.kind === 'int8' ? k8.i8Range : k8.binRange;
-      scan(QUERY_AT, this.#rowsAt(), this.#stride, 0, n, scoresAt);
+      const kernel =
+        this.kind === 'float32' ? 'f32Range' : this.kind === 'int8' ? 'i8Range' : 'binRange';
+      // A large scan is split with the helper threads; a small one is not worth the hand-off.
+      const pool = this.#kernels.simd && n * this.#rowBytes >= PARALLEL_BYTES ? scanPool() : null;
+      if (pool) {
+        pool.scan(
+          this.#memory,
+          this.#kernels,
+          kernel,
+          QUERY_AT,
+          this.#rowsAt(),
+          this.#stride,
+          n,
+          scoresAt,
+        );
+      } else this.#kernels[kernel](QUERY_AT, this.#rowsAt(), this.#stride, 0, n, scoresAt);
     }
     if (this.kind === 'float32') {
       const scores = new Float32Array(buf, scoresAt, n);
@@ -325,6 +338,7 @@ export class MemoryIndex implements GenerationIndex {
     this.#factors = new Float32Array(0);
     this.#slots.clear();
     // A fresh one-page memory: the old one is garbage once unreferenced.
+    startedScanPool()?.release(this.#memory);
     this.#memory = kernelMemory(1);
     this.#kernels = kernelsFor(this.#memory);
   }

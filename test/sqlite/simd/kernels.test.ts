@@ -158,3 +158,35 @@ describe('kernels-wasm.ts', () => {
     expect(scalar.simd).toBe(false);
   });
 });
+
+describe('ScanPool: a scan split across worker threads', () => {
+  it('gives exactly the single-thread scores, for every kernel and any row count', async () => {
+    const { ScanPool } = await import('../../../src/sqlite/simd/scan-pool.js');
+    const pool = new ScanPool(1);
+    const big = kernelMemory(200);
+    const k = wasmKernels(big);
+    const bytes = new Uint8Array(big.buffer);
+    let x = 12345;
+    for (let i = 0; i < bytes.length; i++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      bytes[i] = x >>> 24;
+    }
+    // Floats from random bytes may be NaN: keep the f32 area finite.
+    const f = new Float32Array(big.buffer, 1 << 20, (4 << 20) / 4);
+    for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+    for (const [kernel, stride] of [
+      ['f32Range', 100],
+      ['i8Range', 112],
+      ['binRange', 16],
+    ] as const) {
+      for (const n of [1, 2, 3, 999, 5000]) {
+        k[kernel](64, 1 << 20, stride, 0, n, 8 << 20);
+        const one = Array.from(new Int32Array(big.buffer, 8 << 20, n));
+        new Int32Array(big.buffer, 8 << 20, n).fill(0);
+        pool.scan(big, k, kernel, 64, 1 << 20, stride, n, 8 << 20);
+        expect(Array.from(new Int32Array(big.buffer, 8 << 20, n))).toEqual(one);
+      }
+    }
+    expect(pool.helpers).toBe(1);
+  });
+});
