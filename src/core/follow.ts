@@ -1,6 +1,12 @@
 import type { EncodeFn } from './encode.js';
 import { InvalidVectorError, PermanentEncodeError, VecfillError } from './errors.js';
-import { type FillOptions, type FillProgress, fill } from './fill.js';
+import {
+  type FillOptions,
+  type FillProgress,
+  type FillResult,
+  fill,
+  type RejectedChunk,
+} from './fill.js';
 import type { Awaitable, Coverage, Store } from './store.js';
 
 /**
@@ -20,14 +26,16 @@ export type FollowEvent<K, G> =
       chunks: number;
       /** Documents stamped without vectors (blank, or rejected by the model). */
       skipped: number;
+      /** Chunks the model rejected, left out of documents that were saved with the rest. */
+      skippedChunks: number;
       /** Saves refused because the row changed or vanished after the scan; they are filled again. */
       stale: number;
       /** Deleted documents whose leftover vectors were dropped. */
       pruned: number;
       seconds: number;
     }
-  /** The model permanently rejected a document; it was stamp-skipped. */
-  | { type: 'skipped'; generation: G; doc: K; error: Error }
+  /** The model permanently rejected a chunk of `doc`; the document was saved without it. */
+  | { type: 'skipped'; generation: G; doc: K; chunk: RejectedChunk; error: Error }
   /** Nothing is pending for `generation` any more. */
   | { type: 'caught-up'; generation: G }
   /** A pass failed with a transient error (provider outage, database busy); it is retried after `delayMs`. */
@@ -144,6 +152,8 @@ export async function follow<K, G, F = never>(
   const pollMs = positive(opts.pollMs ?? 200, 'pollMs');
   const rescanMs = positive(opts.rescanMs ?? 30_000, 'rescanMs');
   const pruneEveryMs = opts.pruneEveryMs ?? 30_000;
+  if (!(pruneEveryMs >= 0))
+    throw new RangeError(`follow: pruneEveryMs must be >= 0, got ${pruneEveryMs}`);
   const initialMs = positive(opts.backoff?.initialMs ?? 1_000, 'backoff.initialMs');
   const maxMs = Math.max(initialMs, opts.backoff?.maxMs ?? 60_000);
   const configError = opts.isConfigError ?? isConfigError;
@@ -197,21 +207,9 @@ export async function follow<K, G, F = never>(
         break;
       }
       const started = Date.now();
-      try {
-        encode ??= await opts.encoderFor(gen);
-        const result = await fill(fillStore, gen, encode, {
-          ...pick(opts),
-          signal: w.signal,
-          ...(opts.onProgress ? { onProgress: (p) => opts.onProgress!(gen, p) } : {}),
-          onEncodeError: async (doc, error, chunk) => {
-            const skip = opts.onEncodeError
-              ? await opts.onEncodeError(doc, error, chunk)
-              : isPermanent(error);
-            if (skip) emit({ type: 'skipped', generation: gen, doc, error: asError(error) });
-            return skip;
-          },
-        });
-        attempt = 0;
+      // What this pass saved so far: a pass that stops (abort, outage) still reports it.
+      let pass: FillResult = { documents: 0, chunks: 0, skipped: 0, skippedChunks: 0, stale: 0 };
+      const account = (result: FillResult) => {
         summary.documents += result.documents;
         summary.chunks += result.chunks;
         summary.skipped += result.skipped;
@@ -224,17 +222,41 @@ export async function follow<K, G, F = never>(
             documents: result.documents,
             chunks: result.chunks,
             skipped: result.skipped,
+            skippedChunks: result.skippedChunks,
             stale: result.stale,
             pruned: result.pruned ?? 0,
             seconds: (Date.now() - started) / 1000,
           });
         }
+        return worked;
+      };
+      try {
+        encode ??= await opts.encoderFor(gen);
+        const result = await fill(fillStore, gen, encode, {
+          ...pick(opts),
+          signal: w.signal,
+          onProgress: (p) => {
+            pass = { ...pass, documents: p.documents, chunks: p.chunks, skipped: p.skipped };
+            pass.stale = p.stale;
+            opts.onProgress?.(gen, p);
+          },
+          onEncodeError: async (doc, error, chunk) => {
+            const skip = opts.onEncodeError
+              ? await opts.onEncodeError(doc, error, chunk)
+              : isPermanent(error);
+            if (skip) emit({ type: 'skipped', generation: gen, doc, chunk, error: asError(error) });
+            return skip;
+          },
+        });
+        attempt = 0;
+        const worked = account(result);
         // Stale documents changed under the pass: fill them again at once.
         if (result.stale > 0) w.latch.set();
         const backlog = coverage ? (await coverage.call(store, gen)).backlog : 0;
         if (backlog === 0 && (worked || !caughtUp)) emit({ type: 'caught-up', generation: gen });
         caughtUp = backlog === 0;
       } catch (e) {
+        account(pass);
         if (w.signal.aborted) break;
         if (configError(e)) {
           failed.add(gen);
