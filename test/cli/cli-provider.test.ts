@@ -139,6 +139,20 @@ describe('vecfill against a failing provider', () => {
       let s = await status(db);
       expect(s.generations.find((g) => g.state === 'active')?.generation).toMatch(/^words-/);
       expect((await runCli(['activate', '--db', db])).code).toBe(4);
+      const skippedStatus = await runCli(['status', '--db', db]);
+      expect(skippedStatus.stdout).toMatch(
+        /embed-y-\w+: 3 documents skipped after encoder errors .*\n {2}3 × provider refused the input \(HTTP 400\)/,
+      );
+      const skippedJson = await runJson<{
+        generations: { skipReasons: { reason: string; documents: number }[] }[];
+      }>(['status', '--db', db]);
+      expect(skippedJson.generations.flatMap((g) => g.skipReasons)).toEqual([
+        {
+          reason:
+            'provider refused the input (HTTP 400): This input is not allowed by the content policy.',
+          documents: 3,
+        },
+      ]);
 
       // Still rejected: retried, skipped again.
       const poisoned = server.log.filter((l) => l.fault === '400').length;

@@ -1,3 +1,4 @@
+import type { SkipReason } from '../../core/index.js';
 import { type Context, emit } from '../context.js';
 import { formatBytes, table } from '../output.js';
 import type { Workspace } from '../workspace.js';
@@ -11,6 +12,8 @@ interface GenerationStatus {
   params: Record<string, string | number | boolean>;
   embedded: number;
   skipped: number;
+  /** Why documents were skipped after encoder errors (blank ones are not listed), most frequent first. */
+  skipReasons: SkipReason[];
   backlog: number;
   chunks: number;
   vectorBytes: number;
@@ -41,6 +44,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
       fingerprint: g.fingerprint,
       params: g.generation.params ?? {},
       ...coverage,
+      skipReasons: await store.skipReasons(g.key),
       chunks: stats.chunks,
       vectorBytes: stats.vectorBytes,
       index: g.quantization ? `${g.quantization} x${g.oversample}` : 'float',
@@ -99,6 +103,14 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
           ]),
         ]),
       );
+    }
+    for (const g of gens) {
+      if (g.skipReasons.length === 0) continue;
+      const n = g.skipReasons.reduce((sum, r) => sum + r.documents, 0);
+      lines.push(
+        `${g.generation}: ${n} documents skipped after encoder errors (retry with \`vecfill fill --retry-skipped\`):`,
+      );
+      for (const r of g.skipReasons.slice(0, 5)) lines.push(`  ${r.documents} × ${r.reason}`);
     }
     return lines.join('\n');
   });
