@@ -67,8 +67,9 @@ export interface FillOptions<K> {
    */
   maxConsecutiveSkips?: number;
   /**
-   * Re-attempt documents an earlier fill stamp-skipped after an encoder error
-   * (blank documents stay skipped). Needs a store with `resetSkipped`.
+   * Re-attempt documents an earlier fill stamp-skipped (after an encoder
+   * error; blank documents are re-stamped without calling the encoder).
+   * Needs a store with `resetSkipped`.
    */
   retrySkipped?: boolean;
 }

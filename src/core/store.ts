@@ -84,9 +84,10 @@ export interface Store<K, G, F = never> {
    */
   saveMany?(gen: G, items: readonly SaveItem<K>[]): Awaitable<(Error | null)[]>;
   /**
-   * Optional: forgets the skip stamps `gen` saved with a `skipReason` (documents
-   * skipped after an encoder error, not blank ones), so they are pending
-   * again. `fill`'s `retrySkipped` calls it. Returns how many it forgot.
+   * Optional: forgets `gen`'s skip stamps (saves with no vectors), so those
+   * documents are pending again; blank ones are re-stamped by the fill
+   * without an encoder call. `fill`'s `retrySkipped` calls it. Returns how
+   * many it forgot.
    */
   resetSkipped?(gen: G): Awaitable<number>;
   /** Generations to search, most preferred first (building before active during a migration). */

@@ -798,14 +798,16 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   }
 
   /**
-   * Forgets `gen`'s skip stamps saved after encoder errors (blank documents
-   * keep theirs), so the next fill tries those documents again. Returns how
-   * many became pending.
+   * Forgets `gen`'s skip stamps (documents stamped with no vectors), so the
+   * next fill tries them again: skips saved after encoder errors, and those
+   * of stores written before skip reasons were kept. Blank documents are
+   * among them; the fill re-stamps those without calling the encoder.
+   * Returns how many became pending.
    */
   async resetSkipped(gen: string): Promise<number> {
     const g = await this.#liveGen(gen);
     const rows = await this.#q(
-      `DELETE FROM ${this.#t.stamps} WHERE gen = $1 AND chunks = 0 AND reason IS NOT NULL RETURNING 1`,
+      `DELETE FROM ${this.#t.stamps} WHERE gen = $1 AND chunks = 0 RETURNING 1`,
       [g.id],
     );
     return rows.length;

@@ -1314,15 +1314,16 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   }
 
   /**
-   * Forgets `gen`'s skip stamps saved after encoder errors (blank documents
-   * keep theirs), so the next fill tries those documents again. Returns how
-   * many became pending.
+   * Forgets `gen`'s skip stamps (documents stamped with no vectors), so the
+   * next fill tries them again: skips saved after encoder errors, and those
+   * of stores written before skip reasons were kept. Blank documents are
+   * among them; the fill re-stamps those without calling the encoder.
+   * Returns how many became pending.
    */
   resetSkipped(gen: string): number {
     const g = this.#liveGen(gen);
-    return this.db
-      .prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ? AND chunks = 0 AND reason IS NOT NULL`)
-      .run(g.id).changes;
+    return this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ? AND chunks = 0`).run(g.id)
+      .changes;
   }
 
   /**
