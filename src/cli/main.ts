@@ -20,6 +20,7 @@ import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { withFollowOptions } from './follower.js';
 import { argvSecrets, cliSecrets, guardOutput } from './redact.js';
+import { exitWithSupervisor } from './supervise.js';
 import { isEnvName, Workspace } from './workspace.js';
 
 const DEFAULT_DB = './vecfill.db';
@@ -99,8 +100,16 @@ export async function main(argv: string[]): Promise<number> {
   for (const s of argvSecrets(argv, isEnvName)) cliSecrets.add(s);
   const unguard = guardOutput(cliSecrets);
   const controller = new AbortController();
+  exitWithSupervisor();
+  let firstSignalAt = 0;
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    // One Ctrl-C on a terminal can arrive twice (from the terminal and passed
+    // on by the supervisor): a repeat within 250 ms is the same keypress.
+    if (controller.signal.aborted) {
+      if (Date.now() - firstSignalAt < 250) return;
+      process.exit(EXIT.interrupted);
+    }
+    firstSignalAt = Date.now();
     controller.abort(
       new CliError(
         'interrupted; finished documents are saved, run the same command again to resume',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, CACHE_DIR, runCli, runJson } from './run-cli.js';
+import { BIN, CACHE_DIR, runCli, runJson, startCli } from './run-cli.js';
 
 let dir: string;
 beforeAll(() => {
@@ -185,4 +185,35 @@ describe('vecfill index on a hostile folder', () => {
       churner.kill('SIGKILL');
     }
   });
+});
+
+describe('Ctrl-C', () => {
+  it('a second SIGINT exits 130 at once, even inside a long synchronous SQLite statement', async () => {
+    const folder = join(dir, 'ctrl-c');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a.md'), 'The tide rises with the moon.');
+    writeFileSync(join(folder, 'b.md'), 'Knead the dough and let it rise.');
+    const db = join(dir, 'ctrl-c.db');
+    expect((await runCli(['index', folder, '--db', db])).code).toBe(0);
+    // A filter that keeps SQLite busy for hours inside one statement.
+    const endless =
+      'd.rowid IN (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000000) SELECT count(*) FROM c)';
+    const child = startCli(['search', 'tide', '--db', db, '--where', endless]);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await new Promise((r) => setTimeout(r, 4000)); // loaded, and deep in the statement
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 300));
+      const second = Date.now();
+      child.kill('SIGINT');
+      const code = await Promise.race([
+        exited,
+        new Promise<'still running'>((r) => setTimeout(() => r('still running'), 5000)),
+      ]);
+      expect(code).toBe(130);
+      expect(Date.now() - second).toBeLessThan(2000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
