@@ -211,6 +211,8 @@ export interface CliFilter {
 export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
   stats(gen: string): Awaitable<{
     chunks: number;
+    /** Chunks the encoder rejected in documents embedded without them. */
+    skippedChunks?: number;
     vectorBytes: number;
     indexBytes?: number;
     /** How searches scan the generation and the memory that takes (SQLite). */

@@ -10,7 +10,7 @@ import {
   StaleError,
   VecfillError,
 } from './errors.js';
-import type { ChunkVector, Pending, Revision, SaveItem, Store } from './store.js';
+import type { ChunkVector, Pending, Revision, SaveItem, SaveOptions, Store } from './store.js';
 
 /** Progress of a running fill, reported after every saved document. */
 export interface FillProgress {
@@ -300,20 +300,20 @@ export async function fill<K, G, F = never>(
             doc: it.state.pending.doc,
             revision: it.state.pending.revision,
             vectors: it.vectors,
-            ...(it.state.skipReason === undefined ? {} : { skipReason: it.state.skipReason }),
+            ...saveOptions(it.state, it.vectors.length),
           }));
           outcomes = await store.saveMany(gen, saveItems);
         } else {
           outcomes = [];
           for (const it of items) {
             try {
-              const reason = it.state.skipReason;
+              const options = saveOptions(it.state, it.vectors.length);
               await store.saveVectors(
                 gen,
                 it.state.pending.doc,
                 it.state.pending.revision,
                 it.vectors,
-                ...(reason === undefined ? [] : [{ skipReason: reason }]),
+                ...(Object.keys(options).length === 0 ? [] : [options]),
               );
               outcomes.push(null);
             } catch (e) {
@@ -468,6 +468,14 @@ export async function fill<K, G, F = never>(
     if (failure) throw failure.error;
     return saved;
   }
+}
+
+/** What a save records beside the vectors: why a document was skipped, how many chunks were. */
+function saveOptions<K>(state: DocState<K>, vectors: number): SaveOptions {
+  const options: SaveOptions = {};
+  if (state.skipReason !== undefined) options.skipReason = state.skipReason;
+  if (vectors > 0 && state.skippedChunks > 0) options.skippedChunks = state.skippedChunks;
+  return options;
 }
 
 /** Lets pending I/O callbacks (signals, timers, Ctrl-C) run before going on. */

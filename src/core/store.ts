@@ -149,6 +149,12 @@ export interface SaveOptions {
    * documents were skipped and why, and `resetSkipped` can find them.
    */
   skipReason?: string;
+  /**
+   * Chunks of the document the encoder rejected and `fill` skipped while
+   * saving its other chunks. Stores keep the count with the stamp, so
+   * status can say how much of the text has no vector.
+   */
+  skippedChunks?: number;
 }
 
 /** One document's save for {@link Store.saveMany}. */

@@ -228,6 +228,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, revision text, chunks integer NOT NULL, PRIMARY KEY (gen, doc))`,
       // Why a document was skipped (NULL for embedded and blank documents); older stores lack it.
       `ALTER TABLE ${t.stamps} ADD COLUMN IF NOT EXISTS reason text`,
+      // Chunks the encoder rejected in a document saved with its other chunks.
+      `ALTER TABLE ${t.stamps} ADD COLUMN IF NOT EXISTS skipped_chunks integer NOT NULL DEFAULT 0`,
       `CREATE INDEX IF NOT EXISTS ${s.indexName('stamps_doc')} ON ${t.stamps} (doc)`,
       `CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, owner text NOT NULL, expires double precision NOT NULL,
@@ -388,6 +390,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       const g = await this.#liveGen(gen, tx);
       const item: SaveItem<PgKey> = { doc, revision, vectors };
       if (options.skipReason !== undefined) item.skipReason = options.skipReason;
+      if (options.skippedChunks !== undefined) item.skippedChunks = options.skippedChunks;
       await this.#save(tx, g, item);
     });
   }
@@ -468,10 +471,16 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     if (s.embedGen)
       await this.#q(`UPDATE ${s.docs} SET ${s.embedGen} = $1 WHERE ${s.id} = $2`, [g.key, key], tx);
     await this.#q(
-      `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason)
-       SELECT $1, d.${s.id}, ${s.revision ? revisionPg(s) : 'NULL'}, $2, $4 FROM ${s.docs} d WHERE d.${s.id} = $3
-       ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason`,
-      [g.id, vectors.length, key, vectors.length === 0 ? (item.skipReason ?? null) : null],
+      `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason, skipped_chunks)
+       SELECT $1, d.${s.id}, ${s.revision ? revisionPg(s) : 'NULL'}, $2, $4, $5 FROM ${s.docs} d WHERE d.${s.id} = $3
+       ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason, skipped_chunks = excluded.skipped_chunks`,
+      [
+        g.id,
+        vectors.length,
+        key,
+        vectors.length === 0 ? (item.skipReason ?? null) : null,
+        vectors.length > 0 ? (item.skippedChunks ?? 0) : 0,
+      ],
       tx,
     );
     if (s.leaseMs !== undefined)
@@ -888,13 +897,26 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   }
 
   /** Chunk count and vector bytes of a generation. */
-  async stats(gen: string): Promise<{ chunks: number; vectorBytes: number }> {
+  async stats(
+    gen: string,
+  ): Promise<{ chunks: number; vectorBytes: number; skippedChunks: number }> {
     const g = await this.#gen(gen);
+    const s = this.schema;
     const [row] = await this.#q(`SELECT count(*)::int AS n FROM ${this.#t.chunks} WHERE gen = $1`, [
       g.id,
     ]);
+    const [skipped] = await this.#q(
+      `SELECT coalesce(sum(s.skipped_chunks), 0)::int AS n FROM ${s.docs} d
+       JOIN ${this.#t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
+       WHERE ${coveredPg(s)}`,
+      [g.id],
+    );
     const chunks = Number(row?.n ?? 0);
-    return { chunks, vectorBytes: chunks * Number(g.dimensions) * 4 };
+    return {
+      chunks,
+      vectorBytes: chunks * Number(g.dimensions) * 4,
+      skippedChunks: g.reclaimed ? 0 : Number(skipped?.n ?? 0),
+    };
   }
 
   /** Drops vectors of documents whose rows were deleted outside vecfill. Returns how many documents. */

@@ -79,6 +79,8 @@ export interface SqliteFilter {
 /** Storage a generation uses. */
 export interface GenerationStats {
   chunks: number;
+  /** Chunks the encoder rejected in documents saved with their other chunks (current stamps only). */
+  skippedChunks: number;
   /** Bytes of float32 vector data (chunks × dimensions × 4). */
   vectorBytes: number;
   /** Bytes of the quantized index beside the float vectors (0 without quantization). */
@@ -285,6 +287,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (!stampColumns.some((c) => c.name === 'reason')) {
       this.db.exec(`ALTER TABLE ${t.stamps} ADD COLUMN reason TEXT`);
     }
+    // Chunks the encoder rejected in a document saved with its other chunks.
+    if (!stampColumns.some((c) => c.name === 'skipped_chunks')) {
+      this.db.exec(`ALTER TABLE ${t.stamps} ADD COLUMN skipped_chunks INTEGER NOT NULL DEFAULT 0`);
+    }
     if (s.leaseMs !== undefined) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t.leases} (
         gen INTEGER NOT NULL, doc ${docType} NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL,
@@ -463,6 +469,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const g = this.#liveGen(gen);
     const item: SaveItem<SqliteKey> = { doc, revision, vectors };
     if (options.skipReason !== undefined) item.skipReason = options.skipReason;
+    if (options.skippedChunks !== undefined) item.skippedChunks = options.skippedChunks;
     this.#saveOne.immediate(g, item);
   }
 
@@ -581,10 +588,16 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     this.#stmt(
       'stamp',
       () =>
-        `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason)
-         SELECT ?, d.${quoted(s.idColumn)}, ${s.revisionColumn ? `d.${quoted(s.revisionColumn)}` : 'NULL'}, ?, ? FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?
-         ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason`,
-    ).run(g.id, vectors.length, vectors.length === 0 ? (item.skipReason ?? null) : null, key);
+        `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason, skipped_chunks)
+         SELECT ?, d.${quoted(s.idColumn)}, ${s.revisionColumn ? `d.${quoted(s.revisionColumn)}` : 'NULL'}, ?, ?, ? FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?
+         ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason, skipped_chunks = excluded.skipped_chunks`,
+    ).run(
+      g.id,
+      vectors.length,
+      vectors.length === 0 ? (item.skipReason ?? null) : null,
+      vectors.length > 0 ? (item.skippedChunks ?? 0) : 0,
+      key,
+    );
     // Full text belongs to the document, not to this generation: a stamp-skip
     // (no vectors) still indexes it, since another generation may rely on it.
     if (s.fullText) this.#indexText(key);
@@ -1490,8 +1503,18 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const g = this.#gen(gen);
     const chunks = this.#chunkCount(g);
     const q = g.quantization;
+    const s = this.schema;
+    const skippedChunks = this.db
+      .prepare(
+        `SELECT coalesce(sum(s.skipped_chunks), 0) FROM ${this.#t.docs} d
+         JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
+         WHERE ${coveredSql(s)}`,
+      )
+      .pluck()
+      .get(g.id) as number;
     return {
       chunks,
+      skippedChunks: g.reclaimed ? 0 : skippedChunks,
       vectorBytes: chunks * g.dimensions * 4,
       indexBytes: q ? chunks * quantizedBytes(q, g.dimensions) : 0,
       ...(q ? { quantization: q } : {}),

@@ -307,3 +307,60 @@ describe('interrupts are honoured (finding 5)', () => {
     expect(after.generations[0]).toMatchObject({ embedded: 3000, backlog: 0 });
   }, 120_000);
 });
+
+describe('chunks, not documents, are skipped (finding 4)', () => {
+  it('a document with one chunk the encoder rejects is embedded without it, found by vectors and by full text, and status counts the chunk', async () => {
+    const certificate = (n: number) =>
+      `The server certificate ${n} is checked against a trusted authority before the handshake completes, and the client refuses a certificate whose name does not match the host it asked for. `.repeat(
+        4,
+      );
+    const digests = Array.from(
+      { length: 12 },
+      (_, i) =>
+        `${'3f9a8c7e6d5b4a3928171605f4e3d2c1'.slice(i % 8)}${'0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d'.slice(0, 24 + (i % 8))}`,
+    ).join('\n');
+    const tickets =
+      `Session tickets let a returning client resume without a full handshake, which saves a round trip on every reconnect. `.repeat(
+        5,
+      );
+    const folder = folderWith('chunks', {
+      ...everyday,
+      'tls.md': `${certificate(1)}\n\n${digests}\n\n${tickets}`,
+    });
+    const db = join(dir, 'chunks.db');
+    const index = await runCli(['index', folder, '--db', db, '--json']);
+    expect(index.code).toBe(0);
+    const run = (JSON.parse(index.stdout) as { fill: { skipped: number; skippedChunks: number }[] })
+      .fill[0]!;
+    expect(run).toMatchObject({ skipped: 0, skippedChunks: 1 });
+    const status = await runJson<{
+      generations: { embedded: number; skipped: number; skippedChunks: number }[];
+    }>(['status', '--db', db]);
+    expect(status.generations[0]).toMatchObject({ embedded: 4, skipped: 0, skippedChunks: 1 });
+    const text = await runCli(['status', '--db', db]);
+    expect(text.stdout).toContain('(+1 chunks)');
+    // Its other chunks are searchable by meaning…
+    const byMeaning = await runJson<SearchOut>([
+      'search',
+      'resume a session without a full handshake',
+      '--db',
+      db,
+      '--limit',
+      '1',
+    ]);
+    expect(byMeaning.results[0]!.id).toBe('tls.md');
+    // …and its full-text row was written, so --hybrid finds the digest itself.
+    const digest = digests.split('\n')[3]!;
+    const byText = await runJson<SearchOut>(['search', digest, '--db', db, '--hybrid']);
+    expect(byText.results[0]!.id).toBe('tls.md');
+    // Once the text is fixed, nothing is skipped any more.
+    writeFileSync(join(folder, 'tls.md'), `${certificate(2)}\n\n${tickets}`);
+    await runJson(['index', folder, '--db', db]);
+    const after = await runJson<{ generations: { skippedChunks: number }[] }>([
+      'status',
+      '--db',
+      db,
+    ]);
+    expect(after.generations[0]!.skippedChunks).toBe(0);
+  });
+});

@@ -511,6 +511,33 @@ export function runConformance<K, F>(
       expect(left).toEqual([['b', down]]);
     });
 
+    it('keeps the count of skipped chunks with the stamp, for current stamps only', async () => {
+      await seed(3);
+      await store.ensureGeneration('a', GEN, 'active');
+      const stats = () =>
+        (store as unknown as { stats(g: string): Promise<{ skippedChunks: number }> }).stats('a');
+      const [p1, p2, p3] = await store.pendingForGeneration('a', 10);
+      await store.saveVectors('a', p1!.doc, p1!.revision, vectorsFor(p1!.content), {
+        skippedChunks: 2,
+      });
+      await store.saveMany!('a', [
+        {
+          doc: p2!.doc,
+          revision: p2!.revision,
+          vectors: vectorsFor(p2!.content),
+          skippedChunks: 1,
+        },
+        { doc: p3!.doc, revision: p3!.revision, vectors: vectorsFor(p3!.content) },
+      ]);
+      expect((await stats()).skippedChunks).toBe(3);
+      // An edit makes the stamp stale: its skipped chunks no longer count.
+      await h.update(1, 'rewritten without the bad part');
+      expect((await stats()).skippedChunks).toBe(1);
+      await fill(store, 'a', enc.encode);
+      expect((await stats()).skippedChunks).toBe(1);
+      expect(await store.coverage('a')).toEqual({ embedded: 3, skipped: 0, backlog: 0 });
+    });
+
     it('deleteVectors removes a document from every generation; it is pending again while its row exists', async () => {
       await seed(4);
       await store.ensureGeneration('a', GEN, 'active');

@@ -16,6 +16,8 @@ interface GenerationStatus {
   skipReasons: SkipReason[];
   backlog: number;
   chunks: number;
+  /** Chunks the encoder rejected in documents embedded without them. */
+  skippedChunks: number;
   vectorBytes: number;
   /** `float` (exact KNN), or the quantization of a SQLite generation's index. */
   index: string;
@@ -46,6 +48,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
       ...coverage,
       skipReasons: await store.skipReasons(g.key),
       chunks: stats.chunks,
+      skippedChunks: stats.skippedChunks ?? 0,
       vectorBytes: stats.vectorBytes,
       index: g.quantization ? `${g.quantization} x${g.oversample}` : 'float',
       indexBytes: stats.indexBytes ?? 0,
@@ -94,7 +97,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
             String(g.dimensions),
             g.fingerprint,
             String(g.embedded),
-            String(g.skipped),
+            g.skippedChunks > 0 ? `${g.skipped} (+${g.skippedChunks} chunks)` : String(g.skipped),
             String(g.backlog),
             String(g.chunks),
             formatBytes(g.vectorBytes),
