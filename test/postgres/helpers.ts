@@ -18,7 +18,18 @@ export const TEST_PG_URL = process.env.VECFILL_TEST_PG_URL || undefined;
 /** The engine the Postgres tests run on, for test names: "PostgreSQL 15.10 server (pgvector 0.8.6)" or "PGlite". */
 export const ENGINE: string = TEST_PG_URL ? await describeServer(TEST_PG_URL) : 'PGlite';
 
-async function describeServer(url: string): Promise<string> {
+/**
+ * Further servers (`VECFILL_TEST_PG_EXTRA_URLS`, comma-separated), e.g. one
+ * with an older pgvector from `scripts/pg-pgvector-server.sh`: the
+ * conformance suite and the index-search tests run on each of them too.
+ */
+export const EXTRA_PG_URLS: string[] = (process.env.VECFILL_TEST_PG_EXTRA_URLS ?? '')
+  .split(',')
+  .map((u) => u.trim())
+  .filter(Boolean);
+
+/** "PostgreSQL 15.10 server (pgvector 0.7.4)" for a server URL. */
+export async function describeServer(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -55,9 +66,12 @@ export interface TestEngine {
  * Starts the engine for one test file: a Pool on a fresh database of the
  * test server (dropped by `close`), or PGlite with its socket server.
  */
-export async function startEngine(opts: { password?: string } = {}): Promise<TestEngine> {
-  if (TEST_PG_URL) {
-    const { url, drop } = await createTestDatabase(opts.password);
+export async function startEngine(
+  opts: { password?: string; serverUrl?: string } = {},
+): Promise<TestEngine> {
+  const serverUrl = opts.serverUrl ?? TEST_PG_URL;
+  if (serverUrl) {
+    const { url, drop } = await createTestDatabase(opts.password, serverUrl);
     const pool = new pg.Pool({ connectionString: url, max: 8 });
     return {
       client: pool,
@@ -91,14 +105,15 @@ export async function startEngine(opts: { password?: string } = {}): Promise<Tes
  */
 export async function createTestDatabase(
   password?: string,
+  serverUrl = TEST_PG_URL,
 ): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!TEST_PG_URL) throw new Error('createTestDatabase needs VECFILL_TEST_PG_URL');
+  if (!serverUrl) throw new Error('createTestDatabase needs VECFILL_TEST_PG_URL');
   const name = `vf_test_${process.pid}_${++counter}_${Date.now() % 100_000}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(TEST_PG_URL);
+  const u = new URL(serverUrl);
   u.pathname = `/${name}`;
   if (password) u.password = password;
   const url = u.toString();
@@ -109,7 +124,7 @@ export async function createTestDatabase(
   return {
     url,
     drop: async () => {
-      const c = new pg.Client({ connectionString: TEST_PG_URL });
+      const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();

@@ -145,39 +145,6 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
     }
   });
 
-  it('reports the pgvector version and whether it has iterative scans', async () => {
-    const h = await pgHarness(db);
-    try {
-      const { version, iterativeScan } = h.pgStore.pgvector;
-      const [major, minor] = version.split('.').map(Number);
-      expect(iterativeScan).toBe(major! > 0 || minor! >= 8);
-    } finally {
-      await h.close();
-    }
-  });
-
-  it('finds every eligible hit through the index with a 2% filter, on any pgvector version', async () => {
-    const h = await pgHarness(db);
-    try {
-      for (let i = 1; i <= 400; i++)
-        await h.insert(i, `entry ${i} about topic ${i % 17}`, i % 50 === 0 ? 'rare' : 'common');
-      await h.store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
-      await fill(h.store, 'g', async (texts) => texts.map((t) => embed(t, 16)), {
-        scanBatch: 200,
-      });
-      const hits = await h.store.queryGeneration('g', embed('entry topic 3', 16), 10, {
-        filter: h.filterCategory('rare'),
-      });
-      expect(hits.map((x) => x.doc).sort((a, b) => Number(a) - Number(b))).toEqual([
-        50, 100, 150, 200, 250, 300, 350, 400,
-      ]);
-      const near = await h.store.queryGeneration('g', embed('entry 77 about topic 9', 16), 5);
-      expect(near[0]!.doc).toBe(77);
-    } finally {
-      await h.close();
-    }
-  });
-
   it('searches with a NUL byte in the hybrid text instead of failing with an encoding error', async () => {
     const h = await pgHarness(db);
     try {
