@@ -211,7 +211,28 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       version: String(ext.extversion),
       iterativeScan: major > 0 || minor >= 8,
     });
-    const stampsExisted = (await this.#q('SELECT to_regclass($1) AS r', [t.stamps]))[0]?.r != null;
+    // Two processes opening the same store at once: one creates, the other waits and finds it.
+    await this.#tx(async (tx) => {
+      await this.#lockStore(tx);
+      const stampsExisted =
+        (await this.#q('SELECT to_regclass($1) AS r', [t.stamps], tx))[0]?.r != null;
+      await this.#createStoreTables(tx);
+      await this.#upgradeStamps(stampsExisted, tx);
+    });
+  }
+
+  /** Serializes the store's DDL and generation changes across sessions (a transaction-scoped advisory lock). */
+  async #lockStore(tx: PgQueryable): Promise<void> {
+    await this.#q(
+      `SELECT pg_advisory_xact_lock(hashtext('vecfill'), hashtext($1))`,
+      [this.#t.gens],
+      tx,
+    );
+  }
+
+  async #createStoreTables(tx: PgQueryable): Promise<void> {
+    const s = this.schema;
+    const t = this.#t;
     for (const sql of [
       `CREATE TABLE IF NOT EXISTS ${t.gens} (
         id serial PRIMARY KEY, key text NOT NULL UNIQUE, generation text NOT NULL, fingerprint text NOT NULL,
@@ -235,9 +256,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
         gen integer NOT NULL, doc ${this.#idType} NOT NULL, owner text NOT NULL, expires double precision NOT NULL,
         PRIMARY KEY (gen, doc))`,
     ]) {
-      await this.#q(sql);
+      await this.#q(sql, [], tx);
     }
-    await this.#upgradeStamps(stampsExisted);
   }
 
   /**
@@ -269,7 +289,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
    * as this session reads them are rewritten in the new form; the rest are
    * pending anyway.
    */
-  async #upgradeStamps(existed: boolean): Promise<void> {
+  async #upgradeStamps(existed: boolean, tx: PgQueryable): Promise<void> {
     const s = this.schema;
     const t = this.#t;
     if (existed) {
@@ -277,16 +297,19 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
         `SELECT col_description(to_regclass($1), a.attnum) AS c FROM pg_attribute a
          WHERE a.attrelid = to_regclass($1) AND a.attname = 'revision'`,
         [t.stamps],
+        tx,
       );
       if (mark?.c === REVISION_FORM) return;
       if (s.revision && s.revisionText) {
         await this.#q(
           `UPDATE ${t.stamps} st SET revision = ${revisionPg(s)} FROM ${s.docs} d
            WHERE d.${s.id} = st.doc AND st.revision = d.${s.revision}::text`,
+          [],
+          tx,
         );
       }
     }
-    await this.#q(`COMMENT ON COLUMN ${t.stamps}.revision IS '${REVISION_FORM}'`);
+    await this.#q(`COMMENT ON COLUMN ${t.stamps}.revision IS '${REVISION_FORM}'`, [], tx);
   }
 
   async #gen(key: string, via?: PgQueryable): Promise<GenRow> {
@@ -431,9 +454,17 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       s.revision ? [doc, revision === null ? null : String(revision)] : [doc],
       tx,
     );
-    if (!row) throw new MissingDocumentError(doc, g.key);
-    if (s.revision && !row.same)
+    if (!row || (s.revision && !row.same)) {
+      // Hand the document back at once: another worker may embed its new content.
+      if (s.leaseMs !== undefined)
+        await this.#q(
+          `DELETE FROM ${t.leases} WHERE gen = $1 AND doc = $2 AND owner = $3`,
+          [g.id, doc, this.#owner],
+          tx,
+        );
+      if (!row) throw new MissingDocumentError(doc, g.key);
       throw new StaleError(doc, g.key, `the row's revision is no longer ${String(revision)}`);
+    }
     for (const cv of vectors) {
       if (cv.vector.length !== g.dimensions) {
         throw new DimensionMismatchError(
@@ -690,6 +721,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     const fp = fingerprint(generation);
     const t = this.#t;
     const row = await this.#tx(async (tx) => {
+      // Two sessions ensuring the same new generation: the second waits, then finds it.
+      await this.#lockStore(tx);
       const [existing] = (await this.#q(
         `SELECT * FROM ${t.gens} WHERE key = $1 FOR UPDATE`,
         [gen],
