@@ -4,8 +4,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EncodeFn, fill, UncoveredError } from '../../src/core/index.js';
 import { type PgClient, PgStore } from '../../src/postgres/index.js';
-import { embed } from '../support/hash-encoder.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from '../postgres/helpers.js';
+import { embed } from '../support/hash-encoder.js';
 
 /**
  * Concurrency on the Postgres backend. On a server (VECFILL_TEST_PG_URL)
