@@ -238,7 +238,7 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
 interface Backend {
   readonly kind: 'sqlite' | 'postgres';
   query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
-  openStore(cfg: TableConfig, leaseMs?: number): Promise<CliStore>;
+  openStore(cfg: TableConfig, leaseMs?: number, oneQuery?: boolean): Promise<CliStore>;
   sizeBytes(): Promise<number>;
   close(): Promise<void>;
   /** The better-sqlite3 connection, for SQLite-only commands. */
@@ -256,6 +256,7 @@ export class Workspace {
   #store: CliStore | undefined;
   readonly #quiet: boolean;
   #leaseMs: number | undefined;
+  #oneQuery = false;
 
   private constructor(path: string, backend: Backend, quiet: boolean) {
     this.path = redactConnectionString(path);
@@ -379,6 +380,16 @@ export class Workspace {
     this.#store = undefined;
   }
 
+  /**
+   * This process answers one query and exits: SQLite float generations are
+   * searched with sqlite-vec's KNN rather than loaded into memory first (a
+   * load pays off over many searches, not one). Call before `store()`.
+   */
+  useOneQuery(): void {
+    this.#oneQuery = true;
+    this.#store = undefined;
+  }
+
   /** The store over the configured table. */
   async store(): Promise<CliStore> {
     if (this.#store) return this.#store;
@@ -390,7 +401,7 @@ export class Workspace {
       );
     }
     try {
-      this.#store = await this.#backend.openStore(cfg, this.#leaseMs);
+      this.#store = await this.#backend.openStore(cfg, this.#leaseMs, this.#oneQuery);
     } catch (e) {
       throw new CliError((e as Error).message, EXIT.notFound);
     }
@@ -552,9 +563,10 @@ function sqliteBackend(path: string, create: boolean): Backend {
       st.run(...params);
       return [];
     },
-    openStore: async (cfg, leaseMs) =>
+    openStore: async (cfg, leaseMs, oneQuery) =>
       SqliteStore.open(db, {
         ...(leaseMs ? { leaseMs } : {}),
+        ...(oneQuery ? { scan: { float: 'sqlite-vec' } } : {}),
         docsTable: cfg.table,
         idColumn: cfg.id,
         contentColumn: cfg.content,

@@ -2,10 +2,10 @@ import { runConformance } from '../conformance/suite.js';
 import { sqliteHarness } from './helpers.js';
 
 // The contract once per index kind. The default: a float generation scanned
-// in memory.
+// in memory as int8 codes, candidates rescored from the stored floats.
 runConformance('SqliteStore', () => sqliteHarness());
-runConformance('SqliteStore, float scanned in memory as int8, rescored', () =>
-  sqliteHarness(undefined, { float: 'int8' }),
+runConformance('SqliteStore, float32 scanned in memory', () =>
+  sqliteHarness(undefined, { float: 'float32' }),
 );
 runConformance('SqliteStore, float scanned by sqlite-vec', () =>
   sqliteHarness(undefined, { float: 'sqlite-vec' }),

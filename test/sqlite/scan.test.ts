@@ -36,8 +36,8 @@ function save(store: SqliteStore, gen: string, id: number, v: Float32Array): voi
 
 /** Every kind of scan the store has, as (scan options, generation options). */
 const KINDS: [string, ScanOptions | undefined, GenerationOptions][] = [
-  ['float32 in memory (the default)', undefined, {}],
-  ['int8 in memory, rescored', { float: 'int8' }, {}],
+  ['int8 in memory, rescored (the default)', undefined, {}],
+  ['float32 in memory', { float: 'float32' }, {}],
   ['sqlite-vec', { float: 'sqlite-vec' }, {}],
   ['binary quantization', undefined, { quantization: 'binary', oversample: 100 }],
   ['int8 quantization', undefined, { quantization: 'int8', oversample: 100 }],
@@ -198,7 +198,7 @@ describe('resident memory', () => {
     Float32Array.from({ length: D }, (_, j) => Math.cos(seed * 3.7 + j * 1.3));
 
   it('stats() reports each generation scan and its resident bytes', () => {
-    const store = open('stats.db', { float: 'int8' }, true);
+    const store = open('stats.db', undefined, true);
     store.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
     for (let i = 1; i <= 100; i++) save(store, 'g', i, vec(i));
     const before = store.stats('g').scan;

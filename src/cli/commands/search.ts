@@ -43,6 +43,7 @@ export async function runSearch(
       EXIT.usage,
     );
   }
+  ws.useOneQuery();
   const store = await ws.store();
   const live = await store.liveGenerations();
   // One generation: show its cosine similarity as is; several: put them on one scale.
