@@ -1,10 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/sqlite/index.js';
 import { startEngine, type TestEngine } from '../postgres/helpers.js';
 import { tempDir } from '../sqlite/helpers.js';
+import { embed } from '../support/hash-encoder.js';
 import { runCli, runJson, startCli } from './run-cli.js';
 
 // `vecfill fill --follow` and `vecfill watch` as a user runs them: child
@@ -170,6 +173,70 @@ describe('vecfill fill --follow (SQLite)', () => {
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(1500);
     expect(f.events.at(-1)).toMatchObject({ event: 'stopped', documents: 4 });
+  });
+});
+
+describe('vecfill fill --follow with a broken provider', () => {
+  it('reports a generation failing with a configuration error and exits 1 when none is left', async () => {
+    let status = 200;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        if (status !== 200) {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: 'Incorrect API key provided' } }));
+          return;
+        }
+        const input = (JSON.parse(body) as { input: string[] }).input;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            data: input.map((t, index) => ({ index, embedding: [...embed(t, 8)] })),
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => server.close());
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'app.db');
+    const app = openDatabase(path);
+    cleanups.unshift(() => app.close());
+    app.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    app.prepare("INSERT INTO notes (id, body) VALUES (1, 'alpha'), (2, 'bravo')").run();
+    await runJson([
+      'fill',
+      '--db',
+      path,
+      '--table',
+      'notes',
+      '--id',
+      'id',
+      '--content',
+      'body',
+      '--encoder',
+      'openai',
+      '--base-url',
+      base,
+      '--model',
+      'm',
+      '--dimensions',
+      '8',
+    ]);
+    app.prepare("INSERT INTO notes (id, body) VALUES (3, 'charlie')").run();
+    status = 401;
+    const f = startFollower(['fill', '--db', path, '--follow', '--json']);
+    const { code } = await f.exited;
+    expect(code).toBe(1);
+    expect(f.events.find((e) => e.event === 'failed')).toMatchObject({
+      error: { code: 'ENCODER_CONFIG' },
+    });
+    expect(f.stderr()).toMatch(/every generation failed/);
   });
 });
 
