@@ -182,7 +182,7 @@ describe('README library sections', () => {
       // What the blocks promised, checked at the end.
       "if (store.generations().find((g) => g.key === 'words-v1').state !== 'active') throw new Error('rollback did not activate words-v1');",
       "if (!store.generations().find((g) => g.key === 'nomic-v1').reclaimed) throw new Error('nomic-v1 was not reclaimed');",
-      'if (hits[0]?.doc !== 1) throw new Error('quick start search found ' + JSON.stringify(hits));',
+      "if (hits[0]?.doc !== 1) throw new Error('quick start search found ' + JSON.stringify(hits));",
     ].join('\n');
     await expectRuns('sqlite', code);
   }, 120_000);
@@ -197,7 +197,7 @@ describe('README library sections', () => {
       'const encoder = await wordVectors();',
       program('postgres'),
       'await pool.end();',
-      'if (hits[0]?.doc !== 1) throw new Error('found ' + JSON.stringify(hits));',
+      "if (hits[0]?.doc !== 1) throw new Error('found ' + JSON.stringify(hits));",
     ].join('\n');
     await expectRuns('postgres', code);
   }, 120_000);
