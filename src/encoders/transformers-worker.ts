@@ -22,7 +22,7 @@ export interface WorkerInit {
   revision?: string;
   cacheDir?: string;
   localOnly: boolean;
-  pooling: 'mean' | 'cls';
+  pooling: 'mean' | 'cls' | 'last';
   normalize: boolean;
   maxTokens?: number;
 }
@@ -154,17 +154,28 @@ async function encode(
   let hidden = output.last_hidden_state ?? output.token_embeddings ?? Object.values(output)[0];
   if (!hidden) throw new Error('the model returned no output');
   if (hidden.type !== 'float32') hidden = hidden.to('float32');
-  const [batch, seq, dims] = hidden.dims as [number, number, number];
-  if (batch !== texts.length || hidden.dims.length !== 3)
-    throw new Error(`unexpected model output shape [${hidden.dims.join(', ')}]`);
+  const shape = hidden.dims as number[];
+  if (shape[0] !== texts.length || (shape.length !== 3 && shape.length !== 2))
+    throw new Error(`unexpected model output shape [${shape.join(', ')}]`);
+  // A [batch, dims] output is already one vector per input (a pooled export).
+  const [batch, seq, dims] = (shape.length === 2 ? [shape[0], 1, shape[1]] : shape) as [
+    number,
+    number,
+    number,
+  ];
+  const pooled = shape.length === 2;
   const data = hidden.data as Float32Array;
   const mask = (inputs.attention_mask as InstanceType<Transformers['Tensor']>)
     .data as BigInt64Array;
   const vectors: Float32Array[] = [];
   for (let b = 0; b < batch; b++) {
     const v = new Float32Array(dims);
-    if (init.pooling === 'cls') {
+    if (pooled || init.pooling === 'cls') {
       v.set(data.subarray(b * seq * dims, b * seq * dims + dims));
+    } else if (init.pooling === 'last') {
+      let last = 0;
+      for (let s = 0; s < seq; s++) if (mask[b * seq + s] !== 0n) last = s;
+      v.set(data.subarray((b * seq + last) * dims, (b * seq + last + 1) * dims));
     } else {
       let count = 0;
       for (let s = 0; s < seq; s++) {

@@ -24,8 +24,12 @@ export interface TransformersOptions {
   dtype?: TransformersDtype;
   /** A branch, tag or commit of the model repository. Default `main`. */
   revision?: string;
-  /** How token vectors become one vector: `mean` over the real tokens (default, sentence-transformers models) or the first (`cls`, BGE). */
-  pooling?: 'mean' | 'cls';
+  /**
+   * How token vectors become one vector: `mean` over the real tokens (default,
+   * sentence-transformers models), the first token (`cls`, BGE) or the last
+   * real one (`last`, decoder models such as Qwen3-Embedding).
+   */
+  pooling?: 'mean' | 'cls' | 'last';
   /** L2-normalize the vectors. Default true. */
   normalize?: boolean;
   /** Prepended to every document text (e.g. `search_document: ` for nomic-embed-text). */
@@ -93,6 +97,8 @@ type FromWorker =
 export async function transformers(opts: TransformersOptions): Promise<TransformersEncoder> {
   if (!opts?.model || typeof opts.model !== 'string')
     throw new TypeError('transformers needs opts.model: a model id or a local folder');
+  if (opts.pooling !== undefined && !['mean', 'cls', 'last'].includes(opts.pooling))
+    throw new RangeError(`transformers: pooling must be mean, cls or last, got ${opts.pooling}`);
   if (opts.maxTokens !== undefined && (!Number.isSafeInteger(opts.maxTokens) || opts.maxTokens < 2))
     throw new RangeError(`transformers: maxTokens must be an integer >= 2, got ${opts.maxTokens}`);
   const init: WorkerInit = {

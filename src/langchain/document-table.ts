@@ -8,7 +8,7 @@ export type ColumnValue = string | number | boolean | null;
 /** The SQL filter both stores take: a predicate over the documents table (alias `d`) and its bound parameters. */
 export interface SqlFilter {
   where: string;
-  params: (string | number | null)[];
+  params?: (string | number | null)[];
 }
 
 /** One row of the caller's documents table, as the vector store reads it. */

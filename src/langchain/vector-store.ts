@@ -19,8 +19,13 @@ import {
 } from '../core/index.js';
 import { type ColumnValue, type DocKey, DocumentTable, type SqlFilter } from './document-table.js';
 
-/** Column equality pairs (`{ lang: 'en' }`; `null` matches NULL): the filter LangChain callers pass. */
-export type VecfillFilter = Record<string, ColumnValue>;
+/**
+ * What a search keeps: column equality pairs (`{ lang: 'en' }`; `null`
+ * matches NULL; names checked against the table, values bound), or the
+ * store's own SQL filter `{ where, params }` over the table aliased `d`
+ * (`?` placeholders on SQLite, `$1…` on Postgres), for code you write.
+ */
+export type VecfillFilter = Record<string, ColumnValue> | SqlFilter;
 
 /** A vecfill store with the lifecycle (SqliteStore, PgStore). */
 export type VecfillStore = LifecycleStore<DocKey, string, SqlFilter>;
@@ -112,7 +117,9 @@ export class VecfillVectorStore extends VectorStore {
   }
 
   async #filter(filter: VecfillFilter | undefined): Promise<SqlFilter | undefined> {
-    return filter ? this.#table.equalityFilter(filter) : undefined;
+    if (!filter) return undefined;
+    if (isSqlFilter(filter)) return { where: filter.where, params: [...(filter.params ?? [])] };
+    return this.#table.equalityFilter(filter as Record<string, ColumnValue>);
   }
 
   async #documents(hits: DocHit<DocKey>[], gens: string[]): Promise<[Document, number][]> {
@@ -349,6 +356,14 @@ export class VecfillVectorStore extends VectorStore {
     return vs;
   }
 
+  /** A vector store over a table and generation that already exist (no rows added). */
+  static async fromExistingIndex(
+    embeddings: EmbeddingsInterface,
+    dbConfig: VecfillVectorStoreArgs,
+  ): Promise<VecfillVectorStore> {
+    return new VecfillVectorStore(embeddings, dbConfig);
+  }
+
   static override async fromTexts(
     texts: string[],
     metadatas: object[] | object,
@@ -364,4 +379,14 @@ export class VecfillVectorStore extends VectorStore {
     );
     return VecfillVectorStore.fromDocuments(docs, embeddings, dbConfig);
   }
+}
+
+/** The store's own filter shape: exactly `where` (SQL text) and optional `params`. */
+function isSqlFilter(f: VecfillFilter): f is SqlFilter {
+  const keys = Object.keys(f);
+  return (
+    typeof (f as SqlFilter).where === 'string' &&
+    keys.every((k) => k === 'where' || k === 'params') &&
+    ((f as SqlFilter).params === undefined || Array.isArray((f as SqlFilter).params))
+  );
 }

@@ -21,9 +21,7 @@ interface SearchContent {
     id: string | number;
     score: number;
     generation: string;
-    chunkIndex: number;
-    start?: number;
-    end?: number;
+    chunk: { index: number; start?: number; end?: number };
     passage: string;
   }[];
 }
@@ -88,7 +86,7 @@ describe('vecfill mcp on the demo database (SQLite)', () => {
     expect(String(s.results[0]!.id)).toMatch(/^baking\//);
     expect(s.results.map((x) => x.rank)).toEqual([1, 2, 3]);
     expect(s.results[0]!.score).toBeGreaterThanOrEqual(s.results[1]!.score);
-    expect(s.results[0]!.end).toBeGreaterThan(s.results[0]!.start ?? -1);
+    expect(s.results[0]!.chunk.end).toBeGreaterThan(s.results[0]!.chunk.start ?? -1);
     expect(s.results[0]!.passage.length).toBeGreaterThan(0);
     expect(r.content[0]!.text).toContain(String(s.results[0]!.id));
     const hybrid = await call(client, 'search', {
@@ -141,6 +139,12 @@ describe('vecfill mcp on the demo database (SQLite)', () => {
     const path = String((all.structuredContent as SearchContent).results[1]!.id);
     const one = await call(client, 'search', { query: 'comet tail', limit: 3, filter: { path } });
     expect((one.structuredContent as SearchContent).results.map((x) => x.id)).toEqual([path]);
+    const asPairs = await call(client, 'search', {
+      query: 'comet tail',
+      limit: 3,
+      filter: [{ column: 'path', value: path }],
+    });
+    expect((asPairs.structuredContent as SearchContent).results.map((x) => x.id)).toEqual([path]);
 
     const injectedValue = await call(client, 'search', {
       query: 'comet tail',

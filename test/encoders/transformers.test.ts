@@ -88,7 +88,7 @@ describe('transformers encoder (tiny model built by the test)', () => {
     expect((err as Error).message).toMatch(/vecfill-test\/not-downloaded.*localOnly/s);
   });
 
-  it('pools the first token with cls and leaves vectors unnormalized when asked', async () => {
+  it('pools the first token with cls, the last real one with last, and leaves vectors unnormalized when asked', async () => {
     const cls = await load({ pooling: 'cls', normalize: false });
     close(
       (await cls.encode(['moon'], {}))[0]!,
@@ -98,6 +98,14 @@ describe('transformers encoder (tiny model built by the test)', () => {
     close(
       (await raw.encode(['the moon'], {}))[0]!,
       expectedVector('the moon', { normalize: false }),
+    );
+    const last = await load({ pooling: 'last', normalize: false });
+    // The last real token of each input, padding skipped: [SEP] unless truncated.
+    const [short, long] = await last.encode(['moon', 'the mat the cat sat dog moon tides'], {});
+    close(short!, expectedVector('moon', { pooling: 'last', normalize: false }));
+    close(
+      long!,
+      expectedVector('the mat the cat sat dog moon tides', { pooling: 'last', normalize: false }),
     );
     expect(fingerprint(cls.generation)).not.toBe(fingerprint(raw.generation));
     expect(fingerprint(raw.generation)).not.toBe(fingerprint(minilm.generation));

@@ -212,6 +212,9 @@ describe.each(backends)('VecfillVectorStore on %s', (_name, start) => {
     );
     expect(await vs.similaritySearch('moon', 2, { lang: "x' OR '1'='1" })).toEqual([]);
     expect((await b.exec('SELECT count(*) AS n FROM notes'))[0]!.n).toBe(3);
+    // The store's own SQL filter still works for code (not assistants) that wants it.
+    const sql = { where: `d.lang = ${_name === 'SQLite' ? '?' : '$1'}`, params: ['fr'] };
+    expect((await vs.similaritySearch('moon', 2, sql)).map((d) => d.metadata.lang)).toEqual(['fr']);
   });
 
   it('addVectors stores the given vectors instead of embedding the text', async () => {

@@ -57,16 +57,18 @@ export function tinyIds(text: string): number[] {
 /** What the encoder should return for `text`: mean (or first) of the token rows, optionally L2-normalized. */
 export function expectedVector(
   text: string,
-  opts: { pooling?: 'mean' | 'cls'; normalize?: boolean } = {},
+  opts: { pooling?: 'mean' | 'cls' | 'last'; normalize?: boolean } = {},
 ): number[] {
   const ids = tinyIds(text);
   const v =
     opts.pooling === 'cls'
       ? [...TINY_TABLE[ids[0]!]!]
-      : Array.from(
-          { length: TINY_DIMS },
-          (_, d) => ids.reduce((s, id) => s + TINY_TABLE[id]![d]!, 0) / ids.length,
-        );
+      : opts.pooling === 'last'
+        ? [...TINY_TABLE[ids.at(-1)!]!]
+        : Array.from(
+            { length: TINY_DIMS },
+            (_, d) => ids.reduce((s, id) => s + TINY_TABLE[id]![d]!, 0) / ids.length,
+          );
   if (opts.normalize === false) return v;
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);

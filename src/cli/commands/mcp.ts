@@ -3,6 +3,7 @@ import {
   EmptyInputError,
   InvalidVectorError,
   PermanentEncodeError,
+  SearchUnavailableError,
   type Store,
   search,
   VecfillError,
@@ -49,9 +50,8 @@ export interface McpSearchResult {
   id: string | number;
   score: number;
   generation: string;
-  chunkIndex: number;
-  start?: number;
-  end?: number;
+  /** The matching chunk: its index and character offsets in the document's content. */
+  chunk: { index: number; start?: number; end?: number };
   passage: string;
 }
 
@@ -83,9 +83,11 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
     id: z.union([z.string(), z.number()]),
     score: z.number(),
     generation: z.string(),
-    chunkIndex: z.number().int(),
-    start: z.number().int().optional(),
-    end: z.number().int().optional(),
+    chunk: z.object({
+      index: z.number().int(),
+      start: z.number().int().optional(),
+      end: z.number().int().optional(),
+    }),
     passage: z.string(),
   });
 
@@ -100,10 +102,13 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
         limit: z.number().int().min(1).max(100).default(10).describe('results to return'),
         hybrid: z.boolean().default(false).describe('also match exact words (full-text search)'),
         filter: z
-          .record(z.string(), filterValue)
+          .union([
+            z.record(z.string(), filterValue),
+            z.array(z.object({ column: z.string(), value: filterValue })),
+          ])
           .optional()
           .describe(
-            'keep only rows whose columns equal these values, e.g. {"lang": "en"}; null matches NULL',
+            'keep only rows whose columns equal these values: {"lang": "en"} or [{"column": "lang", "value": "en"}]; null matches NULL',
           ),
         generation: z
           .string()
@@ -122,7 +127,7 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
             : results
                 .map(
                   (r) =>
-                    `${r.rank}. ${r.id} (score ${r.score.toFixed(3)}, chars ${r.start ?? '?'}-${r.end ?? '?'})\n${r.passage}`,
+                    `${r.rank}. ${r.id} (score ${r.score.toFixed(3)}, chars ${r.chunk.start ?? '?'}-${r.chunk.end ?? '?'})\n${r.passage}`,
                 )
                 .join('\n\n');
         return {
@@ -270,6 +275,12 @@ async function toolCall<T>(
 }
 
 function explain(e: unknown): string {
+  // Every generation failed: when they failed alike (the usual case: one
+  // generation, or a query no model can embed), say it once, plainly.
+  if (e instanceof SearchUnavailableError) {
+    const reasons = [...new Set(e.causes.map((c) => explain(c.error)))];
+    return reasons.length === 1 ? reasons[0]! : e.message;
+  }
   if (e instanceof EmptyInputError) return 'the query is blank: give some words to search for';
   if (e instanceof InvalidVectorError)
     return `the query could not be embedded (${e.reason} vector); rephrase it with ordinary words`;
@@ -286,7 +297,10 @@ async function runMcpSearch(
     query: string;
     limit: number;
     hybrid: boolean;
-    filter?: Record<string, string | number | boolean | null> | undefined;
+    filter?:
+      | Record<string, string | number | boolean | null>
+      | { column: string; value: string | number | boolean | null }[]
+      | undefined;
     generation?: string | undefined;
   },
   signal: AbortSignal,
@@ -305,7 +319,10 @@ async function runMcpSearch(
   }
   if (gens.length === 0)
     throw new CliError('nothing is embedded yet: run `vecfill fill` first', EXIT.notFound);
-  const filter = args.filter ? await ws.equalityFilter(args.filter) : undefined;
+  const pairs = Array.isArray(args.filter)
+    ? Object.fromEntries(args.filter.map((p) => [p.column, p.value]))
+    : args.filter;
+  const filter = pairs ? await ws.equalityFilter(pairs) : undefined;
   // Search exactly the chosen generations: a view of the store whose live list is `gens`.
   const view: Store<CliKey, string, CliFilter> = {
     liveGenerations: () => gens,
@@ -331,11 +348,11 @@ async function runMcpSearch(
       id: scalar(h.doc),
       score: Number(h.score.toFixed(4)),
       generation: gens[h.list ?? 0] ?? '',
-      chunkIndex: h.chunkIndex,
+      chunk: { index: h.chunkIndex },
       passage: passageOf(content, h.start, h.end, args.query),
     };
-    if (h.start !== undefined) r.start = h.start;
-    if (h.end !== undefined) r.end = h.end;
+    if (h.start !== undefined) r.chunk.start = h.start;
+    if (h.end !== undefined) r.chunk.end = h.end;
     results.push(r);
   }
   return results;
