@@ -206,6 +206,8 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
               );
           const token = extra._meta?.progressToken;
           const out = [];
+          // The client drops progress that arrives after the result: wait for every notification first.
+          const sent: Promise<void>[] = [];
           for (const gen of gens) {
             const { backlog } = await store.coverage(gen);
             const run = await fillGeneration(ws, gen, {
@@ -215,7 +217,7 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
                 ? {}
                 : {
                     onProgress: (p) => {
-                      void extra
+                      const notification = extra
                         .sendNotification({
                           method: 'notifications/progress',
                           params: {
@@ -226,6 +228,7 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
                           },
                         })
                         .catch(() => {});
+                      sent.push(notification);
                     },
                   }),
             });
@@ -237,6 +240,7 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
               stale: run.stale,
             });
           }
+          await Promise.all(sent);
           const text = out
             .map((r) => `${r.generation}: ${r.documents} documents, ${r.chunks} chunks embedded`)
             .join('\n');
