@@ -241,6 +241,9 @@ export async function mcpCommand(ws: Workspace, flags: McpFlags, ctx: Context): 
             });
           }
           await Promise.all(sent);
+          // Let the notifications leave in their own write before the result:
+          // clients handle a notification a tick late and drop progress for a finished call.
+          if (sent.length > 0) await new Promise((resolve) => setTimeout(resolve, 10));
           const text = out
             .map((r) => `${r.generation}: ${r.documents} documents, ${r.chunks} chunks embedded`)
             .join('\n');
