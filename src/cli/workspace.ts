@@ -214,6 +214,8 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
     /** Chunks the encoder rejected in documents embedded without them. */
     skippedChunks?: number;
     vectorBytes: number;
+    /** Postgres: the generation's ANN index (`hnsw`, or why there is none yet). */
+    index?: string;
     indexBytes?: number;
     /** How searches scan the generation and the memory that takes (SQLite). */
     scan?: { scan: string; residentBytes: number; note?: string };

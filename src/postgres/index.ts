@@ -11,4 +11,13 @@ export {
   type PgTransactional,
 } from './pg-client.js';
 export { coveredPg, type PgSchema, type ValidPgSchema, validatePgSchema } from './pg-schema.js';
-export { type PgFilter, type PgKey, PgStore, vectorLiteral } from './pg-store.js';
+export {
+  type PgBuildIndexOptions,
+  type PgFilter,
+  type PgIndexProgress,
+  type PgIndexStatus,
+  type PgKey,
+  PgStore,
+  type PgvectorInfo,
+  vectorLiteral,
+} from './pg-store.js';

@@ -1,7 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EncodeFn, fill, InvalidIdentifierError, search } from '../../src/core/index.js';
-import { type PgClient, PgStore, validatePgSchema } from '../../src/postgres/index.js';
+import {
+  type EncodeFn,
+  fill,
+  InvalidIdentifierError,
+  type Pending,
+  search,
+} from '../../src/core/index.js';
+import { type PgClient, type PgKey, PgStore, validatePgSchema } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
@@ -189,6 +195,96 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
       expect(String((await one.query('SHOW TimeZone')).rows[0]!.TimeZone)).toBe(before);
     } finally {
       if (one !== db) await (one as pg.Pool).end();
+      await h.close();
+    }
+  });
+});
+
+describe(`a building generation's HNSW index is built after the load on ${ENGINE}`, () => {
+  const encode: EncodeFn = async (texts) => texts.map((t) => embed(t, 16));
+  const vectorsOf = (p: Pending<PgKey>) => ({
+    doc: p.doc,
+    revision: p.revision,
+    vectors: [{ index: 0, start: 0, end: p.content.length, vector: embed(p.content, 16) }],
+  });
+  async function seeded(n: number) {
+    const h = await pgHarness(db);
+    const values = Array.from(
+      { length: n },
+      (_, i) => `(${i + 1}, 'note ${i + 1} about ${i % 7}')`,
+    );
+    await db.query(`INSERT INTO ${h.schema.docsTable} (id, content) VALUES ${values.join(',')}`);
+    return h;
+  }
+
+  it('fills without the index, builds it when the backlog reaches zero, and status shows it', async () => {
+    const h = await seeded(120);
+    try {
+      await h.store.ensureGeneration('a', { model: 'hash', dimensions: 16 }, 'active');
+      await fill(h.store, 'a', encode);
+      await h.store.ensureGeneration('b', { model: 'hash', dimensions: 16, params: { v: 2 } });
+      expect(await h.pgStore.indexStatus('a')).toMatchObject({ present: true, valid: true });
+      expect(await h.pgStore.indexStatus('b')).toEqual({ present: false, valid: false, bytes: 0 });
+      // Part of the backlog: still no index, and searches of it are exact.
+      const part = await h.store.pendingForGeneration('b', 50);
+      await h.store.saveMany!('b', part.map(vectorsOf));
+      expect((await h.pgStore.stats('b')).index).toMatch(/^none \(deferred/);
+      expect((await h.store.queryGeneration('b', embed(part[7]!.content, 16), 1))[0]!.doc).toBe(
+        part[7]!.doc,
+      );
+      const progress: string[] = [];
+      h.pgStore.onIndexProgress = (p) => progress.push(p.phase);
+      await fill(h.store, 'b', encode);
+      const built = await h.pgStore.indexStatus('b');
+      expect(built.valid).toBe(true);
+      expect(built.bytes).toBeGreaterThan(0);
+      expect(progress.at(-1)).toBe('done');
+      expect(await h.pgStore.stats('b')).toMatchObject({ index: 'hnsw' });
+      expect((await h.store.queryGeneration('b', embed('note 33 about 4', 16), 1))[0]!.doc).toBe(
+        33,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('activate builds a missing or invalid index first, so an active generation always has it', async () => {
+    const h = await seeded(60);
+    const ns = h.schema.docsTable.split('.')[0]!;
+    try {
+      await h.store.ensureGeneration('b', { model: 'hash', dimensions: 16 });
+      // Saved without a scan that comes back empty: nothing has built the index yet.
+      const pending = await h.store.pendingForGeneration('b', 100);
+      await h.store.saveMany!('b', pending.map(vectorsOf));
+      expect((await h.pgStore.indexStatus('b')).present).toBe(false);
+      await h.store.activate('b');
+      expect(await h.pgStore.indexStatus('b')).toMatchObject({ valid: true });
+      // A build killed half-way leaves an invalid index: the next activate rebuilds it.
+      const [{ id }] = (await db.query(`SELECT id FROM ${ns}.vf_generations WHERE key = 'b'`))
+        .rows as [{ id: number }];
+      await db.query(
+        `UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${ns}.vf_vec_${id}_hnsw'::regclass`,
+      );
+      expect(await h.pgStore.indexStatus('b')).toMatchObject({ present: true, valid: false });
+      expect((await h.pgStore.stats('b')).index).toMatch(/invalid/);
+      await h.store.activate('b');
+      expect(await h.pgStore.indexStatus('b')).toMatchObject({ present: true, valid: true });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('two stores finishing the same generation build its index once', async () => {
+    const h = await seeded(80);
+    try {
+      await h.store.ensureGeneration('b', { model: 'hash', dimensions: 16 });
+      const pending = await h.store.pendingForGeneration('b', 100);
+      await h.store.saveMany!('b', pending.map(vectorsOf));
+      const other = await PgStore.open(db, h.schema);
+      const results = await Promise.all([h.pgStore.buildIndex('b'), other.buildIndex('b')]);
+      expect(results.map((r) => r.built).sort()).toEqual([false, true]);
+      expect(await other.indexStatus('b')).toMatchObject({ valid: true });
+    } finally {
       await h.close();
     }
   });

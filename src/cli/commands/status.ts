@@ -19,7 +19,7 @@ interface GenerationStatus {
   /** Chunks the encoder rejected in documents embedded without them. */
   skippedChunks: number;
   vectorBytes: number;
-  /** `float` (exact KNN), or the quantization of a SQLite generation's index. */
+  /** `float` (exact KNN), the quantization of a SQLite generation's index, or a Postgres generation's HNSW index (`none (deferred…)` while it builds). */
   index: string;
   indexBytes: number;
   /** How searches scan it: `float32`, `int8` or `binary` in memory, or `sqlite-vec` (SQLite). */
@@ -50,7 +50,7 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
       chunks: stats.chunks,
       skippedChunks: stats.skippedChunks ?? 0,
       vectorBytes: stats.vectorBytes,
-      index: g.quantization ? `${g.quantization} x${g.oversample}` : 'float',
+      index: stats.index ?? (g.quantization ? `${g.quantization} x${g.oversample}` : 'float'),
       indexBytes: stats.indexBytes ?? 0,
       ...(stats.scan
         ? {
