@@ -224,6 +224,27 @@ describe('openAICompatible', () => {
     expect(messages.join('\n')).toContain('[redacted]');
   });
 
+  it('sends a key padded with whitespace trimmed, and masks it in every form a header shows it', async () => {
+    const baseURL = await serve((_b, q, res) =>
+      fail(res, 400, `bad header: ${q.headers.authorization ?? ''}`),
+    );
+    const enc = await openAICompatible({ ...base, baseURL, apiKey: `  ${KEY}\n` });
+    const err = (await enc.encode(['a'], {}).catch((e: unknown) => e)) as Error;
+    expect(requests[0]!.auth).toBe(`Bearer ${KEY}`);
+    expect(err.message).toMatch(/bad header: Bearer \[redacted\]/);
+    expect(err.message).not.toContain(KEY);
+    // A key no header can carry is refused before any request, without being repeated.
+    const broken = await openAICompatible({
+      ...base,
+      baseURL,
+      apiKey: 'sk-live\nsplit-4242',
+    }).catch((e: unknown) => e);
+    expect(broken).toBeInstanceOf(EncoderConfigError);
+    expect((broken as Error).message).toMatch(/cannot be sent in an HTTP header/);
+    expect((broken as Error).message).not.toContain('split-4242');
+    expect(requests).toHaveLength(1);
+  });
+
   it('works under encodeBatched with concurrency, in order', async () => {
     const baseURL = await serve((b, _q, res) => setTimeout(() => ok(res, b), Math.random() * 20));
     const enc = await openAICompatible({ ...base, baseURL });
