@@ -7,7 +7,7 @@ import {
   fill,
   type RejectedChunk,
 } from './fill.js';
-import type { Awaitable, Coverage, Store } from './store.js';
+import type { Awaitable, Store } from './store.js';
 
 /**
  * What a follower reports. `filled` says what one pass over a generation
@@ -36,7 +36,10 @@ export type FollowEvent<K, G> =
     }
   /** The model permanently rejected a chunk of `doc`; the document was saved without it. */
   | { type: 'skipped'; generation: G; doc: K; chunk: RejectedChunk; error: Error }
-  /** Nothing is pending for `generation` any more. */
+  /**
+   * Nothing is pending for `generation` any more (as this follower sees it:
+   * documents another follower has leased are that follower's).
+   */
   | { type: 'caught-up'; generation: G }
   /** A pass failed with a transient error (provider outage, database busy); it is retried after `delayMs`. */
   | { type: 'retrying'; generation?: G; error: Error; attempt: number; delayMs: number }
@@ -168,7 +171,6 @@ export async function follow<K, G, F = never>(
   const summary: FollowSummary<G> = { documents: 0, chunks: 0, skipped: 0, stale: 0, failed: [] };
   const failed = new Set<G>();
   const workers = new Map<G, Worker>();
-  const coverage = (store as { coverage?: (gen: G) => Awaitable<Coverage> }).coverage;
 
   // Pruning scans every stamp: at most once per pruneEveryMs, not after every pass.
   let lastPrune = Number.NEGATIVE_INFINITY;
@@ -251,10 +253,13 @@ export async function follow<K, G, F = never>(
         attempt = 0;
         const worked = account(result);
         // Stale documents changed under the pass: fill them again at once.
+        // Otherwise the pass ended on an empty scan: nothing is pending for
+        // this follower (a count over the whole table would cost as much as
+        // the scan, on every change).
         if (result.stale > 0) w.latch.set();
-        const backlog = coverage ? (await coverage.call(store, gen)).backlog : 0;
-        if (backlog === 0 && (worked || !caughtUp)) emit({ type: 'caught-up', generation: gen });
-        caughtUp = backlog === 0;
+        const done = result.stale === 0;
+        if (done && (worked || !caughtUp)) emit({ type: 'caught-up', generation: gen });
+        caughtUp = done;
       } catch (e) {
         account(pass);
         if (w.signal.aborted) break;
