@@ -289,6 +289,9 @@ export class Workspace {
     path: string,
     opts: { create?: boolean; quiet?: boolean } = {},
   ): Promise<Workspace> {
+    // Wherever the location came from (a flag, a saved setting), its
+    // passwords are masked in everything the CLI writes from here on.
+    for (const secret of connectionSecrets(path)) cliSecrets.add(secret);
     const backend = isPostgresUrl(path)
       ? await postgresBackend(path)
       : sqliteBackend(path, opts.create ?? false);

@@ -80,6 +80,7 @@ describe('vecfill against a failing provider', () => {
         ['403', /HTTP 403 .*not allowed/],
         ['404', /HTTP 404 .*check the model name and the base URL/],
         ['zeros', /unusable vector for every one of the 30 inputs.*all zeros/],
+        ['overflow', /unusable vector for every one of the 30 inputs.*overflows float32/],
       ] as const) {
         mode = fault;
         const r = await runCli(migrate, { env: { OPENAI_API_KEY: 'sk-expired-key' } });
