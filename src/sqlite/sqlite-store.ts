@@ -126,6 +126,8 @@ interface ChunkRow {
   distance: number | bigint;
 }
 
+/** Codes `recenter` rewrites per write transaction (a few milliseconds each). */
+const RECENTER_BATCH = 5000;
 /** sqlite-vec refuses a KNN `k` above this. */
 const VEC_MAX_K = 4096;
 /** A filter keeping at most this share of the documents is answered by scoring the matching rows exactly. */
@@ -1345,16 +1347,22 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * is not covered, so search never loses documents at the switch, and with
    * `TooManySkippedError` when it embedded nothing or skipped more than
    * `maxSkippedShare` (default 1 %) of the documents after encoder errors,
-   * unless `force`.
+   * unless `force`. A binary generation is re-centred first (`recenter`, in
+   * short transactions of its own), so the switch itself stays short.
    */
   activate(gen: string, options: ActivateOptions = {}): void {
-    const run = this.db.transaction(() => {
+    const check = (): GenRow => {
       const g = this.#liveGen(gen);
       const { backlog, embedded } = this.coverage(gen);
       if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
       checkSkippedShare(gen, embedded, this.skipReasons(gen), options);
-      // A complete binary generation gets its codes centred on its own mean.
-      if (g.quantization === 'binary') this.recenter(gen);
+      return g;
+    };
+    // A complete binary generation gets its codes centred on its own mean;
+    // refused activations do no such work.
+    if (check().quantization === 'binary') this.recenter(gen);
+    const run = this.db.transaction(() => {
+      const g = check();
       this.db
         .prepare(
           `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> ?`,
@@ -1370,35 +1378,81 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * bit then says whether a component is above that mean, not above zero.
    * Embeddings that share a dominant direction (most sentence encoders'
    * vectors do) otherwise get nearly identical sign bits, and recall drops.
-   * Runs in one write transaction (every code is rewritten), and `activate`
-   * runs it for a binary generation; call it yourself after filling a
-   * generation created active. No-op for other generations or when empty.
-   * Returns the number of codes rewritten.
+   * `activate` runs it for a binary generation; call it yourself after
+   * filling a generation created active. No-op for other generations or
+   * when empty. Returns the number of codes rewritten.
+   *
+   * It never holds the write lock for long, so the application's own
+   * writers keep going: the mean is computed by reading the float vectors
+   * page by page (memory independent of the row count), the new centre is published in
+   * one short transaction (searches code queries against it from then on,
+   * and new saves use it), and the stored codes are rewritten in
+   * transactions of `RECENTER_BATCH` rows, each followed by a pause half as
+   * long as it held the lock, so a waiting writer gets its turn. Scores stay exact throughout
+   * (candidates are rescored with the float vectors); only which candidates
+   * a fallback scan of the stored codes picks can differ until it finishes.
    */
   recenter(gen: string): number {
-    const run = this.db.transaction((): number => {
-      const g = this.#liveGen(gen);
-      if (g.quantization !== 'binary') return 0;
-      const t = this.#t;
-      const rows = this.db
-        .prepare(`SELECT id, v FROM ${t.full(g.id)}`)
-        .raw()
-        .all() as [number, Buffer][];
-      if (rows.length === 0) return 0;
-      const sum = new Float64Array(g.dimensions);
+    const g = this.#liveGen(gen);
+    if (g.quantization !== 'binary') return 0;
+    const t = this.#t;
+    // Pages by id (keyset), each read on its own: memory stays one page.
+    const page = this.db
+      .prepare(`SELECT id, v FROM ${t.full(g.id)} WHERE id > ? ORDER BY id LIMIT ?`)
+      .raw();
+    const sum = new Float64Array(g.dimensions);
+    let n = 0;
+    for (let after = -1; ; ) {
+      const rows = page.all(after, RECENTER_BATCH) as [number, Buffer][];
       for (const [, blob] of rows) {
         const v = floats(blob);
         for (let i = 0; i < sum.length; i++) sum[i]! += v[i]!;
       }
-      const centre = Float32Array.from(sum, (x) => x / rows.length);
-      const update = this.db.prepare(`UPDATE ${t.vec(g.id)} SET embedding = ? WHERE id = ?`);
-      for (const [id, blob] of rows) update.run(quantize('binary', floats(blob), centre), id);
-      this.db.prepare(`UPDATE ${t.gens} SET centre = ? WHERE id = ?`).run(f32(centre), g.id);
-      this.#bumpWrites(g);
-      this.#scans.log.reset(g.id);
+      n += rows.length;
+      if (rows.length < RECENTER_BATCH) break;
+      after = rows.at(-1)![0];
+    }
+    if (n === 0) return 0;
+    const centre = Float32Array.from(sum, (x) => x / n);
+    const blob = f32(centre);
+    // Publishing resets the change log (every reader reloads); trim it
+    // first in short steps so the publishing transaction stays short.
+    this.#scans.log.trimInSteps(g.id);
+    this.db
+      .transaction(() => {
+        this.db.prepare(`UPDATE ${t.gens} SET centre = ? WHERE id = ?`).run(blob, g.id);
+        this.#bumpWrites(g);
+        this.#scans.log.reset(g.id);
+      })
+      .immediate();
+    const update = this.db.prepare(`UPDATE ${t.vec(g.id)} SET embedding = ? WHERE id = ?`);
+    const current = this.db.prepare(`SELECT centre FROM ${t.gens} WHERE id = ?`).pluck();
+    let after = -1;
+    let rewritten = 0;
+    const batch = this.db.transaction((): number => {
+      // Another recenter published another centre: it rewrites every code.
+      const now = current.get(g.id) as Buffer | null;
+      if (!now?.equals(blob)) return -1;
+      const rows = page.all(after, RECENTER_BATCH) as [number, Buffer][];
+      for (const [id, v] of rows) update.run(quantize('binary', floats(v), centre), id);
+      if (rows.length > 0) {
+        after = rows.at(-1)![0];
+        this.#bumpWrites(g);
+      }
       return rows.length;
     });
-    return run.immediate();
+    for (;;) {
+      const started = performance.now();
+      const done = batch.immediate();
+      if (done < 0) break;
+      rewritten += done;
+      if (done < RECENTER_BATCH) break;
+      // SQLite's lock has no queue: a waiting writer polls on a backoff, and
+      // back-to-back batches would starve it. Leave the lock free for half
+      // as long as each batch held it.
+      sleepSync(Math.max(2, (performance.now() - started) / 2));
+    }
+    return rewritten;
   }
 
   /**
@@ -1597,6 +1651,12 @@ function keyOf<T>(v: T): T | number {
   return typeof v === 'bigint' && v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
 }
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Blocks the thread for `ms` milliseconds (the store's API is synchronous). */
+function sleepSync(ms: number): void {
+  Atomics.wait(SLEEPER, 0, 0, ms);
+}
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;

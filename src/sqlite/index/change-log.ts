@@ -80,6 +80,26 @@ export class ChangeLog {
     this.#trim(gen, seq);
   }
 
+  /**
+   * Trims `gen`'s entries in transactions of `step` rows, leaving at most
+   * `step`: before a `reset`, whose own trim would otherwise delete up to
+   * `KEEP` rows while holding the write lock. Readers below the rising floor
+   * reload, as they would after the reset. Call outside a transaction.
+   */
+  trimInSteps(gen: number, step = 5000): void {
+    const nth = this.#stmt(
+      'nth',
+      () => `SELECT seq FROM ${this.#log} WHERE gen = ? ORDER BY seq LIMIT 1 OFFSET ?`,
+    ).pluck();
+    const once = this.#db.transaction((): boolean => {
+      const upTo = nth.get(gen, step) as number | undefined;
+      if (upTo === undefined) return false;
+      this.#trim(gen, upTo);
+      return true;
+    });
+    while (once.immediate());
+  }
+
   /** Forgets `gen` (its storage was dropped). */
   forget(gen: number): void {
     this.reset(gen);
