@@ -34,7 +34,7 @@ import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import type { GenerationIndex } from './index/generation-index.js';
 import { type GenerationSource, ScanIndexes, type ScanStatus } from './index/scan-indexes.js';
-import { readVec0Chunks } from './index/vec0-rows.js';
+import { packRows, readVec0Chunks } from './index/vec0-rows.js';
 import { loadVec } from './open-database.js';
 import {
   columnType,
@@ -860,8 +860,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       (rows as [number | bigint, Buffer][]).map(([i, b]) => [Number(i), b] as const);
     return {
       all: () =>
-        (!g.quantization && readVec0Chunks(this.db, t.vec(g.id), g.dimensions)) ||
-        asRows(this.db.prepare(`SELECT ${id}, ${v} FROM ${table}`).raw().all()),
+        (!g.quantization && readVec0Chunks(this.db, t.vec(g.id), g.dimensions)) || [
+          packRows(
+            asRows(this.db.prepare(`SELECT ${id}, ${v} FROM ${table}`).raw().all()),
+            g.dimensions,
+          ),
+        ],
       some: (ids) => {
         // One lookup per id: vec0 answers `rowid = ?` directly, while
         // `rowid IN (…)` would scan the whole table.

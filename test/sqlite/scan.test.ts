@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
+import { readVec0Chunks } from '../../src/sqlite/index/vec0-rows.js';
 import {
   type GenerationOptions,
   openDatabase,
@@ -120,9 +121,7 @@ describe('in-memory scans follow other connections through the change log', () =
     const source: GenerationSource = {
       all: () => {
         loads++;
-        return (
-          reader.prepare(`SELECT rowid, embedding FROM ${blob}`).raw().all() as [number, Buffer][]
-        ).map(([i, b]) => [Number(i), b] as const);
+        return readVec0Chunks(reader, blob, D)!;
       },
       some: (ids) => {
         read += ids.length;
@@ -269,7 +268,6 @@ describe('filtered search from memory', () => {
 
 describe('loading a float generation', () => {
   it("reads vec0's chunk storage and gets exactly the rows a vec0 SELECT returns", async () => {
-    const { readVec0Chunks } = await import('../../src/sqlite/index/vec0-rows.js');
     const store = open('chunks.db', undefined, true);
     store.ensureGeneration('g', { model: 'm', dimensions: 5 }, 'active');
     for (let i = 1; i <= 2500; i++)
@@ -280,13 +278,13 @@ describe('loading a float generation', () => {
         Float32Array.from({ length: 5 }, (_, j) => Math.sin(i + j)),
       );
     for (let i = 1; i <= 2500; i += 7) store.deleteVectors(i); // holes in the chunks
-    const fast = readVec0Chunks(store.db, 'vf_vec_1', 5)!;
-    const slow = store.db.prepare('SELECT rowid, embedding FROM vf_vec_1').raw().all() as [
-      number,
-      Buffer,
-    ][];
-    const sort = (rows: readonly (readonly [number, Buffer])[]) =>
-      [...rows].sort((a, b) => a[0] - b[0]).map(([id, b]) => [id, [...b]]);
+    const fast = readVec0Chunks(store.db, 'vf_vec_1', 5)!.flatMap(({ ids, vectors }) =>
+      Array.from(ids, (id, i) => [id, Array.from(vectors.subarray(i * 5, (i + 1) * 5))] as const),
+    );
+    const slow = (
+      store.db.prepare('SELECT rowid, embedding FROM vf_vec_1').raw().all() as [number, Buffer][]
+    ).map(([id, b]) => [id, Array.from(new Float32Array(new Uint8Array(b).buffer))] as const);
+    const sort = (rows: (readonly [number, number[]])[]) => [...rows].sort((a, b) => a[0] - b[0]);
     expect(fast).toHaveLength(slow.length);
     expect(sort(fast)).toEqual(sort(slow));
     expect(readVec0Chunks(store.db, 'vf_no_such_table', 5)).toBeNull();

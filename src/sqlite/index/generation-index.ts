@@ -26,10 +26,16 @@ export type Candidate = readonly [id: number, distance: number];
 /** A chunk's float vector as stored: a float32 BLOB. */
 export type StoredVector = readonly [id: number, vector: Buffer];
 
+/** Many float vectors at once: `ids[i]`'s vector is `vectors[i × d, (i + 1) × d)`. */
+export interface VectorBatch {
+  ids: ArrayLike<number>;
+  vectors: Float32Array;
+}
+
 /** Where an index reads a generation's float vectors. */
 export interface VectorSource {
-  /** Every stored vector of the generation. */
-  all(): StoredVector[];
+  /** Every stored vector of the generation, in batches (no allocation per row). */
+  all(): VectorBatch[];
   /** The stored vectors of these chunk ids (missing ids are left out). */
   some(ids: readonly number[]): StoredVector[];
 }
@@ -41,6 +47,8 @@ export interface GenerationIndex {
   readonly size: number;
   /** Adds rows, or replaces rows with the same chunk id. */
   insert(rows: readonly StoredVector[]): void;
+  /** The same for many packed rows (loading a generation). */
+  insertBatch(batch: VectorBatch): void;
   /** Removes rows by chunk id; unknown ids are ignored. */
   remove(ids: readonly number[]): void;
   /**

@@ -7,9 +7,11 @@ import type {
   GenerationIndex,
   ScanKind,
   StoredVector,
+  VectorBatch,
   VectorSource,
 } from './generation-index.js';
 import { topK } from './top-k.js';
+import { packRows } from './vec0-rows.js';
 
 const PAGE = 65536;
 /** The query sits at this byte offset of the memory. */
@@ -154,29 +156,26 @@ export class MemoryIndex implements GenerationIndex {
 
   insert(rows: readonly StoredVector[]): void {
     this.#live();
+    this.insertBatch(packRows(rows, this.#d));
+  }
+
+  insertBatch({ ids, vectors }: VectorBatch): void {
+    this.#live();
     let fresh = 0;
-    for (const [id] of rows) if (this.#slots.get(id) === undefined) fresh++;
+    for (let i = 0; i < ids.length; i++) if (this.#slots.get(ids[i]!) === undefined) fresh++;
     this.#reserve(this.#size + fresh);
     const buf = this.#memory.buffer;
     const views = { f32: new Float32Array(buf), i8: new Int8Array(buf), u8: new Uint8Array(buf) };
-    const scratch = new Float32Array(this.#d);
-    const scratchBytes = new Uint8Array(scratch.buffer);
     const rowsAt = this.#rowsAt();
-    for (const [id, blob] of rows) {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
       let slot = this.#slots.get(id);
       if (slot === undefined) {
         slot = this.#size++;
         this.#slots.set(id, slot);
         this.#ids[slot] = id;
       }
-      // The BLOB as floats: a view when aligned, else one copy into scratch.
-      let v: Float32Array;
-      if (blob.byteOffset % 4 === 0) v = new Float32Array(blob.buffer, blob.byteOffset, this.#d);
-      else {
-        scratchBytes.set(blob.subarray(0, this.#d * 4));
-        v = scratch;
-      }
-      this.#encode(views, rowsAt + slot * this.#rowBytes, slot, v);
+      this.#encode(views, rowsAt + slot * this.#rowBytes, slot, vectors, i * this.#d);
     }
   }
 
@@ -208,18 +207,19 @@ export class MemoryIndex implements GenerationIndex {
     m: { f32: Float32Array; i8: Int8Array; u8: Uint8Array },
     at: number,
     slot: number,
-    v: Float32Array,
+    src: Float32Array,
+    from: number,
   ): void {
     const d = this.#d;
     if (this.kind === 'binary') {
       m.u8.fill(0, at, at + this.#rowBytes);
-      m.u8.set(quantize('binary', v, this.#centre), at);
+      m.u8.set(quantize('binary', src.subarray(from, from + d), this.#centre), at);
       return;
     }
     let nn = 0;
     let max = 0;
     for (let j = 0; j < d; j++) {
-      const x = v[j]!;
+      const x = src[from + j]!;
       nn += x * x;
       const a = x < 0 ? -x : x;
       if (a > max) max = a;
@@ -228,12 +228,12 @@ export class MemoryIndex implements GenerationIndex {
     if (this.kind === 'float32') {
       const o = at >> 2;
       const inv = 1 / norm;
-      for (let j = 0; j < d; j++) m.f32[o + j] = v[j]! * inv;
+      for (let j = 0; j < d; j++) m.f32[o + j] = src[from + j]! * inv;
       m.f32.fill(0, o + d, o + this.#stride);
       return;
     }
     const scale = max > 0 ? 127 / max : 0;
-    for (let j = 0; j < d; j++) m.i8[at + j] = Math.round(v[j]! * scale);
+    for (let j = 0; j < d; j++) m.i8[at + j] = Math.round(src[from + j]! * scale);
     m.i8.fill(0, at + d, at + this.#stride);
     this.#factors[slot] = max > 0 ? max / norm / 127 : 0;
   }

@@ -130,7 +130,7 @@ export class ScanIndexes {
       centre: source.centre(),
       rescoreFactor: g.quantization ? 1 : INT8_RESCORE,
     });
-    index.insert(source.all());
+    for (const batch of source.all()) index.insertBatch(batch);
     this.#entries.set(g.id, { kind, index, seq: head });
     return index;
   }

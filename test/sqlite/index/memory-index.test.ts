@@ -2,13 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryIndex } from '../../../src/sqlite/index/memory-index.js';
 import { topK } from '../../../src/sqlite/index/top-k.js';
+import { packRows } from '../../../src/sqlite/index/vec0-rows.js';
 import type { StoredVector, VectorSource } from '../../../src/sqlite/index.js';
+
+const blob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+/** Every row as stored: [chunk id, float32 BLOB]. */
+const stored = (rows: Map<number, Float32Array>): StoredVector[] =>
+  [...rows].map(([id, v]) => [id, blob(v)] as const);
 
 /** Stored vectors in a Map, as the store's tables would hold them. */
 function source(rows: Map<number, Float32Array>): VectorSource {
-  const blob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return {
-    all: () => [...rows].map(([id, v]) => [id, blob(v)] as const),
+    all: () => [packRows(stored(rows), rows.values().next().value?.length ?? 0)],
     some: (ids) => ids.filter((id) => rows.has(id)).map((id) => [id, blob(rows.get(id)!)] as const),
   };
 }
@@ -105,7 +110,7 @@ describe('MemoryIndex', () => {
     };
     for (let id = 1; id <= 500; id++) rows.set(id, Float32Array.from({ length: d }, next));
     const index = new MemoryIndex({ kind: 'float32', dimensions: d, source: source(rows) });
-    index.insert(source(rows).all());
+    for (const batch of source(rows).all()) index.insertBatch(batch);
     const q = Float32Array.from({ length: d }, next);
     const want = exactRanking(rows, q).slice(0, 10);
     const got = index.candidates(q, 10);
@@ -120,9 +125,9 @@ describe('MemoryIndex', () => {
         Float32Array.from({ length: 8 }, (_, j) => Math.sin(id * (j + 1))),
       );
     const index = new MemoryIndex({ kind: 'int8', dimensions: 8, source: source(rows) });
-    index.insert(source(rows).all().slice(0, 10));
+    index.insert(stored(rows).slice(0, 10));
     const small = index.bytes();
-    index.insert(source(rows).all());
+    index.insert(stored(rows));
     expect(index.size).toBe(5000);
     expect(index.bytes()).toBeGreaterThan(small);
     expect(index.bytesFor(5000)).toBeGreaterThan(5000 * 16);
