@@ -132,6 +132,13 @@ const RECENTER_BATCH = 5000;
 const VEC_MAX_K = 4096;
 /** A filter keeping at most this share of the documents is answered by scoring the matching rows exactly. */
 const FILTER_SCAN_SHARE = 0.1;
+/**
+ * The same for a generation scanned in memory: a full scan costs a few
+ * milliseconds whatever k is, so a window sized by the selectivity is
+ * cheaper than listing the matching chunks in SQL until the filter keeps
+ * very few rows.
+ */
+const MEMORY_FILTER_SHARE = 0.02;
 
 /**
  * The SQLite store: embeddings of a table you own, kept beside it in the same
@@ -800,11 +807,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       // vs 161 ms).
       const share = this.#filterShare(where, filterParams);
       if (share === 0) return [];
-      if (share <= FILTER_SCAN_SHARE) {
-        return index
-          ? this.#memoryRows(g, index, query, where, filterParams, limit, k)
-          : this.#exactRows(g, q, where, filterParams, limit);
-      }
+      if (index && share <= MEMORY_FILTER_SHARE)
+        return this.#memoryRows(g, index, query, where, filterParams, limit, k);
+      if (!index && share <= FILTER_SCAN_SHARE)
+        return this.#exactRows(g, q, where, filterParams, limit);
       k = Math.min(maxK, Math.max(k, Math.ceil((limit * over) / share)));
     }
     // A binary generation has no KNN table: over the memory cap it is scanned exactly.

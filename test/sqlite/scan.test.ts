@@ -237,11 +237,14 @@ describe('resident memory', () => {
 });
 
 describe('filtered search from memory', () => {
-  it('scores only the matching rows, and matches the sqlite-vec answer', () => {
+  it.each([
+    ['1 % of rows: the matching chunks are listed in SQL and scored from memory', 'very', 10],
+    ['5 % of rows: one scan with a window sized by the selectivity', 'rare', 20],
+  ])('%s, the same answer as sqlite-vec', (_, category, every) => {
     const D = 12;
     const mem = open('filter.db', { float: 'float32' }, true);
     mem.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
-    for (let i = 1; i <= 400; i++) {
+    for (let i = 1; i <= 1000; i++) {
       save(
         mem,
         'g',
@@ -250,15 +253,15 @@ describe('filtered search from memory', () => {
       );
       mem.db
         .prepare('UPDATE docs SET category = ? WHERE id = ?')
-        .run(i % 20 === 0 ? 'rare' : 'common', i);
+        .run(i % 100 === 0 ? 'very' : i % 20 === 0 ? 'rare' : 'common', i);
     }
     const vecStore = open('filter.db', { float: 'sqlite-vec' });
     const q = Float32Array.from({ length: D }, (_, j) => Math.cos(j));
-    const filter = { where: 'd.category = ?', params: ['rare'] };
+    const filter = { where: 'd.category = ?', params: [category] };
     const a = mem.queryGeneration('g', q, 7, { filter });
     const b = vecStore.queryGeneration('g', q, 7, { filter });
     expect(a).toHaveLength(7);
-    expect(a.every((h) => (h.doc as number) % 20 === 0)).toBe(true);
+    expect(a.every((h) => (h.doc as number) % every === 0)).toBe(true);
     expect(a.map((h) => h.doc)).toEqual(b.map((h) => h.doc));
     for (let i = 0; i < 7; i++) expect(a[i]!.score).toBeCloseTo(b[i]!.score, 5);
     mem.db.close();
