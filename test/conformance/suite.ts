@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type ChunkVector,
+  DimensionMismatchError,
   EmptyInputError,
   fill,
   GenerationConflictError,
@@ -398,22 +399,49 @@ export function runConformance<K, F>(
       expect(viaSearch.map((x) => Number(x.doc)).every((d) => d > 20)).toBe(true);
     });
 
-    it('fuses full-text hits in hybrid search and still never returns deleted or stale rows', async () => {
-      await seed();
-      await h.insert(11, 'zygomorphic flowers attract bees');
+    /**
+     * 100 filler documents plus five that contain the rare word "zygomorphic"
+     * (rare: in at most 5 % of the documents, so every backend's text side
+     * searches it): one fresh, one edited after the fill to say it (its new
+     * text matches, its vectors are stale), one edited after the fill to no
+     * longer say it (its old indexed text matches), one invalidated, one
+     * deleted.
+     */
+    async function seedRareWord(): Promise<void> {
+      await seed(100);
+      await h.insert(101, 'zygomorphic flowers attract bees');
+      await h.insert(102, 'plain meadow grass');
+      await h.insert(103, 'zygomorphic petals in spring');
+      await h.insert(104, 'zygomorphic symmetry of petals');
+      await h.insert(105, 'zygomorphic blooms in the valley');
       await store.ensureGeneration('a', GEN, 'active');
       await fill(store, 'a', enc.encode);
-      const hybrid = await search(store, 'zygomorphic', { encoderFor, limit: 3, hybrid: true });
-      expect(hybrid[0]!.doc).toEqual(h.key(11));
-      await h.update(11, 'edited: nothing botanical');
-      await h.remove(1);
-      const after = await search(store, 'zygomorphic apple orchard', {
-        encoderFor,
-        limit: 10,
+      await h.update(102, 'zygomorphic orchids, edited after the fill');
+      await h.update(103, 'edited: nothing botanical');
+      await h.invalidate(104);
+      await h.remove(105);
+    }
+
+    it('fuses full-text hits in hybrid search and still never returns deleted or stale rows', async () => {
+      await seedRareWord();
+      // The query vector points at the "rocket" documents, far from document
+      // 101: it can only come from the text side, which proves the text side
+      // matches — and the stale, invalidated and deleted documents that say
+      // "zygomorphic" must not come from it.
+      const hits = await store.queryGeneration('a', embed('rocket launch orbit', DIMS), 10, {
+        text: 'zygomorphic',
         hybrid: true,
       });
-      expect(after.map((x) => x.doc)).not.toContainEqual(h.key(11));
-      expect(after.map((x) => x.doc)).not.toContainEqual(h.key(1));
+      const docs = hits.map((x) => x.doc);
+      const vectorOnly = await store.queryGeneration('a', embed('rocket launch orbit', DIMS), 10);
+      expect(vectorOnly.map((x) => x.doc)).not.toContainEqual(h.key(101));
+      expect(docs).toContainEqual(h.key(101));
+      for (const id of [102, 103, 104, 105]) expect(docs).not.toContainEqual(h.key(id));
+      // Through search(), with the word itself as the query.
+      const viaSearch = await search(store, 'zygomorphic', { encoderFor, limit: 10, hybrid: true });
+      expect(viaSearch[0]!.doc).toEqual(h.key(101));
+      for (const id of [102, 103, 104, 105])
+        expect(viaSearch.map((x) => x.doc)).not.toContainEqual(h.key(id));
       // Any query text is safe for the full-text engine.
       for (const q of [
         '"unbalanced',
@@ -429,6 +457,98 @@ export function runConformance<K, F>(
       await expect(search(store, '\u0000', { encoderFor, hybrid: true })).rejects.toBeInstanceOf(
         EmptyInputError,
       );
+    });
+
+    it('applies the filter to full-text hits in hybrid search', async () => {
+      await seed(100);
+      await h.insert(101, 'quokka habitat survey', 'near');
+      await h.insert(102, 'quokka diet survey', 'far');
+      await h.insert(103, 'rocket launch orbit, near edition', 'near');
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      const q = embed('rocket launch orbit', DIMS);
+      // Unfiltered, the text side finds both quokka documents.
+      const all = (await store.queryGeneration('a', q, 20, { text: 'quokka', hybrid: true })).map(
+        (x) => x.doc,
+      );
+      expect(all).toContainEqual(h.key(101));
+      expect(all).toContainEqual(h.key(102));
+      const hits = await store.queryGeneration('a', q, 10, {
+        text: 'quokka',
+        hybrid: true,
+        filter: h.filterCategory('near'),
+      });
+      expect(hits.map((x) => x.doc).sort()).toEqual([h.key(101), h.key(103)].sort());
+    });
+
+    it('a selective filter never returns a stale, invalidated or deleted row (exact scan of the matching rows)', async () => {
+      for (let i = 1; i <= 100; i++)
+        await h.insert(i, `lighthouse beacon coast ${i}`, i <= 6 ? 'rare' : 'common');
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      await h.update(1, 'lighthouse beacon coast, edited after the fill');
+      await h.invalidate(2);
+      await h.remove(3);
+      const hits = await store.queryGeneration('a', embed('lighthouse beacon coast', DIMS), 10, {
+        filter: h.filterCategory('rare'),
+      });
+      expect(hits.map((x) => x.doc).sort()).toEqual([h.key(4), h.key(5), h.key(6)].sort());
+    });
+
+    it('refuses a vector of the wrong length with DimensionMismatchError and persists nothing', async () => {
+      await seed(3);
+      await store.ensureGeneration('a', GEN, 'active');
+      const [p] = await store.pendingForGeneration('a', 1);
+      for (const length of [DIMS - 1, DIMS + 1]) {
+        const vectors: ChunkVector[] = [
+          { index: 0, start: 0, end: 3, vector: embed(p!.content, DIMS) },
+          { index: 1, start: 3, end: 6, vector: embed(p!.content, length) },
+        ];
+        await expect(
+          attempt(() => store.saveVectors('a', p!.doc, p!.revision, vectors)),
+        ).rejects.toBeInstanceOf(DimensionMismatchError);
+        if (store.saveMany) {
+          await expect(
+            attempt(() => store.saveMany!('a', [{ doc: p!.doc, revision: p!.revision, vectors }])),
+          ).rejects.toBeInstanceOf(DimensionMismatchError);
+        }
+      }
+      expect(await h.vectorRows('a')).toBe(0);
+      expect((await store.pendingForGeneration('a', 10)).map((x) => x.doc)).toContainEqual(p!.doc);
+      await expect(
+        attempt(() => store.queryGeneration('a', embed('x', DIMS + 1), 5)),
+      ).rejects.toBeInstanceOf(DimensionMismatchError);
+    });
+
+    it('rebuilds a reclaimed generation when it is ensured again', async () => {
+      await seed(5);
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      await store.ensureGeneration('b', GEN_B, 'building');
+      await fill(store, 'b', encB.encode);
+      await store.activate('b');
+      await store.reclaim('a');
+      const info = await store.ensureGeneration('a', GEN, 'building');
+      expect(info).toMatchObject({ key: 'a', state: 'building', reclaimed: false });
+      expect(await store.coverage('a')).toEqual({ embedded: 0, skipped: 0, backlog: 5 });
+      expect(await store.liveGenerations()).toEqual(['a', 'b']);
+      expect((await fill(store, 'a', enc.encode)).documents).toBe(5);
+      expect(await h.vectorRows('a')).toBe(5);
+      expect(await searchDocs('rocket launch orbit note 2', 1)).toEqual([h.key(2)]);
+    });
+
+    it('fill prunes the vectors of rows deleted outside vecfill', async () => {
+      await seed(6);
+      await store.ensureGeneration('a', GEN, 'active');
+      await fill(store, 'a', enc.encode);
+      await h.remove(2);
+      await h.remove(5);
+      expect(await h.vectorRows('a')).toBe(6);
+      const result = await fill(store, 'a', enc.encode);
+      expect(result).toMatchObject({ documents: 0, pruned: 2 });
+      expect(await h.vectorRows('a')).toBe(4);
+      // A second pass has nothing left to prune.
+      expect((await fill(store, 'a', enc.encode)).pruned).toBe(0);
     });
 
     it('answers a query the encoder cannot embed from full text alone (queryFullText), only from live current rows', async () => {

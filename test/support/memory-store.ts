@@ -20,10 +20,21 @@ interface Stamp {
 }
 
 /**
+ * Waits for the next turn of the event loop (a macrotask), as a real
+ * database call over a socket or a thread pool does. A store that only ever
+ * resolved at once would let a fill that loops without progress spin on
+ * microtasks forever, so no timer — not even the test's timeout — could
+ * fire: the suite would hang instead of failing.
+ */
+export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
  * A small in-memory Store for the core's tests: documents with a revision
  * counter, stamps per generation, brute-force cosine search with the same
  * freshness rule a real backend uses. Hooks let a test edit or delete a row
- * between the scan and the save.
+ * between the scan and the save. Every Store method yields to the event loop
+ * first (see `tick`); the synchronous `pending` and `save` do the same work
+ * for tests that need it at once.
  */
 export class MemoryStore implements Store<string, string> {
   readonly rows = new Map<string, Row>();
@@ -49,7 +60,13 @@ export class MemoryStore implements Store<string, string> {
     return row !== undefined && stamp !== undefined && stamp.revision === row.revision;
   }
 
-  pendingForGeneration(gen: string, limit: number): Pending<string>[] {
+  async pendingForGeneration(gen: string, limit: number): Promise<Pending<string>[]> {
+    await tick();
+    return this.pending(gen, limit);
+  }
+
+  /** `pendingForGeneration` without the yield. */
+  pending(gen: string, limit: number): Pending<string>[] {
     const out: Pending<string>[] = [];
     for (const [doc, row] of [...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (out.length >= limit) break;
@@ -58,12 +75,18 @@ export class MemoryStore implements Store<string, string> {
     return out;
   }
 
-  saveVectors(
+  async saveVectors(
     gen: string,
     doc: string,
     revision: Revision | undefined,
     vectors: ChunkVector[],
-  ): void {
+  ): Promise<void> {
+    await tick();
+    this.save(gen, doc, revision, vectors);
+  }
+
+  /** `saveVectors` without the yield. */
+  save(gen: string, doc: string, revision: Revision | undefined, vectors: ChunkVector[]): void {
     this.beforeSave?.(doc);
     const row = this.rows.get(doc);
     if (!row) throw new MissingDocumentError(doc, gen);
@@ -77,16 +100,18 @@ export class MemoryStore implements Store<string, string> {
     this.saves.push({ gen, doc, chunks: vectors.length });
   }
 
-  liveGenerations(): string[] {
+  async liveGenerations(): Promise<string[]> {
+    await tick();
     return this.live;
   }
 
-  queryGeneration(
+  async queryGeneration(
     gen: string,
     query: Float32Array,
     limit: number,
     _opts?: QueryOptions<never>,
-  ): Hit<string>[] {
+  ): Promise<Hit<string>[]> {
+    await tick();
     const hits: Hit<string>[] = [];
     for (const [doc, stamp] of this.stamps.get(gen) ?? []) {
       if (!this.covered(gen, doc)) continue;

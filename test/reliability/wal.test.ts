@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fill } from '../../src/core/index.js';
+import { SCHEMA, sqliteHarness } from '../sqlite/helpers.js';
+import { assertDistFresh } from '../support/dist.js';
+import { hashEncoder } from '../support/hash-encoder.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+// The reader runs dist/ in another process.
+beforeAll(assertDistFresh);
+
+async function harness() {
+  const h = await sqliteHarness();
+  cleanups.push(h.close);
+  return h;
+}
+
+describe('a second process (WAL)', () => {
+  it('serves a second process reading while a fill writes (WAL)', async () => {
+    const h = await harness();
+    for (let i = 1; i <= 300; i++) await h.insert(i, `shared words document ${i}`);
+    h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    await fill(h.store, 'a', hashEncoder(16).encode, { scanBatch: 50 });
+    for (let i = 301; i <= 2300; i++) await h.insert(i, `more shared words ${i}`);
+    const path = h.db.name;
+    const reader = `
+      const { openDatabase, SqliteStore } = await import(${JSON.stringify(join(import.meta.dirname, '../../dist/sqlite/index.js'))});
+      const db = openDatabase(${JSON.stringify(path)}, { readonly: true });
+      const store = SqliteStore.open(db, ${JSON.stringify(SCHEMA)});
+      const q = new Float32Array(16); q[0] = 1;
+      let reads = 0, min = Infinity;
+      const until = Date.now() + 1500;
+      while (Date.now() < until) { const hits = store.queryGeneration('a', q, 5); min = Math.min(min, hits.length); reads++; await new Promise(r => setTimeout(r, 5)); }
+      console.log(JSON.stringify({ reads, min }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', reader], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const done = new Promise<number | null>((r) => child.on('close', r));
+    await fill(h.store, 'a', hashEncoder(16).encode, { scanBatch: 10 });
+    expect(await done, err).toBe(0);
+    const result = JSON.parse(out) as { reads: number; min: number };
+    expect(result.reads).toBeGreaterThan(10);
+    expect(result.min).toBe(5);
+  });
+});
