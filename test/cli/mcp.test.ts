@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ProgressNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPglite } from '../postgres/helpers.js';
+import { startPglite, startSocketServer } from '../postgres/helpers.js';
 import { BIN, CACHE_DIR, runJson } from './run-cli.js';
 
 // The SDK's own client spawns `vecfill mcp` as a child process, as an
@@ -264,9 +264,8 @@ describe('vecfill mcp on a postgres:// URL', () => {
   let url: string;
   beforeAll(async () => {
     pglite = await startPglite();
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    server = new PGLiteSocketServer({ db: pglite, port, host: '127.0.0.1', maxConnections: 4 });
-    await server.start();
+    let port: number;
+    ({ socket: server, port } = await startSocketServer(pglite, 4));
     url = `postgres://postgres:secret-password@127.0.0.1:${port}/postgres`;
     await pglite.exec(`CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL, lang text);
       INSERT INTO notes (id, body, lang) VALUES

@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertDistFresh } from '../support/dist.js';
+
+// The CLI runs dist/: refuse to test a build older than src/.
+assertDistFresh();
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vecfill.js');
 /** The word-vector cache shared with the encoder tests, so the one-time conversion happens once. */

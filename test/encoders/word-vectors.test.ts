@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,25 +53,33 @@ describe('tokenize', () => {
 });
 
 describe('wordVectors', () => {
-  it('converts once, then reuses the binary cache on the next load', () => {
-    const phases: ConversionProgress['phase'][] = [];
-    const first = loadWordTable({ cacheDir, onProgress: (p) => phases.push(p.phase) });
-    const mtime = statSync(first.cachePath).mtimeMs;
-    const second = loadWordTable({ cacheDir, onProgress: (p) => phases.push(p.phase) });
-    expect(second.converted).toBe(false);
-    expect(statSync(second.cachePath).mtimeMs).toBe(mtime);
-    expect(second.table.words.length).toBe(first.table.words.length);
-    expect(second.table.words.length).toBeGreaterThan(300_000);
-    expect(second.table.count).toBe(second.table.words.length);
-    // The lookup table stored in the cache finds every word at its own row, and nothing else.
-    const { words, index } = second.table;
-    for (let i = 0; i < words.length; i += 101) expect(index.get(words[i]!)).toBe(i);
-    expect(index.get('zzqxjv-not-a-word')).toBeUndefined();
-    expect(index.get('')).toBeUndefined();
-    // Conversion progress was reported only if the first load converted.
-    if (first.converted) expect(phases).toContain('done');
-    else expect(phases).toEqual([]);
-  });
+  it('converts once from a cold cache, then reuses the binary cache on the next load', () => {
+    // A cache folder of this test's own, empty: the conversion really runs
+    // here, whatever an earlier run left in the shared cache.
+    const own = mkdtempSync(join(tmpdir(), 'vecfill-wv-cold-'));
+    try {
+      const phases: ConversionProgress['phase'][] = [];
+      const first = loadWordTable({ cacheDir: own, onProgress: (p) => phases.push(p.phase) });
+      expect(first.converted).toBe(true);
+      expect(phases).toContain('done');
+      const mtime = statSync(first.cachePath).mtimeMs;
+      phases.length = 0;
+      const second = loadWordTable({ cacheDir: own, onProgress: (p) => phases.push(p.phase) });
+      expect(second.converted).toBe(false);
+      expect(phases).toEqual([]);
+      expect(statSync(second.cachePath).mtimeMs).toBe(mtime);
+      expect(second.table.words.length).toBe(first.table.words.length);
+      expect(second.table.words.length).toBeGreaterThan(300_000);
+      expect(second.table.count).toBe(second.table.words.length);
+      // The lookup table stored in the cache finds every word at its own row, and nothing else.
+      const { words, index } = second.table;
+      for (let i = 0; i < words.length; i += 101) expect(index.get(words[i]!)).toBe(i);
+      expect(index.get('zzqxjv-not-a-word')).toBeUndefined();
+      expect(index.get('')).toBeUndefined();
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('scores related words closer than unrelated ones', async () => {
     const enc = await wordVectors({ cacheDir });

@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { runConformance } from '../conformance/suite.js';
@@ -8,6 +8,7 @@ import {
   pgHarness,
   startEngine,
   startPglite,
+  startSocketServer,
   TEST_PG_URL,
   type TestEngine,
 } from './helpers.js';
@@ -31,9 +32,8 @@ if (TEST_PG_URL) {
 
   beforeAll(async () => {
     db = await startPglite();
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
-    await server.start();
+    let port: number;
+    ({ socket: server, port } = await startSocketServer(db));
     // PGlite is one session: one wire connection at a time.
     pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', max: 1 });
   });

@@ -86,9 +86,7 @@ export async function startEngine(
     };
   }
   const db = await startPglite();
-  const port = 20_000 + Math.floor(Math.random() * 30_000);
-  const socket = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 4 });
-  await socket.start();
+  const { socket, port } = await startSocketServer(db, 4);
   const auth = opts.password ? `postgres:${opts.password}` : 'postgres';
   return {
     client: db,
@@ -132,6 +130,22 @@ export async function createTestDatabase(
       await c.end();
     },
   };
+}
+
+/**
+ * PGlite's wire-protocol server on a port the system picks (port 0), so two
+ * test files, or two runs on one machine, never race for a port.
+ */
+export async function startSocketServer(
+  db: PGlite,
+  maxConnections = 1,
+): Promise<{ socket: PGLiteSocketServer; port: number }> {
+  const socket = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections });
+  await socket.start();
+  const port = Number(socket.getServerConn().split(':').at(-1));
+  if (!Number.isSafeInteger(port) || port <= 0)
+    throw new Error(`PGlite socket server reports no port: ${socket.getServerConn()}`);
+  return { socket, port };
 }
 
 /** A real Postgres engine with pgvector: PGlite (PostgreSQL in WebAssembly). */

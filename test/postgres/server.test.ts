@@ -2,29 +2,32 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgQueryable } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
-import { pgHarness } from './helpers.js';
+import { createTestDatabase, ENGINE, pgHarness, TEST_PG_URL } from './helpers.js';
 
 /**
  * What only a PostgreSQL server can show: two sessions at once. PGlite is one
  * session, so these tests need a server (VECFILL_TEST_PG_URL, set by CI and
  * by `VECFILL_TEST_PG_URL=$(../shared/scripts/pg-test-server.sh start) npm test`).
  */
-const url = process.env.VECFILL_TEST_PG_URL;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.runIf(url)('PgStore on a PostgreSQL server: two sessions', () => {
+describe.runIf(TEST_PG_URL)(`PgStore on ${ENGINE}: two sessions`, () => {
   let storeConn: pg.Client;
   let editor: pg.Client;
+  let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    storeConn = new pg.Client({ connectionString: url });
-    editor = new pg.Client({ connectionString: url });
+    const db = await createTestDatabase();
+    drop = db.drop;
+    storeConn = new pg.Client({ connectionString: db.url });
+    editor = new pg.Client({ connectionString: db.url });
     await storeConn.connect();
     await editor.connect();
   });
   afterAll(async () => {
     await storeConn?.end();
     await editor?.end();
+    await drop?.();
   });
 
   it('an edit landing between the revision check and the stamp waits for the save (row lock), so the document stays pending', async () => {

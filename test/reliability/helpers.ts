@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { assertDistFresh } from '../support/dist.js';
+
+// The workers run dist/: refuse to test a build older than src/.
+assertDistFresh();
 
 export const WORKER = join(import.meta.dirname, 'fill-worker.mjs');
 export const SCHEMA = {

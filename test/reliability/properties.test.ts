@@ -212,7 +212,8 @@ function sortedNormal(g: Generation): Record<string, unknown> {
   const params = Object.fromEntries(
     Object.keys(g.params ?? {})
       .sort()
-      .map((key) => [key, g.params![key]] as const)
+      // JSON has one zero: -0 and 0 are the same setting.
+      .map((key) => [key, Object.is(g.params![key], -0) ? 0 : g.params![key]] as const)
       .filter(([, v]) => v !== '' && v !== undefined),
   );
   const fields: [string, unknown][] = [

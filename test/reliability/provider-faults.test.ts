@@ -159,13 +159,19 @@ describe('provider faults', () => {
         retryBaseMs: 1,
       });
       store.ensureGeneration('g', encoder.generation, 'active');
-      const skipped: unknown[] = [];
+      // Even a handler that would skip anything is not asked: the setting is
+      // wrong for every document, so none of them is at fault.
+      const asked: unknown[] = [];
       const err = await fill(store, 'g', encoder.encode, {
-        onEncodeError: skipPermanentErrors((doc) => skipped.push(doc)),
+        onEncodeError: (doc) => {
+          asked.push(doc);
+          return true;
+        },
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EncoderConfigError);
       expect(isPermanentEncodeError(err)).toBe(false);
-      expect(skipped).toEqual([]);
+      expect(skipPermanentErrors()(1, err)).toBe(false);
+      expect(asked).toEqual([]);
       // Nothing was stamp-skipped: fixing the setting and filling again embeds everything.
       expect(store.coverage('g')).toEqual({ embedded: 0, skipped: 0, backlog: 5 });
       expect(server.log).toHaveLength(1);
