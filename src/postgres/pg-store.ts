@@ -464,10 +464,18 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     });
   }
 
-  /** Saves many documents in one transaction; a stale or missing item writes nothing and the others go on. */
+  /**
+   * Saves many documents in one transaction; a stale or missing item writes
+   * nothing and the others go on. The rows are locked and their revisions
+   * checked in one statement, then chunks, vectors and stamps are written
+   * with one multi-row statement each (the conditional-stamp rule holds:
+   * every row stays locked from its check to its stamp).
+   */
   async saveMany(gen: string, items: readonly SaveItem<PgKey>[]): Promise<(Error | null)[]> {
     return this.#tx(async (tx) => {
       const g = await this.#liveGen(gen, tx);
+      if (items.length > 1 && new Set(items.map((i) => String(i.doc))).size === items.length)
+        return this.#saveBulk(tx, g, items);
       const out: (Error | null)[] = [];
       for (const item of items) {
         try {
@@ -480,6 +488,158 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       }
       return out;
     });
+  }
+
+  /** `saveMany` for distinct documents: a fixed number of statements per batch. */
+  async #saveBulk(
+    tx: PgQueryable,
+    g: GenRow,
+    items: readonly SaveItem<PgKey>[],
+  ): Promise<(Error | null)[]> {
+    const s = this.schema;
+    const t = this.#t;
+    const arr = `${this.#idType}[]`;
+    if (s.revision && items.some((i) => i.revision === undefined)) {
+      const bad = items.find((i) => i.revision === undefined)!;
+      throw new TypeError(
+        `store tracks revisions; pass the revision read by pendingForGeneration when saving document ${String(bad.doc)}`,
+      );
+    }
+    // Lock every row in key order (two workers never deadlock), and read what the checks need.
+    const locked = await this.#q(
+      `SELECT d.${s.id} AS id${s.revision ? `, ${revisionPg(s)} AS rev` : ''}${
+        s.embedGen ? `, d.${s.embedGen} IS NULL AS invalidated` : ''
+      } FROM ${s.docs} d WHERE d.${s.id} = ANY($1::${arr}) ORDER BY d.${s.id} FOR UPDATE`,
+      [items.map((i) => i.doc)],
+      tx,
+    );
+    const rows = new Map(locked.map((r) => [String(r.id), r]));
+    const out: (Error | null)[] = [];
+    const ok: { item: SaveItem<PgKey>; key: unknown }[] = [];
+    const refused: unknown[] = [];
+    for (const item of items) {
+      const row = rows.get(String(item.doc));
+      const want =
+        item.revision === null || item.revision === undefined ? null : String(item.revision);
+      if (!row) {
+        out.push(new MissingDocumentError(item.doc, g.key));
+        refused.push(item.doc);
+      } else if (s.revision && (row.rev ?? null) !== want) {
+        out.push(
+          new StaleError(
+            item.doc,
+            g.key,
+            `the row's revision is no longer ${String(item.revision)}`,
+          ),
+        );
+        refused.push(item.doc);
+      } else {
+        for (const cv of item.vectors) {
+          if (cv.vector.length !== g.dimensions)
+            throw new DimensionMismatchError(
+              g.dimensions,
+              cv.vector.length,
+              `document ${String(item.doc)} chunk ${cv.index}`,
+            );
+        }
+        out.push(null);
+        ok.push({ item, key: row.id });
+      }
+    }
+    if (refused.length > 0 && s.leaseMs !== undefined)
+      await this.#q(
+        `DELETE FROM ${t.leases} WHERE gen = $1 AND doc = ANY($2::${arr}) AND owner = $3`,
+        [g.id, refused, this.#owner],
+        tx,
+      );
+    if (ok.length === 0) return out;
+    const keys = ok.map((o) => o.key);
+    for (const o of ok) {
+      if (s.embedGen && rows.get(String(o.item.doc))!.invalidated) {
+        // The caller invalidated the document: every other generation's vectors are void too.
+        for (const other of (await this.#q(
+          `SELECT * FROM ${t.gens} WHERE id <> $1`,
+          [g.id],
+          tx,
+        )) as unknown as GenRow[])
+          await this.#dropChunks(tx, other, o.key);
+        await this.#q(`DELETE FROM ${t.stamps} WHERE doc = $1 AND gen <> $2`, [o.key, g.id], tx);
+      }
+    }
+    await this.#q(
+      `DELETE FROM ${t.vec(g.id)} WHERE id IN (SELECT id FROM ${t.chunks} WHERE gen = $1 AND doc = ANY($2::${arr}))`,
+      [g.id, keys],
+      tx,
+    );
+    await this.#q(
+      `DELETE FROM ${t.chunks} WHERE gen = $1 AND doc = ANY($2::${arr})`,
+      [g.id, keys],
+      tx,
+    );
+    const chunkDocs: unknown[] = [];
+    const index: number[] = [];
+    const start: number[] = [];
+    const end: number[] = [];
+    const vectors: string[] = [];
+    for (const o of ok) {
+      for (const cv of o.item.vectors) {
+        chunkDocs.push(o.key);
+        index.push(cv.index);
+        start.push(cv.start);
+        end.push(cv.end);
+        vectors.push(vectorLiteral(cv.vector));
+      }
+    }
+    if (vectors.length > 0) {
+      // Chunk ids are taken from the sequence first, so each vector row gets its chunk's id.
+      const ids = (
+        await this.#q(
+          `SELECT nextval(pg_get_serial_sequence($1, 'id'))::text AS id FROM generate_series(1, $2)`,
+          [t.chunks, vectors.length],
+          tx,
+        )
+      ).map((r) => String(r.id));
+      await this.#q(
+        `INSERT INTO ${t.chunks} (id, gen, doc, chunk_index, start_off, end_off)
+         SELECT u.id, $1, u.doc, u.ci, u.so, u.eo
+         FROM unnest($2::bigint[], $3::${arr}, $4::int[], $5::int[], $6::int[]) AS u(id, doc, ci, so, eo)`,
+        [g.id, ids, chunkDocs, index, start, end],
+        tx,
+      );
+      await this.#q(
+        `INSERT INTO ${t.vec(g.id)} (id, embedding) SELECT u.id, u.e::vector FROM unnest($1::bigint[], $2::text[]) AS u(id, e)`,
+        [ids, vectors],
+        tx,
+      );
+    }
+    if (s.embedGen)
+      await this.#q(
+        `UPDATE ${s.docs} SET ${s.embedGen} = $1 WHERE ${s.id} = ANY($2::${arr})`,
+        [g.key, keys],
+        tx,
+      );
+    await this.#q(
+      `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason, skipped_chunks)
+       SELECT $1, d.${s.id}, ${s.revision ? revisionPg(s) : 'NULL'}, u.n, u.reason, u.skipped
+       FROM unnest($2::${arr}, $3::int[], $4::text[], $5::int[]) AS u(doc, n, reason, skipped)
+       JOIN ${s.docs} d ON d.${s.id} = u.doc
+       ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason, skipped_chunks = excluded.skipped_chunks`,
+      [
+        g.id,
+        keys,
+        ok.map((o) => o.item.vectors.length),
+        ok.map((o) => (o.item.vectors.length === 0 ? (o.item.skipReason ?? null) : null)),
+        ok.map((o) => (o.item.vectors.length > 0 ? (o.item.skippedChunks ?? 0) : 0)),
+      ],
+      tx,
+    );
+    if (s.leaseMs !== undefined)
+      await this.#q(
+        `DELETE FROM ${t.leases} WHERE gen = $1 AND doc = ANY($2::${arr})`,
+        [g.id, keys],
+        tx,
+      );
+    return out;
   }
 
   /** Checks everything before writing, so a refused item has written nothing. Runs inside a transaction. */
