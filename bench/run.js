@@ -2,7 +2,7 @@
 // Every figure is measured side by side with its baseline in the same run,
 // and printed as a table with the ratio. Results go to bench/results.json.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -481,6 +481,28 @@ async function benchPeers(flat, n, dims, queries, exactModes) {
   }
 }
 
+/** `--postgres <url>`: only the Postgres rows (bench/postgres.js), merged into results.json. */
+async function mainPostgres() {
+  const url = process.argv[process.argv.indexOf('--postgres') + 1];
+  const ni = process.argv.indexOf('--postgres-n');
+  const n = ni > 0 ? Number(process.argv[ni + 1]) : 30_000;
+  console.log(`vecfill Postgres benchmarks: N=${n}, dims=${DIMS}`);
+  const { benchPostgres } = await import('./postgres.js');
+  await benchPostgres({ url, n, queries: 100, row, work });
+  printTable('postgres (PgStore on a server) and sqlite beside it', results);
+  const path = join(here, 'results.json');
+  let previous = [];
+  try {
+    previous = JSON.parse(readFileSync(path, 'utf8')).filter(
+      (r) =>
+        !(r.name.startsWith('postgres:') || r.name.startsWith('sqlite (same run)')) || r.n !== n,
+    );
+  } catch {}
+  writeFileSync(path, `${JSON.stringify([...previous, ...results], null, 2)}\n`);
+  console.log(`\nwrote ${path}`);
+  rmSync(work, { recursive: true, force: true });
+}
+
 async function main() {
   console.log(
     `vecfill benchmarks (${quick ? 'quick' : 'full'}): N=${N}, dims=${DIMS}, ${QUERIES} queries`,
@@ -528,4 +550,4 @@ async function main() {
   rmSync(work, { recursive: true, force: true });
 }
 
-await main();
+await (process.argv.includes('--postgres') ? mainPostgres() : main());

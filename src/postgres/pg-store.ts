@@ -811,11 +811,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     // write (setval, lo_unlink) nor leave a changed setting on the connection.
     return this.#tx(
       async (tx) => {
-        const [{ total }] = (await this.#q(
-          `SELECT count(*)::int AS total FROM ${t.chunks} WHERE gen = $1`,
-          [g.id],
-          tx,
-        )) as [{ total: number }];
+        // The generation's size is counted only when the first window falls short.
+        let total = Number.POSITIVE_INFINITY;
         let rows: Record<string, unknown>[] = [];
         let k = Math.max(limit * 2, 20);
         for (;;) {
@@ -842,6 +839,14 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
             tx,
           );
           if (rows.length >= limit || exact) break;
+          if (total === Number.POSITIVE_INFINITY) {
+            const [count] = await this.#q(
+              `SELECT count(*)::int AS total FROM ${t.chunks} WHERE gen = $1`,
+              [g.id],
+              tx,
+            );
+            total = Number(count?.total ?? 0);
+          }
           k *= 4;
         }
         const hits: Hit<PgKey>[] = rows.map((r) => ({
