@@ -126,6 +126,9 @@ interface ChunkRow {
   distance: number | bigint;
 }
 
+/** Stamps the incremental prune looks at per save transaction, plus per saved document. */
+const PRUNE_PER_SAVE = 256;
+const PRUNE_PER_DOC = 16;
 /** Codes `recenter` rewrites per write transaction (a few milliseconds each). */
 const RECENTER_BATCH = 5000;
 /** sqlite-vec refuses a KNN `k` above this. */
@@ -195,9 +198,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       full: (id: number) => `${p}_full_${id}`,
     };
     this.#scans = new ScanIndexes(db, p, schema.scan);
-    this.#saveOne = db.transaction((gen: GenRow, item: SaveItem<SqliteKey>) =>
-      this.#save(gen, item),
-    );
+    this.#saveOne = db.transaction((gen: GenRow, item: SaveItem<SqliteKey>) => {
+      this.#save(gen, item);
+      this.#pruneSome(gen, PRUNE_PER_SAVE + PRUNE_PER_DOC);
+    });
   }
 
   /**
@@ -256,7 +260,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         quantization TEXT CHECK (quantization IN ('binary', 'int8')),
         oversample INTEGER CHECK (oversample > 0),
         writes INTEGER NOT NULL DEFAULT 0,
-        centre BLOB
+        centre BLOB,
+        prune_after
       );
       CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_active ON ${t.gens}(state) WHERE state = 'active';
       CREATE UNIQUE INDEX IF NOT EXISTS ${p}_one_building ON ${t.gens}(state) WHERE state = 'building';
@@ -287,6 +292,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     }
     if (!genColumns.some((c) => c.name === 'centre')) {
       this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN centre BLOB`);
+    }
+    if (!genColumns.some((c) => c.name === 'prune_after')) {
+      this.db.exec(`ALTER TABLE ${t.gens} ADD COLUMN prune_after`);
     }
     this.#scans.log.create();
     // Why a document was skipped (NULL for embedded and blank documents).
@@ -485,8 +493,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** Saves many documents in one transaction; each item is atomic on its own (a savepoint). */
   saveMany(gen: string, items: readonly SaveItem<SqliteKey>[]): (Error | null)[] {
     const g = this.#liveGen(gen);
-    const all = this.db.transaction(() =>
-      items.map((item) => {
+    const all = this.db.transaction(() => {
+      const outcomes = items.map((item) => {
         try {
           // #save checks (missing, stale, dimensions) before it writes, so a
           // refused item has written nothing and needs no savepoint.
@@ -496,8 +504,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
           if (e instanceof StaleError || e instanceof MissingDocumentError) return e;
           throw e;
         }
-      }),
-    );
+      });
+      this.#pruneSome(g, PRUNE_PER_SAVE + PRUNE_PER_DOC * items.length);
+      return outcomes;
+    });
     return all.immediate();
   }
 
@@ -1528,19 +1538,53 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
 
   /** Removes a document's vectors, stamps and full-text row in every generation. */
   deleteVectors(doc: SqliteKey): void {
-    const run = this.db.transaction(() => {
-      for (const g of this.db.prepare(`SELECT * FROM ${this.#t.gens}`).all() as GenRow[])
-        this.#dropChunks(g, doc);
-      this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE doc = ?`).run(doc);
-      if (this.schema.fullText) {
-        const id = this.db.prepare(`SELECT id FROM ${this.#t.keys} WHERE doc = ?`).pluck().get(doc);
-        if (id !== undefined) {
-          this.db.prepare(`DELETE FROM ${this.#t.fts} WHERE rowid = ?`).run(id);
-          this.db.prepare(`DELETE FROM ${this.#t.keys} WHERE id = ?`).run(id);
-        }
+    this.db.transaction(() => this.#forget(doc)).immediate();
+  }
+
+  /** `deleteVectors` inside the caller's transaction. */
+  #forget(doc: SqliteKey): void {
+    for (const g of this.db.prepare(`SELECT * FROM ${this.#t.gens}`).all() as GenRow[])
+      this.#dropChunks(g, doc);
+    this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE doc = ?`).run(doc);
+    if (this.schema.fullText) {
+      const id = this.db.prepare(`SELECT id FROM ${this.#t.keys} WHERE doc = ?`).pluck().get(doc);
+      if (id !== undefined) {
+        this.db.prepare(`DELETE FROM ${this.#t.fts} WHERE rowid = ?`).run(id);
+        this.db.prepare(`DELETE FROM ${this.#t.keys} WHERE id = ?`).run(id);
       }
-    });
-    run.immediate();
+    }
+  }
+
+  /**
+   * Incremental prune, run by every save inside its transaction: looks at
+   * the next `budget` stamps of `g` (in key order, from where the previous
+   * look stopped; the position is kept in the database, so fills that are
+   * interrupted again and again still get through every stamp) and forgets
+   * the documents whose rows are gone. Orphans of rows deleted outside
+   * vecfill are so freed as fills go, not only when one completes (`prune`).
+   */
+  #pruneSome(g: GenRow, budget: number): void {
+    const s = this.schema;
+    const t = this.#t;
+    const probe = (after: boolean) =>
+      `SELECT st.doc AS doc, EXISTS (SELECT 1 FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = st.doc) AS live
+       FROM ${t.stamps} st WHERE st.gen = ?${after ? ' AND st.doc > ?' : ''} ORDER BY st.doc LIMIT ?`;
+    const after = this.#keyStmt(
+      'pruneAfterOf',
+      () => `SELECT prune_after FROM ${t.gens} WHERE id = ?`,
+    )
+      .pluck()
+      .get(g.id) as SqliteKey | null;
+    const rows = (
+      after === null
+        ? this.#keyStmt('pruneHead', () => probe(false)).all(g.id, budget)
+        : this.#keyStmt('pruneNext', () => probe(true)).all(g.id, after, budget)
+    ) as { doc: SqliteKey; live: number | bigint }[];
+    for (const r of rows) if (!Number(r.live)) this.#forget(r.doc);
+    this.#stmt('pruneAt', () => `UPDATE ${t.gens} SET prune_after = ? WHERE id = ?`).run(
+      rows.length < budget ? null : rows.at(-1)!.doc,
+      g.id,
+    );
   }
 
   /**

@@ -236,3 +236,54 @@ describe('read-only searches', () => {
     await h.insert(6, 'still writable');
   });
 });
+
+describe('orphan stamps', () => {
+  it('are pruned as fills go, even when every fill is interrupted', async () => {
+    const h = await harness();
+    h.db.transaction(() => {
+      for (let i = 1; i <= 3000; i++)
+        h.db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)').run(i, `note ${i}`);
+    })();
+    h.store.ensureGeneration('a', GEN_A, 'active');
+    const { encode } = hashEncoder(16);
+    await fill(h.store, 'a', encode, { scanBatch: 500 });
+    // The application deletes 2,000 rows behind vecfill's back, and adds new ones.
+    h.db.prepare('DELETE FROM docs WHERE id > 1000').run();
+    h.db.transaction(() => {
+      for (let i = 5001; i <= 5400; i++)
+        h.db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)').run(i, `new note ${i}`);
+    })();
+    const orphans = () =>
+      h.db
+        .prepare(
+          'SELECT count(*) FROM vf_stamps s WHERE NOT EXISTS (SELECT 1 FROM docs d WHERE d.id = s.doc)',
+        )
+        .pluck()
+        .get() as number;
+    expect(orphans()).toBe(2000);
+    const seen: number[] = [];
+    for (let run = 0; run < 8 && orphans() > 0; run++) {
+      // Each fill embeds one page of 20, then is stopped (Ctrl-C, a crash, a deploy).
+      const controller = new AbortController();
+      let calls = 0;
+      const stopping: EncodeFn = async (texts, o) => {
+        if (++calls > 1) {
+          controller.abort();
+          throw new Error('stopped');
+        }
+        return encode(texts, o);
+      };
+      await expect(
+        fill(h.store, 'a', stopping, {
+          scanBatch: 20,
+          batch: { batchSize: 20 },
+          signal: controller.signal,
+        }),
+      ).rejects.toThrow();
+      seen.push(orphans());
+    }
+    expect((await h.store.coverage('a')).backlog).toBeGreaterThan(0); // no fill completed
+    expect(seen[0]).toBeLessThan(2000);
+    expect(seen.at(-1)).toBe(0);
+  });
+});
