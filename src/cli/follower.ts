@@ -126,7 +126,8 @@ export async function runFollower(
       encoderFor: async (gen) => (await ws.encoderFor(gen)).encode,
       signal: stop.signal,
       pollMs: opts.pollMs,
-      rescanMs: Math.max(1000, Math.round(leaseMs / 2)),
+      // A crashed peer's page is free again when its lease ends: look once per lease.
+      rescanMs: Math.max(1000, leaseMs),
       scanBatch: 256,
       batch: { batchSize: opts.batchSize },
       concurrency: opts.concurrency,
