@@ -93,16 +93,22 @@ export async function activateCommand(
     );
   const info = (await store.generations()).find((g) => g.key === target);
   try {
-    await guard(() => store.activate(target, { force: flags.force === true }));
+    await store.activate(target);
   } catch (e) {
-    if (e instanceof CliError && e.exitCode === EXIT.refused && info?.state === 'retired') {
-      // A retired generation is not filled: name every step back.
+    if (e instanceof UncoveredError) {
+      // Name every command to run, in order: a retired generation is not filled until reopened.
+      const steps =
+        info?.state === 'retired'
+          ? `run \`vecfill reopen ${target}\`, then \`vecfill fill\`, then \`vecfill activate ${target}\``
+          : `run \`vecfill fill\`, then \`vecfill activate ${target}\``;
       throw new CliError(
-        `${e.message.replace(/ \(run `vecfill fill`, then activate again\)$/, '')}; run \`vecfill reopen ${target}\`, then \`vecfill fill\`, then \`vecfill activate ${target}\``,
+        `generation ${target} cannot be activated: ${e.backlog} document(s) are not embedded yet; ${steps}`,
         EXIT.refused,
       );
     }
-    throw e;
+    await guard(() => {
+      throw e;
+    });
   }
   return emit(
     ctx,

@@ -293,6 +293,15 @@ function explain(e: unknown): string {
     return `the query could not be embedded (${e.reason} vector); rephrase it with ordinary words`;
   if (e instanceof PermanentEncodeError)
     return `the query could not be embedded: ${e.message}; rephrase it`;
+  if (
+    e instanceof SearchUnavailableError &&
+    e.causes.length > 0 &&
+    e.causes.every((c) => c.error instanceof PermanentEncodeError)
+  ) {
+    // No generation can embed it: say why, as for a single generation.
+    const first = e.causes[0]!.error as PermanentEncodeError;
+    return `the query could not be embedded: ${first.message}; rephrase it, or search with hybrid to find these words through full text`;
+  }
   if (e instanceof CliError || e instanceof VecfillError) return e.message;
   if (e instanceof Error) return `search failed: ${e.message}`;
   return String(e);
