@@ -38,6 +38,10 @@ export interface WorkerInfo {
 
 type Transformers = typeof import('@huggingface/transformers');
 
+// Anything the model libraries print is diagnostics: send it to stderr, so a
+// process whose stdout is a protocol (`vecfill mcp`, `--json`) stays clean.
+for (const method of ['log', 'info', 'debug'] as const) console[method] = console.error;
+
 const port = parentPort!;
 const init = workerData as WorkerInit;
 
