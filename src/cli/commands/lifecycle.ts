@@ -93,7 +93,7 @@ export async function activateCommand(
     );
   const info = (await store.generations()).find((g) => g.key === target);
   try {
-    await store.activate(target);
+    await store.activate(target, { force: flags.force === true });
   } catch (e) {
     if (e instanceof UncoveredError) {
       // Name every command to run, in order: a retired generation is not filled until reopened.
