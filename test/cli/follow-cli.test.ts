@@ -1,5 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -72,6 +81,37 @@ async function until(pred: () => boolean | Promise<boolean>, ms: number, what: s
   }
 }
 
+/** TCP sockets in LISTEN state held by `pid` or its descendants (from /proc). */
+function listening(pid: number): number {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+      const children = `/proc/${pids[i]}/task/${task}/children`;
+      if (existsSync(children))
+        pids.push(...readFileSync(children, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  }
+  const inodes = new Set<string>();
+  for (const p of pids) {
+    for (const fd of readdirSync(`/proc/${p}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
+}
+
 const count = (f: Follower, event: string) => f.events.filter((e) => e.event === event).length;
 
 async function topHit(db: string, query: string): Promise<unknown> {
@@ -129,11 +169,11 @@ describe('vecfill fill --follow (SQLite)', () => {
       '100',
     ]);
     await until(() => count(f, 'caught-up') >= 1, 60_000, 'the first fill');
-    const listening = f.events.find((e) => e.event === 'listening') as {
+    const served = f.events.find((e) => e.event === 'listening') as {
       metrics: string;
       health: string;
     };
-    expect(listening.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(served.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(f.events.find((e) => e.event === 'filled')).toMatchObject({ documents: 2, stale: 0 });
 
     app
@@ -158,14 +198,15 @@ describe('vecfill fill --follow (SQLite)', () => {
       'the delete',
     );
 
-    const metrics = await (await fetch(listening.metrics)).text();
+    const metrics = await (await fetch(served.metrics)).text();
     expect(metrics).toMatch(/^vecfill_backlog\{generation="[^"]+"\} 0$/m);
     expect(metrics).toMatch(/^vecfill_documents_embedded_total\{generation="[^"]+"\} 4$/m);
     expect(metrics).toMatch(/^vecfill_stale_refusals_total\{/m);
     expect(metrics).toMatch(/^vecfill_encode_errors_total\{generation="[^"]+"\} 0$/m);
     expect(metrics).toMatch(/^vecfill_last_fill_timestamp_seconds\{/m);
     expect(metrics).toMatch(/^vecfill_lag_seconds\{generation="[^"]+"\} 0$/m);
-    const health = await fetch(listening.health);
+    expect(listening(f.child.pid!)).toBe(1);
+    const health = await fetch(served.health);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok' });
 
@@ -252,6 +293,8 @@ describe('vecfill watch', () => {
     const w = startFollower(['watch', notes, '--db', db, '--json']);
     await until(() => count(w, 'caught-up') >= 1, 60_000, 'the initial index');
     expect(w.events[0]).toMatchObject({ event: 'indexed', initial: true, added: 2 });
+    // Without --metrics-port nothing listens.
+    expect(listening(w.child.pid!)).toBe(0);
     const filledDocs = () =>
       w.events.filter((e) => e.event === 'filled').reduce((n, e) => n + (e.documents as number), 0);
     const ups = () => count(w, 'caught-up');
