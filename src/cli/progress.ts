@@ -60,3 +60,25 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
+
+/**
+ * Progress of a Postgres generation's HNSW index build on stderr (the build
+ * runs once the fill has loaded every document): a redrawn line on a
+ * terminal, a line every few seconds otherwise.
+ */
+export function indexProgressPrinter(
+  stream: NodeJS.WriteStream = process.stderr,
+): (p: { generation: string; phase: string; done: number; total: number }) => void {
+  const tty = Boolean(stream.isTTY);
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    const done = p.phase === 'done';
+    if (!done && now - last < (tty ? 200 : 2000)) return;
+    last = now;
+    const share =
+      p.total > 0 ? ` ${Math.floor((100 * p.done) / p.total)}% (${p.done}/${p.total})` : '';
+    const line = `index ${p.generation}: ${done ? 'HNSW index built' : p.phase}${done ? '' : share}`;
+    stream.write(tty ? `\r${line}\x1b[K${done ? '\n' : ''}` : `${line}\n`);
+  };
+}

@@ -2,7 +2,7 @@ import { EncoderConfigError, type FillProgress, type FillResult, fill } from '..
 import { skipPermanentErrors } from '../encoders/index.js';
 import { type Degraded, degraded, fillAdvice } from './advice.js';
 import type { Context } from './context.js';
-import { ProgressReporter } from './progress.js';
+import { indexProgressPrinter, ProgressReporter } from './progress.js';
 import type { Workspace } from './workspace.js';
 
 export interface FillRun extends FillResult {
@@ -37,6 +37,8 @@ export async function fillGeneration(
   const encoder = await ws.encoderFor(gen);
   const { backlog } = await store.coverage(gen);
   const reporter = opts.quiet ? undefined : new ProgressReporter(`fill ${gen}`, backlog);
+  // Postgres builds a new generation's index when the fill completes it: show that too.
+  if (!opts.quiet && 'onIndexProgress' in store) store.onIndexProgress = indexProgressPrinter();
   const skippedDocs: FillRun['skippedDocs'] = [];
   const started = Date.now();
   try {

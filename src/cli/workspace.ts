@@ -220,6 +220,10 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
     /** How searches scan the generation and the memory that takes (SQLite). */
     scan?: { scan: string; residentBytes: number; note?: string };
   }>;
+  /** Postgres only: progress of an HNSW index build (at the end of a fill, or at activate). */
+  onIndexProgress?:
+    | ((p: { generation: string; phase: string; done: number; total: number }) => void)
+    | undefined;
   /** Postgres only: the change trigger followers LISTEN to. */
   installTrigger?(): Promise<{ channel: string }>;
   uninstallTrigger?(): Promise<void>;

@@ -820,8 +820,12 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
           // ef_search (<= 1000) rows, so a wider window is an exact scan.
           const exact = k >= total || (!iterative && k > 1000);
           if (!exact) {
-            await this.#q(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k))}`, [], tx);
-            if (iterative) await this.#q(`SET LOCAL hnsw.iterative_scan = relaxed_order`, [], tx);
+            // One round trip for both settings (transaction-local, like SET LOCAL).
+            await this.#q(
+              `SELECT set_config('hnsw.ef_search', $1, true)${iterative ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`,
+              [String(Math.min(1000, Math.max(40, k)))],
+              tx,
+            );
           }
           // The exact form adds 0 to the distance so the planner cannot use the (approximate) index.
           const knn = exact
@@ -922,7 +926,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   // ---------------------------------------------------------------- index
 
   /** Listener for index builds started by `pendingForGeneration` or `activate` (the CLI draws its bar from it). */
-  onIndexProgress: ((progress: PgIndexProgress) => void) | undefined;
+  onIndexProgress: ((progress: PgIndexProgress) => void) | undefined = undefined;
 
   /** Whether `gen`'s HNSW index exists, is valid, and its size. */
   async indexStatus(gen: string, via?: PgQueryable): Promise<PgIndexStatus> {
