@@ -11,7 +11,7 @@
  *                    `{ type: 'result', id, vectors, truncated }` or `{ type: 'failed', id, message }`.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -76,10 +76,10 @@ async function load() {
     ...(init.localOnly ? { local_files_only: true } : {}),
     progress_callback: progress,
   };
-  let tokenizer: Awaited<ReturnType<Transformers['AutoTokenizer']['from_pretrained']>>;
+  let tokenizer: Tokenizer;
   let model: Awaited<ReturnType<Transformers['AutoModel']['from_pretrained']>>;
   try {
-    tokenizer = await tf.AutoTokenizer.from_pretrained(modelRef, common);
+    tokenizer = await loadTokenizer(tf, modelRef, isPath, common);
     model = await tf.AutoModel.from_pretrained(modelRef, {
       ...common,
       dtype: init.dtype as 'fp32',
@@ -139,6 +139,40 @@ async function load() {
       }
     });
   });
+}
+
+type Tokenizer = Awaited<ReturnType<Transformers['AutoTokenizer']['from_pretrained']>>;
+
+/**
+ * The model's tokenizer, as transformers.js loads it. A folder that has a
+ * `tokenizer.json` but no `tokenizer_config.json` (which transformers.js
+ * requires) still loads: the settings that file would hold (padding token,
+ * window) are read from `tokenizer.json` itself.
+ */
+async function loadTokenizer(
+  tf: Transformers,
+  modelRef: string,
+  isPath: boolean,
+  common: Record<string, unknown>,
+): Promise<Tokenizer> {
+  try {
+    return await tf.AutoTokenizer.from_pretrained(modelRef, common);
+  } catch (e) {
+    const json = locate(tf, modelRef, isPath, 'tokenizer.json');
+    if (!json || locate(tf, modelRef, isPath, 'tokenizer_config.json')) throw e;
+    const spec = JSON.parse(readFileSync(json, 'utf8')) as {
+      added_tokens?: { content: string; special?: boolean }[];
+      padding?: { pad_token?: string } | null;
+      truncation?: { max_length?: number } | null;
+    };
+    const config: Record<string, unknown> = {};
+    const pad =
+      spec.padding?.pad_token ??
+      spec.added_tokens?.find((t) => /^(\[PAD\]|<pad>)$/i.test(t.content))?.content;
+    if (pad) config.pad_token = pad;
+    if (spec.truncation?.max_length) config.model_max_length = spec.truncation.max_length;
+    return new tf.PreTrainedTokenizer(spec, config) as Tokenizer;
+  }
 }
 
 /** Tokenizes (padding, truncation at `maxTokens`), runs the model and pools each input's token vectors. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,16 @@ describe('transformers encoder (tiny model built by the test)', () => {
     expect(byId.generation.model).toBe('vecfill-test/tiny-bert');
     expect(byId.generation.params?.sha256).toBe(minilm.generation.params?.sha256);
     close((await byId.encode(['the cat sat'], {}))[0]!, expectedVector('the cat sat'));
+  });
+
+  it('loads a folder without tokenizer_config.json (window from config.json)', async () => {
+    const bare = writeTinyModel(join(root, 'bare-bert'));
+    rmSync(join(bare, 'tokenizer_config.json'));
+    const e = await load({ model: bare });
+    expect(e.maxTokens).toBe(64); // max_position_embeddings
+    const [short, padded] = await e.encode(['the cat sat', 'moon'], {});
+    close(short!, expectedVector('the cat sat'));
+    close(padded!, expectedVector('moon'));
   });
 
   it('refuses a model that is not on this machine when localOnly, saying so', async () => {
