@@ -23,8 +23,11 @@ export const EXIT = {
 /** An error the CLI prints as it is (no stack) and exits with `exitCode`. */
 export class CliError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT.failure) {
+  /** A stable code for `--json` errors (by default the exit code's: USAGE, NOT_FOUND, …). */
+  readonly code: string | undefined;
+  constructor(message: string, exitCode: number = EXIT.failure, code?: string) {
     super(message);
     this.exitCode = exitCode;
+    this.code = code;
   }
 }

@@ -104,7 +104,7 @@ export async function indexFolder(
       EXIT.usage,
     );
   }
-  await ws.configureTable({ ...FILES_TABLE });
+  await ws.configureTable({ ...FILES_TABLE, prefix: ws.vectorsPrefix });
   db.prepare(
     "INSERT INTO vecfill_config (key, value) VALUES ('root', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
   ).run(JSON.stringify(root));

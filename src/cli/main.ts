@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EmptyInputError, VecfillError } from '../core/index.js';
+import { type ConfigFlags, configCommand } from './commands/config.js';
 import { type DemoFlags, demoCommand } from './commands/demo.js';
 import { type FillFlags, fillCommand } from './commands/fill.js';
 import { type IndexFlags, indexCommand } from './commands/index-folder.js';
@@ -27,46 +28,139 @@ const DEFAULT_DB = './vecfill.db';
 
 function withCommon(cmd: Command): Command {
   return cmd
-    .option('--db <path>', 'SQLite database file', DEFAULT_DB)
-    .option('--json', 'print machine-readable JSON on stdout', false);
+    .option(
+      '--db <path>',
+      'SQLite database file, or a postgres://user@host/db URL (PostgreSQL with pgvector)',
+      DEFAULT_DB,
+    )
+    .option(
+      '--vectors-prefix <name>',
+      'prefix of the vector tables; one database holds several tables, each under its own prefix (default vecfill)',
+    )
+    .option('--json', 'print machine-readable JSON on stdout (errors as JSON on stderr)', false);
 }
 
+const G_ENCODER = 'Encoder (which model embeds; saved with each generation):';
+const G_WORDS = 'Encoder words (offline word vectors, the default; for trying vecfill out):';
+const G_MODEL = 'Encoder openai and transformers (real embedding models):';
+const G_OPENAI = 'Encoder openai (any OpenAI-compatible endpoint: OpenAI, Ollama, vLLM, …):';
+const G_TRANSFORMERS = 'Encoder transformers (a local ONNX model, @huggingface/transformers):';
+
 function withEncoder(cmd: Command): Command {
+  const opt = (flags: string, description: string, group: string, value?: string) => {
+    const o = new Option(flags, description).helpGroup(group);
+    return value === undefined ? o : o.default(value);
+  };
   return cmd
     .addOption(
-      new Option(
+      opt(
         '--encoder <kind>',
         'words (offline, default), openai (any OpenAI-compatible endpoint) or transformers (a local ONNX model, @huggingface/transformers)',
+        G_ENCODER,
       ).choices(['words', 'openai', 'transformers']),
     )
-    .option(
-      '--model <name>',
-      'embedding model for --encoder openai; model id or folder for --encoder transformers',
+    .addOption(opt('--weighting <kind>', 'word-vector weighting: sif (default) or mean', G_WORDS))
+    .addOption(
+      opt(
+        '--model <name>',
+        'embedding model: its id for openai; a model id or folder for transformers',
+        G_MODEL,
+      ),
     )
-    .option(
-      '--dtype <type>',
-      'weights to load for --encoder transformers: fp32 (default), q8, fp16, …',
+    .addOption(
+      opt(
+        '--text-prefix <text>',
+        'prepended to every document text before embedding (e.g. "search_document: ")',
+        G_MODEL,
+      ),
     )
-    .option(
-      '--base-url <url>',
-      'API root of the endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama',
+    .addOption(opt('--prefix <text>', 'same as --text-prefix', G_MODEL))
+    .addOption(
+      opt(
+        '--query-prefix <text>',
+        'prepended to every search query (e.g. "search_query: "; default: the text prefix)',
+        G_MODEL,
+      ),
     )
-    .option(
-      '--api-key-env <name>',
-      'environment variable holding the API key (never pass a key as a flag)',
-      'OPENAI_API_KEY',
+    .addOption(
+      opt(
+        '--base-url <url>',
+        'API root of the endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama (default https://api.openai.com/v1)',
+        G_OPENAI,
+      ),
     )
-    .option('--dimensions <n>', 'vector length to request from the endpoint')
-    .option(
-      '--text-prefix <text>',
-      'prepended to every document text before embedding (e.g. "search_document: ")',
+    .addOption(
+      opt(
+        '--api-key-env <name>',
+        'environment variable holding the API key (never pass a key as a flag)',
+        G_OPENAI,
+        'OPENAI_API_KEY',
+      ),
     )
-    .option('--prefix <text>', 'same as --text-prefix')
-    .option(
-      '--query-prefix <text>',
-      'prepended to every search query (e.g. "search_query: "; default: the text prefix)',
-    )
-    .option('--weighting <kind>', 'word-vector weighting: sif (default) or mean');
+    .addOption(opt('--dimensions <n>', 'vector length to request from the endpoint', G_OPENAI))
+    .addOption(
+      opt('--dtype <type>', 'weights to load: fp32 (default), q8, fp16, …', G_TRANSFORMERS),
+    );
+}
+
+const EXIT_CODES = `
+Exit codes:
+  0    ok
+  1    runtime failure (encoder outage, database error)
+  2    usage error (a wrong flag or value)
+  3    database, table, folder or generation not found or not set up
+  4    refused (e.g. activate with a backlog, reset while vectors exist)
+  5    done, but some inputs were skipped (index: listed on stderr)
+  130  interrupted (Ctrl-C); finished documents are saved, a rerun resumes
+
+With --json, output is JSON on stdout and an error is one line of JSON on
+stderr: { "error": { "code", "exit", "message" } }.
+--db takes a SQLite file (default ./vecfill.db) or a postgres:// URL.`;
+
+/** The example block shown after each command's --help. */
+const EXAMPLES: Record<string, string> = {
+  demo: `  $ vecfill demo
+  $ vecfill demo --db demo.db --encoder transformers`,
+  index: `  $ vecfill index ./notes
+  $ vecfill index ./docs --db docs.db --include '**/*.md' --exclude 'drafts/**'
+  $ vecfill index ./notes --encoder openai --base-url http://127.0.0.1:11434/v1 --model nomic-embed-text \\
+      --text-prefix 'search_document: ' --query-prefix 'search_query: '`,
+  watch: `  $ vecfill watch ./notes
+  $ vecfill watch ./notes --db notes.db --metrics-port 9464`,
+  fill: `  $ vecfill fill --db app.db --table notes --id id --content body --revision updated_at
+  $ vecfill fill --db postgres://app@localhost/app --table notes --id id --content body
+  $ vecfill fill --db app.db --table recipes --id rid --content text --vectors-prefix recipes_vec
+  $ vecfill fill --db app.db --follow`,
+  search: `  $ vecfill search "how do tides work"
+  $ vecfill search "tides" --limit 5 --where "d.path LIKE 'ocean/%'" --json
+  $ vecfill search "zebrafish" --hybrid`,
+  mcp: `  $ vecfill mcp --db notes.db
+  $ vecfill mcp --db notes.db --allow-fill`,
+  status: `  $ vecfill status
+  $ vecfill status --db postgres://app@localhost/app --json`,
+  config: `  $ vecfill config --db app.db
+  $ vecfill config --db app.db --revision updated_at
+  $ vecfill config --db app.db --reset            # refused while vectors exist
+  $ vecfill config --db app.db --reset --force    # also drops the vectors (not your table)`,
+  migrate: `  $ vecfill migrate --encoder openai --base-url http://127.0.0.1:11434/v1 --model nomic-embed-text
+  $ vecfill migrate --quantization binary --activate`,
+  'install-trigger': `  $ vecfill install-trigger --db postgres://app@localhost/app
+  $ vecfill install-trigger --db postgres://app@localhost/app --uninstall`,
+  activate: `  $ vecfill activate
+  $ vecfill activate words-sif-1a2b3c --force`,
+  retire: `  $ vecfill retire words-sif-1a2b3c
+  $ vecfill retire words-sif-1a2b3c --force   # even the active one`,
+  reopen: `  $ vecfill reopen words-sif-1a2b3c && vecfill fill && vecfill activate words-sif-1a2b3c`,
+  reclaim: `  $ vecfill reclaim words-sif-1a2b3c`,
+};
+
+/** Adds the example block and the exit codes to every command's --help. */
+function addHelpTexts(program: Command): void {
+  program.addHelpText('after', EXIT_CODES);
+  for (const cmd of program.commands) {
+    const examples = EXAMPLES[cmd.name()];
+    cmd.addHelpText('after', `${examples ? `\nExamples:\n${examples}\n` : ''}${EXIT_CODES}`);
+  }
 }
 
 /** Options of the commands that fill (index, fill, migrate): batching, and the new generation's index. */
@@ -121,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
   // SIGTERM (systemd, docker stop) stops like Ctrl-C: finished documents are saved.
   process.on('SIGTERM', onSigint);
   let exitCode: number = EXIT.ok;
+  const jsonErrors = argv.includes('--json');
   const ctxFor = (opts: { json?: boolean }): Context => ({
     json: Boolean(opts.json),
     out: (t) => process.stdout.write(`${t}\n`),
@@ -129,12 +224,16 @@ export async function main(argv: string[]): Promise<number> {
     signal: controller.signal,
   });
   const withWorkspace = async (
-    opts: { db: string; json?: boolean },
+    opts: { db: string; json?: boolean; vectorsPrefix?: string },
     create: boolean,
     fn: (ws: Workspace, ctx: Context) => number | Promise<number>,
   ) => {
     const ctx = ctxFor(opts);
-    const ws = await Workspace.open(opts.db, { create, quiet: ctx.json });
+    const ws = await Workspace.open(opts.db, {
+      create,
+      quiet: ctx.json,
+      ...(opts.vectorsPrefix !== undefined ? { vectorsPrefix: opts.vectorsPrefix } : {}),
+    });
     try {
       exitCode = await fn(ws, ctx);
     } finally {
@@ -149,6 +248,8 @@ export async function main(argv: string[]): Promise<number> {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  // With --json, a usage error is printed once, as JSON, by report().
+  if (jsonErrors) program.configureOutput({ writeErr: () => {} });
 
   program
     .command('demo')
@@ -283,6 +384,26 @@ export async function main(argv: string[]): Promise<number> {
   });
 
   withCommon(
+    program
+      .command('config')
+      .description(
+        "show the saved settings (table, columns, vectors prefix, each generation's encoder); change or reset them",
+      )
+      .option('--table <name>', 'change the documents table')
+      .option('--id <column>', 'change the primary-key column')
+      .option('--content <column>', 'change the text column')
+      .option('--revision <column>', 'change the revision column ("" removes it)')
+      .option('--reset', 'forget the saved settings (refused while vectors exist)', false)
+      .option(
+        '--force',
+        'with --reset, or a change of table/id/content: also drop the existing vectors (the documents table is kept)',
+        false,
+      ),
+  ).action(async (opts: ConfigFlags & { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => configCommand(ws, opts, ctx));
+  });
+
+  withCommon(
     program.command('status').description('generations with state, coverage and storage'),
   ).action(async (opts: { db: string; json?: boolean }) => {
     await withWorkspace(opts, false, (ws, ctx) => statusCommand(ws, ctx));
@@ -362,11 +483,12 @@ export async function main(argv: string[]): Promise<number> {
     await withWorkspace(opts, false, (ws, ctx) => reclaimCommand(ws, gen, ctx));
   });
 
+  addHelpTexts(program);
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (e) {
-    return report(e);
+    return report(e, jsonErrors);
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
@@ -374,25 +496,36 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function report(e: unknown): number {
+/** The stable `code` of an error printed with `--json`, by exit code when the error has none. */
+const CODE_BY_EXIT: Record<number, string> = {
+  [EXIT.failure]: 'FAILURE',
+  [EXIT.usage]: 'USAGE',
+  [EXIT.notFound]: 'NOT_FOUND',
+  [EXIT.refused]: 'REFUSED',
+  [EXIT.partial]: 'PARTIAL',
+  [EXIT.interrupted]: 'INTERRUPTED',
+};
+
+/** Prints an error on stderr (`vecfill: …`, or `{ "error": { "code", "message" } }` with --json) and gives the exit code. */
+function report(e: unknown, json: boolean): number {
+  const print = (exit: number, message: string, code?: string) => {
+    if (json) {
+      process.stderr.write(
+        `${JSON.stringify({ error: { code: code ?? CODE_BY_EXIT[exit] ?? 'FAILURE', exit, message } })}\n`,
+      );
+    } else process.stderr.write(`vecfill: ${message}\n`);
+    return exit;
+  };
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0)
       return EXIT.ok;
+    if (json) return print(EXIT.usage, e.message.replace(/^error: /, ''), 'USAGE');
     return EXIT.usage;
   }
-  if (e instanceof CliError) {
-    process.stderr.write(`vecfill: ${e.message}\n`);
-    return e.exitCode;
-  }
-  if (e instanceof EmptyInputError) {
-    process.stderr.write('vecfill: the query is blank; give some words to search for\n');
-    return EXIT.usage;
-  }
-  if (e instanceof VecfillError) {
-    process.stderr.write(`vecfill: ${e.message}\n`);
-    return EXIT.failure;
-  }
+  if (e instanceof CliError) return print(e.exitCode, e.message, e.code);
+  if (e instanceof EmptyInputError)
+    return print(EXIT.usage, 'the query is blank; give some words to search for', 'USAGE');
+  if (e instanceof VecfillError) return print(EXIT.failure, e.message, e.code);
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`vecfill: ${message}\n`);
-  return EXIT.failure;
+  return print(EXIT.failure, message);
 }

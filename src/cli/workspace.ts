@@ -251,6 +251,9 @@ interface Backend {
   readonly sqlite?: Database.Database;
 }
 
+/** The prefix of the vector tables when `--vectors-prefix` is not given. */
+export const DEFAULT_VECTORS_PREFIX = 'vecfill';
+
 const isPostgresUrl = (path: string) => /^postgres(ql)?:\/\//.test(path);
 
 /** An open vecfill database: the store, the saved settings and the encoders of its generations. */
@@ -263,11 +266,73 @@ export class Workspace {
   readonly #quiet: boolean;
   #leaseMs: number | undefined;
   #oneQuery = false;
+  /** The vector tables' prefix given with `--vectors-prefix`, if any. */
+  readonly #askedPrefix: string | undefined;
+  /** Which saved settings this workspace uses: '' for the default (`table`, `encoder:<gen>`), `<prefix>:` otherwise. */
+  #slot: string | undefined;
+  #prefix = DEFAULT_VECTORS_PREFIX;
 
-  private constructor(path: string, backend: Backend, quiet: boolean) {
+  private constructor(
+    path: string,
+    backend: Backend,
+    quiet: boolean,
+    vectorsPrefix: string | undefined,
+  ) {
     this.path = redactConnectionString(path);
     this.#backend = backend;
     this.#quiet = quiet;
+    this.#askedPrefix = vectorsPrefix;
+  }
+
+  /** The prefix of the vector tables of the table this workspace embeds. */
+  get vectorsPrefix(): string {
+    return this.#prefix;
+  }
+
+  /**
+   * Decides which saved settings this run uses. One database can hold several
+   * tables, each under its own `--vectors-prefix`; the default prefix keeps
+   * the keys of older databases (`table`, `encoder:<gen>`).
+   */
+  async #resolveSlot(): Promise<string> {
+    if (this.#slot !== undefined) return this.#slot;
+    const legacy = await this.#getRaw<TableConfig>('table');
+    const asked = this.#askedPrefix;
+    if (asked !== undefined) {
+      if (legacy && (legacy.prefix ?? DEFAULT_VECTORS_PREFIX) === asked) this.#slot = '';
+      else this.#slot = asked === DEFAULT_VECTORS_PREFIX && !legacy ? '' : `${asked}:`;
+      this.#prefix = asked;
+      return this.#slot;
+    }
+    if (legacy) {
+      this.#slot = '';
+      this.#prefix = legacy.prefix ?? DEFAULT_VECTORS_PREFIX;
+      return this.#slot;
+    }
+    const others = await this.savedPrefixes();
+    if (others.length > 1) {
+      throw new CliError(
+        `${this.path} holds several tables; choose one with --vectors-prefix (${others.join(', ')})`,
+        EXIT.usage,
+      );
+    }
+    if (others.length === 1) {
+      this.#slot = `${others[0]}:`;
+      this.#prefix = others[0]!;
+    } else this.#slot = '';
+    return this.#slot;
+  }
+
+  /** The vectors prefixes of every table this database has settings for. */
+  async savedPrefixes(): Promise<string[]> {
+    const rows = await this.#backend.query(
+      "SELECT key, value FROM vecfill_config WHERE key = 'table' OR key LIKE 'table:%' ORDER BY key",
+      [],
+    );
+    return rows.map((r) => {
+      const cfg = JSON.parse(String(r.value)) as TableConfig;
+      return cfg.prefix ?? DEFAULT_VECTORS_PREFIX;
+    });
   }
 
   get kind(): 'sqlite' | 'postgres' {
@@ -291,7 +356,7 @@ export class Workspace {
    */
   static async open(
     path: string,
-    opts: { create?: boolean; quiet?: boolean } = {},
+    opts: { create?: boolean; quiet?: boolean; vectorsPrefix?: string } = {},
   ): Promise<Workspace> {
     // Wherever the location came from (a flag, a saved setting), its
     // passwords are masked in everything the CLI writes from here on.
@@ -303,10 +368,32 @@ export class Workspace {
       'CREATE TABLE IF NOT EXISTS vecfill_config (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
       [],
     );
-    return new Workspace(path, backend, opts.quiet ?? false);
+    if (opts.vectorsPrefix !== undefined) {
+      try {
+        for (const part of opts.vectorsPrefix.split('.'))
+          validateIdentifier(part, '--vectors-prefix');
+        if (opts.vectorsPrefix.split('.').length > (backend.kind === 'postgres' ? 2 : 1))
+          validateIdentifier(opts.vectorsPrefix, '--vectors-prefix');
+      } catch (e) {
+        await backend.close();
+        throw new CliError((e as Error).message, EXIT.usage);
+      }
+    }
+    return new Workspace(path, backend, opts.quiet ?? false, opts.vectorsPrefix);
   }
 
   async #get<T>(key: string): Promise<T | undefined> {
+    return this.#getRaw<T>(await this.#keyOf(key));
+  }
+
+  /** A settings key of this workspace's table: `table` → `table` or `table:<prefix>`, `encoder:g` → `encoder:<prefix>:g`. */
+  async #keyOf(key: string): Promise<string> {
+    const slot = await this.#resolveSlot();
+    if (slot === '') return key;
+    return key === 'table' ? `table:${slot.slice(0, -1)}` : key.replace(':', `:${slot}`);
+  }
+
+  async #getRaw<T>(key: string): Promise<T | undefined> {
     const [row] = await this.#backend.query(
       this.#sql('SELECT value FROM vecfill_config WHERE key = ?'),
       [key],
@@ -315,6 +402,7 @@ export class Workspace {
   }
 
   async #set(key: string, value: unknown): Promise<void> {
+    key = await this.#keyOf(key);
     await this.#backend.query(
       this.#sql(
         'INSERT INTO vecfill_config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -335,7 +423,7 @@ export class Workspace {
   }
 
   /** Validates and saves the table settings; refuses to silently switch an already configured database to another table. */
-  async configureTable(cfg: TableConfig): Promise<void> {
+  async configureTable(cfg: TableConfig, replace = false): Promise<void> {
     for (const [role, name] of Object.entries({
       id: cfg.id,
       content: cfg.content,
@@ -359,12 +447,14 @@ export class Workspace {
       }
     }
     const saved = await this.tableConfig();
+    cfg = { ...cfg, prefix: this.#prefix };
     if (
+      !replace &&
       saved &&
       (saved.table !== cfg.table || saved.id !== cfg.id || saved.content !== cfg.content)
     ) {
       throw new CliError(
-        `this database is set up for table ${saved.table}(${saved.id}, ${saved.content}); use another --db, or the same --table/--id/--content`,
+        `this database embeds table ${saved.table}(${saved.id}, ${saved.content}) under --vectors-prefix ${this.#prefix}; to embed another table in the same database give it its own prefix (e.g. --vectors-prefix ${cfg.table.replace(/\W/g, '_')}_vec), or see \`vecfill config\` to change or reset the saved settings`,
         EXIT.usage,
       );
     }
@@ -374,10 +464,138 @@ export class Workspace {
     try {
       store = await this.#backend.openStore(cfg);
     } catch (e) {
-      throw new CliError((e as Error).message, EXIT.usage);
+      const code = (e as { code?: unknown }).code;
+      throw new CliError(
+        (e as Error).message,
+        EXIT.usage,
+        typeof code === 'string' ? code : undefined,
+      );
     }
     await this.#set('table', cfg);
     this.#store = store;
+  }
+
+  /** Everything saved for this workspace's table: its settings and each generation's encoder. */
+  async savedSettings(): Promise<{
+    vectorsPrefix: string;
+    table: TableConfig | undefined;
+    generations: Record<string, EncoderSettings>;
+    root?: string;
+  }> {
+    const table = await this.tableConfig();
+    const slot = await this.#resolveSlot();
+    const generations: Record<string, EncoderSettings> = {};
+    for (const [key, value] of await this.#encoderRows(slot))
+      generations[key] = JSON.parse(value) as EncoderSettings;
+    const root = slot === '' ? await this.#getRaw<string>('root') : undefined;
+    return {
+      vectorsPrefix: this.#prefix,
+      table,
+      generations,
+      ...(root !== undefined ? { root } : {}),
+    };
+  }
+
+  /** The saved encoder rows of a slot, by generation key. */
+  async #encoderRows(slot: string): Promise<[string, string][]> {
+    const rows = await this.#backend.query(
+      "SELECT key, value FROM vecfill_config WHERE key LIKE 'encoder:%' ORDER BY key",
+      [],
+    );
+    const others = (await this.savedPrefixes()).filter((p) => `${p}:` !== slot);
+    const out: [string, string][] = [];
+    for (const r of rows) {
+      const rest = String(r.key).slice('encoder:'.length);
+      if (slot !== '') {
+        if (rest.startsWith(slot)) out.push([rest.slice(slot.length), String(r.value)]);
+      } else if (!others.some((p) => rest.startsWith(`${p}:`))) out.push([rest, String(r.value)]);
+    }
+    return out;
+  }
+
+  /** How many chunks this table's vector tables hold (0 when they do not exist). */
+  async vectorCount(): Promise<number> {
+    await this.#resolveSlot();
+    const name = this.#prefix
+      .split('.')
+      .map((p, i, all) => `"${i === all.length - 1 ? `${p}_chunks` : p}"`)
+      .join('.');
+    try {
+      const [row] = await this.#backend.query(`SELECT count(*) AS n FROM ${name}`, []);
+      return Number(row?.n ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Forgets this table's saved settings; with `dropVectors`, also drops its
+   * vector tables (never the documents table). The caller checks first.
+   */
+  async resetSettings(dropVectors: boolean): Promise<string[]> {
+    const slot = await this.#resolveSlot();
+    const dropped: string[] = [];
+    if (dropVectors) {
+      if (this.kind === 'postgres') {
+        try {
+          await (await this.store()).uninstallTrigger?.();
+        } catch {
+          // the documents table may be gone; nothing to uninstall then
+        }
+      }
+      dropped.push(...(await this.#dropVectorTables()));
+    }
+    for (const [gen] of await this.#encoderRows(slot))
+      await this.#backend.query(this.#sql('DELETE FROM vecfill_config WHERE key = ?'), [
+        `encoder:${slot}${gen}`,
+      ]);
+    await this.#backend.query(this.#sql('DELETE FROM vecfill_config WHERE key = ?'), [
+      await this.#keyOf('table'),
+    ]);
+    if (slot === '') await this.#backend.query("DELETE FROM vecfill_config WHERE key = 'root'", []);
+    this.#store = undefined;
+    this.#encoders.clear();
+    return dropped;
+  }
+
+  async #dropVectorTables(): Promise<string[]> {
+    const parts = this.#prefix.split('.');
+    const prefix = parts.at(-1)!;
+    const schema = parts.length > 1 ? parts[0] : undefined;
+    const owned = new RegExp(
+      `^${prefix}_(generations|chunks|stamps|keys|leases|changes|change_floor|notify|fts(_\\w+)?|vec_\\d+(_\\w+)?|full_\\d+(_\\w+)?)$`,
+    );
+    const list = async () =>
+      (this.kind === 'sqlite'
+        ? await this.#backend.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC, name",
+            [],
+          )
+        : await this.#backend.query(
+            'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = COALESCE($1, current_schema())',
+            [schema ?? null],
+          )
+      )
+        .map((r) => String(r.name))
+        .filter((n) => owned.test(n) && n !== 'vecfill_config');
+    const dropped: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const names = await list();
+      if (names.length === 0) break;
+      for (const n of names) {
+        const q = schema ? `"${schema}"."${n}"` : `"${n}"`;
+        try {
+          await this.#backend.query(
+            `DROP TABLE IF EXISTS ${q}${this.kind === 'postgres' ? ' CASCADE' : ''}`,
+            [],
+          );
+          dropped.push(n);
+        } catch {
+          // a shadow table goes with its virtual table; tried again next round
+        }
+      }
+    }
+    return dropped;
   }
 
   /**

@@ -43,7 +43,7 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
       table: flags.table,
       id: flags.id,
       content: flags.content,
-      prefix: flags.prefix ?? saved?.prefix ?? 'vecfill',
+      prefix: ws.vectorsPrefix,
       ...(flags.revision ? { revision: flags.revision } : {}),
     });
   } else if (!saved) {
