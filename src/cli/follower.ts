@@ -53,7 +53,7 @@ export function withFollowOptions(cmd: Command): Command {
     )
     .option(
       '--lease <seconds>',
-      `how long a scan page is reserved for this process, so several followers share the work (default ${DEFAULT_LEASE_SECONDS})`,
+      `how long a scan page is reserved for this process, so several fillers share the work (default ${DEFAULT_LEASE_SECONDS})`,
     )
     .option('--poll <ms>', 'how often to check for changes (default 200)');
 }

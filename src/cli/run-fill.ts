@@ -85,6 +85,9 @@ export async function fillGeneration(
     throw e;
   } finally {
     reporter?.finish();
+    // Leases of documents this run did not finish (Ctrl-C, an error): free
+    // them now, so another filler or a rerun takes them at once.
+    await store.releaseLeases?.();
   }
 }
 

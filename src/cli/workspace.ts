@@ -231,6 +231,8 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
   moveVectors?(from: CliKey, to: CliKey): void;
   /** SQLite only: centres a binary generation's codes on its mean. */
   recenter?(gen: string): Awaitable<number>;
+  /** SQLite only: gives back this process's leases (when it leases). */
+  releaseLeases?(): Awaitable<number>;
   /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */
   ensureGeneration(
     gen: string,

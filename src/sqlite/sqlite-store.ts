@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import {
   type ActivateOptions,
@@ -177,7 +178,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** In-memory SIMD-scanned indexes per generation, kept current by the change log. */
   readonly #scans: ScanIndexes;
   /** Identifies this store's leases when `leaseMs` is set. */
-  readonly #owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  readonly #owner = `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2)}`;
+  /** When `#freeDeadLeases` last looked. */
+  #leasesCheckedAt = 0;
   readonly #saveOne: Database.Transaction<(gen: GenRow, item: SaveItem<SqliteKey>) => void>;
   /** The `data_version` the last `waitForChange` saw. */
   #seenVersion: number | undefined;
@@ -405,22 +408,66 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const g = this.#liveGen(gen);
     const leaseMs = this.schema.leaseMs;
     if (leaseMs === undefined) return this.#scan(g, limit, []);
-    // Several workers: scan and lease in one write transaction, so two
-    // workers never lease the same document.
+    // Several workers. The scan is a read (it skips documents leased by
+    // someone else), so the application's writers never wait for it; then
+    // one short write transaction takes the leases, each only if it is free,
+    // expired or already ours, so two workers never lease the same document.
     const t = this.#t;
-    const run = this.db.transaction(() => {
-      const now = Date.now();
-      this.#stmt('leaseExpire', () => `DELETE FROM ${t.leases} WHERE expires < ?`).run(now);
-      const rows = this.#scan(g, limit, [this.#owner, now]);
-      const lease = this.#stmt(
-        'lease',
-        () => `INSERT INTO ${t.leases} (gen, doc, owner, expires) VALUES (?, ?, ?, ?)
-               ON CONFLICT (gen, doc) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`,
-      );
-      for (const r of rows) lease.run(g.id, r.doc, this.#owner, now + leaseMs);
-      return rows;
-    });
+    const now = Date.now();
+    this.#freeDeadLeases(now);
+    const rows = this.#scan(g, limit, [this.#owner, now]);
+    if (rows.length === 0) return rows;
+    const take = this.#stmt(
+      'lease',
+      () => `INSERT INTO ${t.leases} (gen, doc, owner, expires) VALUES (?, ?, ?, ?)
+             ON CONFLICT (gen, doc) DO UPDATE SET owner = excluded.owner, expires = excluded.expires
+             WHERE ${t.leases}.owner = excluded.owner OR ${t.leases}.expires < ?`,
+    );
+    const run = this.db.transaction(() =>
+      rows.filter((r) => take.run(g.id, r.doc, this.#owner, now + leaseMs, now).changes > 0),
+    );
     return run.immediate();
+  }
+
+  /**
+   * Frees the leases of fillers that are gone: expired ones, and those of a
+   * process on this machine that no longer runs (killed, or stopped with a
+   * second Ctrl-C), so a rerun takes over their documents at once instead
+   * of after the lease time. Checked at most once a second.
+   */
+  #freeDeadLeases(now: number): void {
+    if (now - this.#leasesCheckedAt < 1000) return;
+    this.#leasesCheckedAt = now;
+    const t = this.#t;
+    const owners = this.#stmt(
+      'leaseOwners',
+      () => `SELECT DISTINCT owner FROM ${t.leases} WHERE owner <> ?`,
+    )
+      .pluck()
+      .all(this.#owner) as string[];
+    const dead = owners.filter((o) => {
+      const [host, pid] = o.split('/');
+      return host === hostname() && !processRuns(Number(pid));
+    });
+    this.db
+      .transaction(() => {
+        this.#stmt('leaseExpire', () => `DELETE FROM ${t.leases} WHERE expires < ?`).run(now);
+        const drop = this.#stmt('leaseDrop', () => `DELETE FROM ${t.leases} WHERE owner = ?`);
+        for (const o of dead) drop.run(o);
+      })
+      .immediate();
+  }
+
+  /**
+   * Gives back every lease this store holds (with `leaseMs`), so other
+   * workers, or a rerun, take over those documents at once. Call it when a
+   * worker stops early; the CLI does after every fill.
+   */
+  releaseLeases(): number {
+    if (this.schema.leaseMs === undefined) return 0;
+    return this.#stmt('leaseRelease', () => `DELETE FROM ${this.#t.leases} WHERE owner = ?`).run(
+      this.#owner,
+    ).changes;
   }
 
   /** The pending scan: the negated freshness predicate, from the cursor on, wrapping once. */
@@ -1705,6 +1752,17 @@ function keyOf<T>(v: T): T | number {
   return typeof v === 'bigint' && v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
 }
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Whether process `pid` runs on this machine (a process of another user counts). */
+function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
 
 /** Blocks the thread for `ms` milliseconds (the store's API is synchronous). */
 function sleepSync(ms: number): void {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultServer } from '../support/fault-server.js';
 import { BIN, CACHE_DIR, runCli, runJson, startCli } from './run-cli.js';
 
 let dir: string;
@@ -216,4 +217,63 @@ describe('Ctrl-C', () => {
       child.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+describe('several vecfill fill processes', () => {
+  it('lease their pages: two at once embed no document twice beyond one batch', async () => {
+    const server = await startFaultServer({ dimensions: 16, decide: () => 'ok', delayMs: 15 });
+    try {
+      const file = join(dir, 'two.db');
+      const db = new Database(file);
+      db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+      db.close();
+      const encoder = [
+        '--encoder',
+        'openai',
+        '--model',
+        'm',
+        '--base-url',
+        `${server.url}/v1`,
+        '--dimensions',
+        '16',
+      ];
+      const setup = await runCli([
+        'fill',
+        '--db',
+        file,
+        '--table',
+        'notes',
+        '--id',
+        'id',
+        '--content',
+        'body',
+        ...encoder,
+      ]);
+      expect(setup.code, setup.stderr).toBe(0);
+      const fillDb = new Database(file);
+      fillDb.transaction(() => {
+        const ins = fillDb.prepare('INSERT INTO notes VALUES (?, ?)');
+        for (let i = 1; i <= 1200; i++) ins.run(i, `note number ${i} about topic ${i % 17}`);
+      })();
+      fillDb.close();
+      const args = ['fill', '--db', file, '--batch-size', '20', '--json'];
+      const [a, b] = await Promise.all([runCli(args), runCli(args)]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      const times = new Map<string, number>();
+      for (const entry of server.log)
+        for (const t of entry.texts) times.set(t, (times.get(t) ?? 0) + 1);
+      const twice = [...times.values()].filter((n) => n > 1).length;
+      expect(times.size).toBe(1200);
+      expect(twice).toBeLessThanOrEqual(20);
+      const done = (JSON.parse(a.stdout) as { generations: { documents: number }[] }).generations;
+      const done2 = (JSON.parse(b.stdout) as { generations: { documents: number }[] }).generations;
+      // Both worked: the backlog was shared, not done twice.
+      expect(done[0]!.documents).toBeGreaterThan(0);
+      expect(done2[0]!.documents).toBeGreaterThan(0);
+      expect(done[0]!.documents + done2[0]!.documents).toBeLessThanOrEqual(1220);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

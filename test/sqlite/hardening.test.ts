@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -285,5 +286,48 @@ describe('orphan stamps', () => {
     expect((await h.store.coverage('a')).backlog).toBeGreaterThan(0); // no fill completed
     expect(seen[0]).toBeLessThan(2000);
     expect(seen.at(-1)).toBe(0);
+  });
+});
+
+describe('leases', () => {
+  it('takes over at once the leases of a filler that is gone, and of one that gave them back', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = join(dir, 'l.db');
+    const db = openDatabase(file);
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    for (let i = 1; i <= 10; i++) db.prepare('INSERT INTO notes VALUES (?, ?)').run(i, `n ${i}`);
+    const schema = {
+      docsTable: 'notes',
+      idColumn: 'id',
+      contentColumn: 'body',
+      vectorsPrefix: 'vf',
+      leaseMs: 60_000,
+    };
+    const a = SqliteStore.open(db, schema);
+    a.ensureGeneration('g', GEN_A, 'active');
+    expect(a.pendingForGeneration('g', 4).map((p) => p.doc)).toEqual([1, 2, 3, 4]);
+    const other = openDatabase(file);
+    cleanups.push(() => {
+      other.close();
+    });
+    const b = SqliteStore.open(other, schema);
+    expect(b.pendingForGeneration('g', 4).map((p) => p.doc)).toEqual([5, 6, 7, 8]);
+    // A gives its leases back (the CLI does when a fill stops): B may take them.
+    expect(a.releaseLeases()).toBe(4);
+    expect(b.pendingForGeneration('g', 4).map((p) => p.doc)).toEqual([9, 10, 1, 2]);
+    // A process on this machine that no longer runs holds 1 and 2.
+    db.prepare('UPDATE vf_leases SET owner = ? WHERE doc IN (1, 2)').run(
+      `${hostname()}/999999999/x`,
+    );
+    const third = openDatabase(file);
+    cleanups.push(() => {
+      third.close();
+    });
+    const c = SqliteStore.open(third, schema);
+    expect(c.pendingForGeneration('g', 10).map((p) => p.doc)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -30,6 +30,8 @@ export interface FaultServerOptions {
   poisonMarker?: string;
   /** Retry-After seconds sent with 429s. */
   retryAfter?: number;
+  /** Milliseconds every request takes, like a real model's latency. */
+  delayMs?: number;
 }
 
 export interface FaultServer {
@@ -78,6 +80,7 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
     }
     const fault = opts.decide(request, texts);
     log.push({ request, texts, fault, authorization });
+    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     const data = texts.map((t, index) => ({
       object: 'embedding',
       index,

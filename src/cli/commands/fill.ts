@@ -29,8 +29,8 @@ export interface FillFlags extends EncoderFlags, IndexOptionFlags, FollowFlags {
  * the chosen encoder), so later runs need no flags.
  */
 export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
-  if (!flags.follow && (flags.metricsPort || flags.lease || flags.poll))
-    throw new CliError('--metrics-port, --lease and --poll go with --follow', EXIT.usage);
+  if (!flags.follow && (flags.metricsPort || flags.poll))
+    throw new CliError('--metrics-port and --poll go with --follow', EXIT.usage);
   const saved = await ws.tableConfig();
   if (flags.table || flags.id || flags.content) {
     if (!flags.table || !flags.id || !flags.content) {
@@ -84,6 +84,10 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
       EXIT.notFound,
     );
   }
+  // Several `vecfill fill` processes may run at once (cron overlapping a
+  // manual run, workers on one machine): each leases the page it embeds, so
+  // none embeds a document another one is embedding.
+  ws.useLeases(followTimingFrom(flags).leaseMs);
   const { runs, failed } = await fillEach(
     ws,
     live,
