@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../support/tiny-model.js';
-import { runCli, runJson } from './run-cli.js';
+import { BIN, runCli, runJson } from './run-cli.js';
 
 // The CLI with `--encoder transformers --model <folder>`: the tiny ONNX model
 // written by the test, loaded by the real transformers.js code in a worker.
@@ -70,6 +72,31 @@ describe('vecfill with --encoder transformers', () => {
     expect(active?.generation).not.toBe(status.generations[0]?.generation);
     const again = await runJson<SearchOut>(['search', 'the cat', '--db', db], { env });
     expect(again.results.map((r) => r.id).sort()).toEqual(['cats.md', 'dogs.md', 'sea.md']);
+  });
+
+  it('serves the transformers-embedded database over MCP, stdout clean', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--db', join(dir, 'notes.db')],
+      env: { ...(process.env as Record<string, string>), ...env },
+      stderr: 'ignore',
+    });
+    const client = new Client({ name: 'vecfill-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const r = (await client.callTool({
+        name: 'search',
+        arguments: { query: 'the cat', limit: 3 },
+      })) as { isError?: boolean; structuredContent?: { results: { id: string }[] } };
+      expect(r.isError).toBeFalsy();
+      expect(r.structuredContent!.results.map((x) => x.id).sort()).toEqual([
+        'cats.md',
+        'dogs.md',
+        'sea.md',
+      ]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('runs the demo with a local model', async () => {
