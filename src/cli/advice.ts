@@ -46,7 +46,7 @@ export function searchAdvice(generation: string, error: unknown, hybrid: boolean
   const code = codeOf(error);
   if (code === 'PERMANENT_ENCODE' && !isConfigError(error))
     return hybrid
-      ? 'its full-text index has no match either'
+      ? 'its store has no full-text index to answer it either'
       : 'its encoder cannot embed this query; add --hybrid to find the words through full text';
   if (code === 'QUERY_TIMEOUT')
     return `check its endpoint, raise --query-timeout, or take it out of search with \`vecfill retire ${generation}\``;

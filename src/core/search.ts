@@ -110,9 +110,10 @@ export async function search<K, G, F = never>(
             const hits = await store.queryFullText!(gen, queryText, limit, queryOptions(opts));
             if (!isPermanent(e)) opts.onGenerationError?.(gen, e);
             return rollupByDocument(hits);
-          } catch (textError) {
+          } catch {
+            // No full-text side either: the encoder's error says why.
             opts.signal?.throwIfAborted();
-            return leaveOut(gen, textError);
+            return leaveOut(gen, e);
           }
         }
         return leaveOut(gen, e);

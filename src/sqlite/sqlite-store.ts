@@ -26,6 +26,7 @@ import {
   StaleError,
   UncoveredError,
   UnknownGenerationError,
+  VecfillError,
   validateGeneration,
   type WaitForChangeOptions,
 } from '../core/index.js';
@@ -1153,7 +1154,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * embed (a word its vocabulary lacks, an identifier, an emoji) or cannot
    * reach: documents ranked by FTS5, only from existing rows with a current
    * stamp of `gen`, scored as hybrid search scores a full-text-only match.
-   * Empty when the store was opened with `fullText: false`.
+   * Throws (`code: 'NO_FULL_TEXT'`) when the store was opened with `fullText: false`.
    */
   queryFullText(
     gen: string,
@@ -1165,7 +1166,13 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     opts.signal?.throwIfAborted();
-    if (!this.schema.fullText) return [];
+    if (!this.schema.fullText) {
+      // No full-text side: a search must not mistake that for "no match".
+      throw new VecfillError(
+        'NO_FULL_TEXT',
+        'this store was opened with fullText: false, so it has no full-text index to answer a query without a vector',
+      );
+    }
     return fuseHybrid([], this.#textDocs(g, text, limit, opts.filter), limit);
   }
 

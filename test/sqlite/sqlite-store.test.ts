@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fill, InvalidIdentifierError, LifecycleError, StaleError } from '../../src/core/index.js';
+import {
+  fill,
+  InvalidIdentifierError,
+  LifecycleError,
+  PermanentEncodeError,
+  SearchUnavailableError,
+  StaleError,
+  search,
+} from '../../src/core/index.js';
 import { ftsQuery, openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { DOCS_DDL, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
@@ -18,6 +26,29 @@ async function harness() {
 }
 
 describe('SqliteStore (SQLite specifics)', () => {
+  it('without full text, hybrid search does not pass off a query it cannot embed as "no match"', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'plain.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    db.exec(DOCS_DDL);
+    db.prepare('INSERT INTO docs (id, content) VALUES (1, ?)').run('ECONNREFUSED from the proxy');
+    const store = SqliteStore.open(db, { ...SCHEMA, fullText: false });
+    store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
+    await fill(store, 'a', hashEncoder(16).encode);
+    const reject = async () => {
+      throw new PermanentEncodeError('text 0 has no word the vocabulary knows');
+    };
+    const err = await search(store, 'ECONNREFUSED', {
+      encoderFor: () => reject,
+      hybrid: true,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SearchUnavailableError);
+    expect((err as SearchUnavailableError).causes[0]!.error).toBeInstanceOf(PermanentEncodeError);
+  });
+
   it('runs the KNN once, materialized, before the joins (EXPLAIN QUERY PLAN)', async () => {
     const h = await harness();
     h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
