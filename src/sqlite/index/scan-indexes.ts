@@ -49,6 +49,9 @@ export interface GenerationSource extends VectorSource {
 /** How a float generation is scanned unless `scan.float` says otherwise. */
 export const DEFAULT_FLOAT_SCAN: Exclude<ScanKind, 'binary'> = 'int8';
 
+/** One WebAssembly memory addresses 4 GiB; leave room for the query and scores. */
+const MAX_INDEX_BYTES = 4 * 2 ** 30 - 64 * 2 ** 20;
+
 /** float32 rows per candidate an int8 scan of a float generation rescores. */
 const INT8_RESCORE = 4;
 
@@ -97,10 +100,18 @@ export class ScanIndexes {
         if (entry.seq === head) return entry.index;
         if (!entry.index) return this.#load(g, kind, source, head); // re-check the cap
         const { upserted, removed } = this.log.since(g.id, entry.seq, head);
-        entry.index.remove(removed);
-        entry.index.insert(source.some(upserted));
         entry.seq = head;
-        if (this.#others(g.id) + entry.index.bytes() > this.#cap) {
+        try {
+          entry.index.remove(removed);
+          entry.index.insert(source.some(upserted));
+        } catch (e) {
+          // The memory could not grow (past 4 GiB): scan with sqlite-vec.
+          if (!(e instanceof RangeError)) throw e;
+          entry.index.drop();
+          entry.index = null;
+          return null;
+        }
+        if (this.#tooBig(g.id, entry.index.bytes())) {
           entry.index.drop();
           entry.index = null;
         }
@@ -119,7 +130,7 @@ export class ScanIndexes {
   ): GenerationIndex | null {
     this.drop(g.id);
     const rows = source.count();
-    if (this.#others(g.id) + MemoryIndex.bytesFor(kind, g.dimensions, rows) > this.#cap) {
+    if (this.#tooBig(g.id, MemoryIndex.bytesFor(kind, g.dimensions, rows))) {
       this.#entries.set(g.id, { kind, index: null, seq: head });
       return null;
     }
@@ -130,9 +141,21 @@ export class ScanIndexes {
       centre: source.centre(),
       rescoreFactor: g.quantization ? 1 : INT8_RESCORE,
     });
-    for (const batch of source.all()) index.insertBatch(batch);
+    try {
+      for (const batch of source.all()) index.insertBatch(batch);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      index.drop();
+      this.#entries.set(g.id, { kind, index: null, seq: head });
+      return null;
+    }
     this.#entries.set(g.id, { kind, index, seq: head });
     return index;
+  }
+
+  /** Whether an index of `bytes` for generation `id` would pass the cap, or one memory's 4 GiB. */
+  #tooBig(id: number, bytes: number): boolean {
+    return bytes > MAX_INDEX_BYTES || this.#others(id) + bytes > this.#cap;
   }
 
   #others(id: number): number {
@@ -149,11 +172,14 @@ export class ScanIndexes {
     const bytes = entry?.index
       ? entry.index.bytes()
       : MemoryIndex.bytesFor(kind, g.dimensions, rows);
-    if ((entry && !entry.index) || this.#others(g.id) + bytes > this.#cap) {
+    if ((entry && !entry.index) || this.#tooBig(g.id, bytes)) {
       return {
         scan: 'sqlite-vec',
         residentBytes: 0,
-        note: `a ${kind} index (${bytes} bytes) would pass the ${this.#cap}-byte memory cap (scan.maxResidentBytes)`,
+        note:
+          bytes > MAX_INDEX_BYTES
+            ? `a ${kind} index (${bytes} bytes) would pass the 4 GiB one WebAssembly memory can hold`
+            : `a ${kind} index (${bytes} bytes) would pass the ${this.#cap}-byte memory cap (scan.maxResidentBytes)`,
       };
     }
     return { scan: kind, residentBytes: bytes };
