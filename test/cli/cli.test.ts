@@ -32,6 +32,9 @@ interface StatusOut {
     backlog: number;
     fingerprint: string;
     model: string;
+    chunks: number;
+    scan?: string;
+    residentBytes?: number;
   }[];
 }
 
@@ -204,6 +207,12 @@ describe('vecfill migrate', () => {
     await runJson<IndexOut>(['index', folder, '--db', db]);
     const before = await runJson<StatusOut>(['status', '--db', db]);
     expect(before.generations.map((g) => g.state)).toEqual(['active']);
+    // How searches scan it, and the memory that takes: int8 codes, a byte a dimension and more.
+    const [only] = before.generations;
+    expect(only).toMatchObject({ scan: 'int8' });
+    expect(only!.residentBytes).toBeGreaterThan(only!.chunks * 100);
+    const text = await runCli(['status', '--db', db]);
+    expect(text.stdout).toMatch(/SCAN[\s\S]*int8 in memory \(/);
 
     // Search in a loop while the migration runs in another process.
     const migrate = startCli([
