@@ -129,12 +129,23 @@ export class MemoryIndex implements GenerationIndex {
   }
 
   bytes(): number {
-    return this.#memory.buffer.byteLength + this.#ids.byteLength + this.#factors.byteLength;
+    return (
+      this.#memory.buffer.byteLength +
+      this.#ids.byteLength +
+      this.#factors.byteLength +
+      this.#slots.bytes()
+    );
   }
 
-  #reserve(rows: number): void {
+  /** Makes room for `rows` rows at once (a load knows its row count: no growth in steps). */
+  reserve(rows: number): void {
+    this.#live();
+    this.#reserve(rows, true);
+  }
+
+  #reserve(rows: number, exact = false): void {
     if (rows <= this.#cap) return;
-    const cap = Math.max(rows, Math.ceil(this.#cap * 1.5), 1024);
+    const cap = exact ? rows : Math.max(rows, Math.ceil(this.#cap * 1.5), 1024);
     const need = this.#rowsAt(cap) + cap * this.#rowBytes;
     const have = this.#memory.buffer.byteLength;
     if (need > have) this.#memory.grow(Math.ceil((need - have) / PAGE));
@@ -314,7 +325,10 @@ export class MemoryIndex implements GenerationIndex {
         1 - scores[i]! * inv,
       ]);
     }
-    const wanted = Math.min(n, k * this.#rescoreFactor);
+    // Rescore rescoreFactor × k rows, but for a window already widened (a
+    // filter, stale rows) only the first 64 get the extra margin: the margin
+    // is there for codes that misorder rows near the top, not for every row.
+    const wanted = Math.min(n, k + (this.#rescoreFactor - 1) * Math.min(k, 64));
     let best: number[];
     if (this.kind === 'int8') {
       const scores = new Int32Array(buf, scoresAt, n);
@@ -381,6 +395,11 @@ class SlotMap {
   delete(id: number): void {
     if (id >= 0 && id < this.#dense.length) this.#dense[id] = 0;
     else this.#sparse.delete(id);
+  }
+
+  /** Bytes held (a Map entry counted as 40). */
+  bytes(): number {
+    return this.#dense.byteLength + this.#sparse.size * 40;
   }
 
   clear(): void {

@@ -142,6 +142,7 @@ export class ScanIndexes {
       rescoreFactor: g.quantization ? 1 : INT8_RESCORE,
     });
     try {
+      index.reserve(rows);
       for (const batch of source.all()) index.insertBatch(batch);
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
