@@ -8,7 +8,15 @@
 // folder), idle CPU of a follower, RSS at the start and end of steady
 // edits, and fill throughput while following vs a one-shot `vecfill fill`.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { search } from '../dist/core/index.js';
@@ -74,12 +82,29 @@ function startCli(args) {
   };
 }
 
-/** CPU seconds (user + system) and RSS of a process, from /proc. */
+/** `pid` and its descendants (bin/vecfill.js supervises a worker process). */
+function tree(pid) {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+      const children = `/proc/${pids[i]}/task/${task}/children`;
+      if (existsSync(children))
+        pids.push(...readFileSync(children, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  }
+  return pids;
+}
+
+/** CPU seconds (user + system) and RSS of a process and its descendants, from /proc. */
 function usage(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpu = (Number(fields[11]) + Number(fields[12])) / TICK;
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+  let cpu = 0;
+  let rss = 0;
+  for (const p of tree(pid)) {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    cpu += (Number(fields[11]) + Number(fields[12])) / TICK;
+    rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]) * 1024;
+  }
   return { cpu, rss };
 }
 
