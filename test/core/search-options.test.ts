@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import {
+  EmptyInputError,
+  type EncodeFn,
+  fill,
+  type Hit,
+  PermanentEncodeError,
+  type QueryOptions,
+  SearchUnavailableError,
+  search,
+} from '../../src/core/index.js';
+import { hashEncoder } from '../support/hash-encoder.js';
+import { MemoryStore, tick } from '../support/memory-store.js';
+
+/**
+ * A MemoryStore that records what search asks of it, and answers full-text
+ * queries by word: enough to see each search option reach the store.
+ */
+class RecordingStore extends MemoryStore {
+  readonly asked: { gen: string; limit: number; opts: QueryOptions<string> | undefined }[] = [];
+  readonly textAsked: { gen: string; text: string; limit: number; opts: unknown }[] = [];
+  textFails = false;
+
+  override async queryGeneration(
+    gen: string,
+    query: Float32Array,
+    limit: number,
+    opts?: QueryOptions<string>,
+  ): Promise<Hit<string>[]> {
+    this.asked.push({ gen, limit, opts });
+    return super.queryGeneration(gen, query, limit, opts as QueryOptions<never>);
+  }
+
+  async queryFullText(
+    gen: string,
+    text: string,
+    limit: number,
+    opts?: Omit<QueryOptions<string>, 'text' | 'hybrid'>,
+  ): Promise<Hit<string>[]> {
+    await tick();
+    this.textAsked.push({ gen, text, limit, opts });
+    if (this.textFails) throw new Error('full-text index is corrupt');
+    const words = text.toLowerCase().split(/\s+/);
+    return [...this.rows]
+      .filter(([doc, row]) => this.covered(gen, doc) && words.some((w) => row.content.includes(w)))
+      .slice(0, limit)
+      .map(([doc]) => ({ doc, chunkIndex: 0, score: 1 }));
+  }
+}
+
+async function filled(n = 6): Promise<{ store: RecordingStore; encode: EncodeFn }> {
+  const store = new RecordingStore();
+  for (let i = 0; i < n; i++) store.put(`d${i}`, `note ${i} about topic${i}`);
+  const { encode } = hashEncoder(16);
+  await fill(store, 'g', encode);
+  store.live = ['g'];
+  return { store, encode };
+}
+
+const refusing: EncodeFn = async () => {
+  throw new PermanentEncodeError('text 0 has no word the vocabulary knows');
+};
+
+describe('search options reach the store', () => {
+  it('passes the filter, the text, hybrid and the signal to every query of a generation', async () => {
+    const { store, encode } = await filled();
+    const signal = new AbortController().signal;
+    await search(store, 'topic3', {
+      encoderFor: () => encode,
+      limit: 2,
+      perGeneration: 5,
+      filter: 'category = 1',
+      hybrid: true,
+      signal,
+    });
+    expect(store.asked).toEqual([
+      {
+        gen: 'g',
+        limit: 5,
+        opts: { text: 'topic3', filter: 'category = 1', hybrid: true, signal },
+      },
+    ]);
+  });
+
+  it('asks for no filter, no hybrid and no signal when none is given', async () => {
+    const { store, encode } = await filled();
+    await search(store, 'topic3', { encoderFor: () => encode, limit: 2 });
+    expect(store.asked).toEqual([{ gen: 'g', limit: 6, opts: { text: 'topic3' } }]);
+  });
+
+  it('widens by doubling while a full window yields too few documents, and stops when the store has no more', async () => {
+    const { store, encode } = await filled(6);
+    // One document with many chunks crowds every window.
+    store.put('big', Array.from({ length: 30 }, (_, i) => `topic3 part ${i}`).join('\n\n'));
+    await fill(store, 'g', encode, { split: { maxChars: 20 } });
+    const hits = await search(store, 'topic3', { encoderFor: () => encode, limit: 3 });
+    expect(hits).toHaveLength(3);
+    const limits = store.asked.map((a) => a.limit);
+    expect(limits[0]).toBe(9);
+    for (let i = 1; i < limits.length; i++) expect(limits[i]).toBe(limits[i - 1]! * 2);
+    // Asked for more documents than exist: one query, fewer hits than asked, no widening.
+    store.asked.length = 0;
+    const all = await search(store, 'note', { encoderFor: () => encode, limit: 50 });
+    expect(all).toHaveLength(7);
+    expect(store.asked).toHaveLength(1);
+  });
+
+  it('uses rankConstant with the rrf strategy', async () => {
+    const { store, encode } = await filled();
+    const score = async (rankConstant?: number) =>
+      (
+        await search(store, 'topic3', {
+          encoderFor: () => encode,
+          merge: 'rrf',
+          limit: 1,
+          ...(rankConstant === undefined ? {} : { rankConstant }),
+        })
+      )[0]!.score;
+    expect(await score()).toBeCloseTo(1 / 61, 10);
+    expect(await score(10)).toBeCloseTo(1 / 11, 10);
+  });
+
+  it('refuses a bad perGeneration or queryTimeoutMs with a RangeError', async () => {
+    const { store, encode } = await filled(1);
+    for (const perGeneration of [0, -1, 1.5])
+      await expect(search(store, 'x', { encoderFor: () => encode, perGeneration })).rejects.toThrow(
+        /perGeneration must be a positive integer/,
+      );
+    for (const queryTimeoutMs of [0, -5, Number.NaN])
+      await expect(
+        search(store, 'x', { encoderFor: () => encode, queryTimeoutMs }),
+      ).rejects.toThrow(/queryTimeoutMs must be a positive number/);
+    for (const limit of [0, 2.5])
+      await expect(search(store, 'x', { encoderFor: () => encode, limit })).rejects.toThrow(
+        /limit must be a positive integer/,
+      );
+    await expect(
+      search(store, 42 as unknown as string, { encoderFor: () => encode }),
+    ).rejects.toBeInstanceOf(EmptyInputError);
+  });
+});
+
+describe('hybrid search when the encoder cannot embed the query', () => {
+  it('answers from full text with the filter and signal, and does not report a permanent refusal', async () => {
+    const { store } = await filled();
+    const reported: unknown[] = [];
+    const signal = new AbortController().signal;
+    const hits = await search(store, 'topic4', {
+      encoderFor: () => refusing,
+      hybrid: true,
+      limit: 3,
+      filter: 'f',
+      signal,
+      onGenerationError: (_g, e) => reported.push(e),
+    });
+    expect(hits.map((h) => h.doc)).toEqual(['d4']);
+    expect(store.textAsked).toEqual([
+      { gen: 'g', text: 'topic4', limit: 3, opts: { filter: 'f', signal } },
+    ]);
+    expect(store.asked).toEqual([]);
+    expect(reported).toEqual([]);
+  });
+
+  it('reports an outage it answered around (the encoder is down, not the query)', async () => {
+    const { store } = await filled();
+    const down = new Error('HTTP 503');
+    const reported: unknown[] = [];
+    const hits = await search(store, 'topic2', {
+      encoderFor: () => async () => {
+        throw down;
+      },
+      hybrid: true,
+      onGenerationError: (_g, e) => reported.push(e),
+    });
+    expect(hits.map((h) => h.doc)).toEqual(['d2']);
+    expect(reported).toEqual([down]);
+  });
+
+  it('leaves the generation out when full text fails too, naming the full-text error', async () => {
+    const { store } = await filled();
+    store.textFails = true;
+    const err = await search(store, 'topic2', { encoderFor: () => refusing, hybrid: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SearchUnavailableError);
+    const causes = (err as SearchUnavailableError).causes;
+    expect(causes).toHaveLength(1);
+    expect((causes[0]!.error as Error).message).toBe('full-text index is corrupt');
+    expect((err as Error).message).not.toMatch(/hybrid: true/);
+  });
+
+  it('without hybrid, a permanent refusal says to search with hybrid; an outage does not', async () => {
+    const { store } = await filled();
+    const refused = await search(store, 'topic2', { encoderFor: () => refusing }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(refused.message).toMatch(
+      /search with hybrid: true to find words the encoder does not know/,
+    );
+    expect(store.textAsked).toEqual([]);
+    const down = await search(store, 'topic2', {
+      encoderFor: () => async () => {
+        throw new Error('HTTP 503');
+      },
+    }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(down).toBeInstanceOf(SearchUnavailableError);
+    expect(down.message).not.toMatch(/hybrid/);
+    // An empty query vector (EmptyInputError from the encoder) counts as a refusal too.
+    const empty = await search(store, 'topic2', {
+      encoderFor: () => async () => {
+        throw new EmptyInputError(0, 'encoder input');
+      },
+    }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(empty.message).toMatch(/hybrid: true/);
+  });
+
+  it('a store without queryFullText leaves the generation out even with hybrid', async () => {
+    const { store, encode } = await filled();
+    const plain = new MemoryStore();
+    for (const [doc, row] of store.rows) plain.rows.set(doc, row);
+    await fill(plain, 'g', encode);
+    plain.live = ['g'];
+    await expect(
+      search(plain, 'topic2', { encoderFor: () => refusing, hybrid: true }),
+    ).rejects.toBeInstanceOf(SearchUnavailableError);
+  });
+});
