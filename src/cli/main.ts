@@ -133,7 +133,8 @@ const EXAMPLES: Record<string, string> = {
   $ vecfill fill --db app.db --follow`,
   search: `  $ vecfill search "how do tides work"
   $ vecfill search "tides" --limit 5 --where "d.path LIKE 'ocean/%'" --json
-  $ vecfill search "zebrafish" --hybrid`,
+  $ vecfill search "zebrafish" --no-hybrid --min-score 0.3
+  $ vecfill search "tides" --generation words-sif-1a2b3c`,
   mcp: `  $ vecfill mcp --db notes.db
   $ vecfill mcp --db notes.db --allow-fill`,
   status: `  $ vecfill status
@@ -351,7 +352,16 @@ export async function main(argv: string[]): Promise<number> {
       .command('search <query>')
       .description('semantic search over every live generation')
       .option('--limit <n>', 'results to show', '10')
-      .option('--hybrid', 'fuse full-text (FTS5) hits with vector hits', false)
+      .option(
+        '--hybrid',
+        'fuse full-text hits with vector hits (the default when the store has full text)',
+      )
+      .option('--no-hybrid', 'vector hits only')
+      .option(
+        '--min-score <similarity>',
+        'keep hits whose raw similarity (cosine, -1..1) is at least this; full-text-only hits have none and are left out',
+      )
+      .option('--generation <key>', 'search this live generation only (see `vecfill status`)')
       .option(
         '--query-timeout <ms>',
         "deadline for each generation's query encoding; a generation that misses it is left out",
@@ -362,11 +372,10 @@ export async function main(argv: string[]): Promise<number> {
         'filter: SQL over the documents table, aliased d (e.g. "d.path LIKE \'notes/%\'"); trusted SQL, run read-only',
       )
       .addOption(
-        new Option('--merge <strategy>', 'how generations are merged').choices([
-          'normalized',
-          'raw',
-          'rrf',
-        ]),
+        new Option(
+          '--merge <strategy>',
+          "during a migration, how the generations' lists are put on one scale (default normalized; each weighted by its coverage)",
+        ).choices(['normalized', 'raw', 'rrf']),
       ),
   ).action(async (query: string, opts: SearchFlags & { db: string; json?: boolean }) => {
     await withWorkspace(opts, false, (ws, ctx) => searchCommand(ws, query, opts, ctx));

@@ -30,7 +30,21 @@ export function passageOf(
   end: number | undefined,
   query: string,
   max = 280,
+  /** A full-text hit: the passage is the part of the document where a query word is, not its start. */
+  textMatch = false,
 ): string {
+  if (textMatch && start === undefined) {
+    const flat = content.replace(/\s+/g, ' ').trim();
+    const lower = flat.toLowerCase();
+    const at = (query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])
+      .map((w) => lower.search(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(w)}`, 'u')))
+      .filter((i) => i >= 0)
+      .sort((a, b) => a - b)[0];
+    if (at !== undefined) {
+      const from = Math.max(0, Math.min(at - 60, flat.length - max));
+      return `${from > 0 ? '…' : ''}${flat.slice(from, from + max)}${from + max < flat.length ? '…' : ''}`;
+    }
+  }
   let text = content.slice(start ?? 0, end ?? Math.min(content.length, max));
   text = text.replace(/\s+/g, ' ').trim();
   if (isBlank(text)) return '';

@@ -10,6 +10,11 @@ export interface DocHit<K> {
   end?: number;
   /** How many of the document's chunks matched. */
   chunks: number;
+  /**
+   * The raw similarity of the best chunk (cosine for vector hits), whatever
+   * `score` became after fusion or merging; absent on a full-text-only hit.
+   */
+  similarity?: number;
   /** Position of the list (generation) the result came from, in `merge` output. */
   list?: number;
 }
@@ -25,6 +30,7 @@ export function rollupByDocument<K>(hits: readonly Hit<K>[]): DocHit<K>[] {
     const seen = byDoc.get(h.doc);
     if (seen === undefined) {
       const d: DocHit<K> = { doc: h.doc, score: h.score, chunkIndex: h.chunkIndex, chunks: 1 };
+      if (h.similarity !== undefined) d.similarity = h.similarity;
       if (h.start !== undefined) d.start = h.start;
       if (h.end !== undefined) d.end = h.end;
       byDoc.set(h.doc, d);
@@ -34,6 +40,7 @@ export function rollupByDocument<K>(hits: readonly Hit<K>[]): DocHit<K>[] {
       if (h.score > seen.score) {
         seen.score = h.score;
         seen.chunkIndex = h.chunkIndex;
+        if (h.similarity !== undefined) seen.similarity = h.similarity;
         if (h.start !== undefined) seen.start = h.start;
         if (h.end !== undefined) seen.end = h.end;
       }
@@ -151,6 +158,8 @@ export function fuseHybrid<K>(
     .slice(0, limit)
     .map(({ key, score }) => {
       const h = best.get(key);
-      return h ? { ...h, score } : { doc: key, chunkIndex: 0, score };
+      return h
+        ? { ...h, score, similarity: h.similarity ?? h.score }
+        : { doc: key, chunkIndex: 0, score };
     });
 }

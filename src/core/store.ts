@@ -33,6 +33,11 @@ export interface Hit<K> {
   doc: K;
   chunkIndex: number;
   score: number;
+  /**
+   * The raw similarity of the vector hit (cosine) when `score` is a fused
+   * score (hybrid); absent on a full-text-only hit.
+   */
+  similarity?: number;
   /** Offsets of the chunk in the document content, when the store keeps them. */
   start?: number;
   end?: number;

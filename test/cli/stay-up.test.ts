@@ -61,14 +61,14 @@ describe('a query the encoder cannot embed (finding 3)', () => {
   });
 
   it.each([...Object.keys(IDENTIFIERS), '🚀'])(
-    '%s: without --hybrid, exit 0, no hits, and stderr says why and suggests --hybrid',
+    '%s: with --no-hybrid, exit 0, no hits, and stderr says why and suggests --hybrid',
     async (word) => {
-      const r = await runCli(['search', word, '--db', db()]);
+      const r = await runCli(['search', word, '--db', db(), '--no-hybrid']);
       expect(r.code).toBe(0);
       expect(r.stdout.trim()).toBe('no matches');
       expect(r.stderr).toMatch(/no word the .* vocabulary knows/);
       expect(r.stderr).toContain('--hybrid');
-      const json = await runCli(['search', word, '--db', db(), '--json']);
+      const json = await runCli(['search', word, '--db', db(), '--json', '--no-hybrid']);
       expect(json.code).toBe(0);
       const out = JSON.parse(json.stdout) as SearchOut;
       expect(out.results).toEqual([]);

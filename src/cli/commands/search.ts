@@ -1,14 +1,24 @@
-import { type DocHit, SearchUnavailableError, search } from '../../core/index.js';
+import {
+  type DocHit,
+  type GenerationFailure,
+  SearchUnavailableError,
+  search,
+} from '../../core/index.js';
 import { type Degraded, degraded as degradedEntry, messageOf, searchAdvice } from '../advice.js';
 
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { highlight, passageOf } from '../output.js';
-import type { CliFilter, CliKey, Workspace } from '../workspace.js';
+import type { CliFilter, CliKey, CliStore, Workspace } from '../workspace.js';
 
 export interface SearchFlags {
   limit?: string;
+  /** Default: on when the store has full text (`--no-hybrid` turns it off). */
   hybrid?: boolean;
+  /** Keep hits whose raw similarity is at least this (`--min-score`). */
+  minScore?: string;
+  /** Search this generation only (`--generation`). */
+  generation?: string;
   where?: string;
   merge?: string;
   /** Milliseconds each generation's query encoding may take (`--query-timeout`). */
@@ -18,7 +28,13 @@ export interface SearchFlags {
 export interface SearchRow {
   rank: number;
   id: CliKey;
+  /** What the ranking used: the fused score when lists were fused, else the similarity. */
   score: number;
+  /** Raw similarity of the best chunk (cosine for vector hits); null for a full-text-only hit. */
+  similarity: number | null;
+  /** The fused score, when lists were fused (hybrid, or several generations). */
+  fused?: number;
+
   generation: string;
   chunk: { index: number; start?: number; end?: number };
   passage: string;
@@ -45,11 +61,30 @@ export async function runSearch(
   }
   ws.useOneQuery();
   const store = await ws.store();
-  const live = await store.liveGenerations();
-  // One generation: show its cosine similarity as is; several: put them on one scale.
-  const merge = flags.merge ?? (live.length > 1 ? 'normalized' : 'raw');
+  let live = await store.liveGenerations();
+  if (flags.generation !== undefined) {
+    const all = await store.generations();
+    const g = all.find((x) => x.key === flags.generation);
+    if (!g || !live.includes(g.key)) {
+      throw new CliError(
+        `--generation ${flags.generation} is not a live generation (live: ${live.join(', ') || 'none'}); see \`vecfill status\``,
+        EXIT.notFound,
+      );
+    }
+    live = [g.key];
+  }
+  const merge = flags.merge ?? 'normalized';
   if (merge !== 'normalized' && merge !== 'raw' && merge !== 'rrf') {
     throw new CliError('--merge must be normalized, raw or rrf', EXIT.usage);
+  }
+  let minScore: number | undefined;
+  if (flags.minScore !== undefined) {
+    minScore = Number(flags.minScore);
+    if (!Number.isFinite(minScore) || minScore < -1 || minScore > 1)
+      throw new CliError(
+        `--min-score is a similarity from -1 to 1 (cosine), got ${flags.minScore}`,
+        EXIT.usage,
+      );
   }
   if (live.length === 0) {
     throw new CliError(
@@ -66,6 +101,8 @@ export async function runSearch(
         EXIT.usage,
       );
   }
+  // Hybrid is the default where the store has full text.
+  const hybrid = flags.hybrid ?? typeof store.queryFullText === 'function';
   // The offline encoder loads its word table (a conversion on the very
   // first run) before the query deadline starts: loading is not answering.
   for (const gen of live) {
@@ -73,47 +110,95 @@ export async function runSearch(
     if (settings?.kind === 'words') await ws.encoderFor(gen).catch(() => undefined);
   }
   const filter: CliFilter | undefined = flags.where ? { where: flags.where } : undefined;
-  let hits: DocHit<CliKey>[];
-  try {
-    hits = await search(store, query, {
-      encoderFor: async (gen) => (await ws.encoderFor(gen)).encode,
-      limit,
-      merge,
-      ...(flags.hybrid ? { hybrid: true } : {}),
-      ...(filter ? { filter } : {}),
-      ...(signal ? { signal } : {}),
-      ...(queryTimeoutMs !== undefined ? { queryTimeoutMs } : {}),
-      onGenerationError: (gen, error) => degraded?.push(degradedEntry(gen, error)),
-    });
-  } catch (e) {
-    if (flags.where && e instanceof Error && /read-only/i.test(e.message)) {
-      throw new CliError(
-        `--where must only read: searches run read-only, and this filter tried to write (${e.message})`,
-        EXIT.usage,
-      );
+  // Every search asks each generation for the same number of candidates
+  // whatever --limit is, so a document's score does not depend on --limit.
+  const fetch = Math.max(limit, CANDIDATES);
+  const failures: GenerationFailure[] = [];
+  const lists: { gen: string; hits: DocHit<CliKey>[]; weight: number }[] = [];
+  for (const gen of live) {
+    let hits: DocHit<CliKey>[];
+    try {
+      hits = await search(onlyGeneration(store, gen), query, {
+        encoderFor: async (g) => (await ws.encoderFor(g)).encode,
+        limit: fetch,
+        perGeneration: fetch * 3,
+        merge: 'raw',
+        ...(hybrid ? { hybrid: true } : {}),
+        ...(filter ? { filter } : {}),
+        ...(signal ? { signal } : {}),
+        ...(queryTimeoutMs !== undefined ? { queryTimeoutMs } : {}),
+        onGenerationError: (g, error) => {
+          if (!(error instanceof SearchUnavailableError)) degraded?.push(degradedEntry(g, error));
+        },
+      });
+    } catch (e) {
+      if (e instanceof SearchUnavailableError) {
+        failures.push(...e.causes);
+        continue;
+      }
+      throw whereError(flags, e);
     }
-    if (
-      flags.where &&
-      e instanceof Error &&
-      /SQLITE|syntax|no such column/i.test(`${(e as { code?: string }).code ?? ''} ${e.message}`)
-    ) {
-      throw new CliError(
-        `--where is not valid SQL over the documents table (alias d): ${e.message}`,
-        EXIT.usage,
-      );
-    }
-    throw e;
+    lists.push({ gen, hits, weight: await coverageWeight(store, gen) });
   }
+  if (lists.length === 0 && failures.length > 0) throw new SearchUnavailableError(failures);
+  const fusedAcross = lists.length > 1;
+  type Ranked = { hit: DocHit<CliKey>; gen: string; rankScore: number; similarity?: number };
+  const best = new Map<string, Ranked>();
+  for (const { gen, hits, weight } of lists) {
+    const raw = hits
+      .map((h) => ({ h, similarity: hybrid ? h.similarity : h.score }))
+      .filter(
+        ({ similarity }) =>
+          minScore === undefined || (similarity !== undefined && similarity >= minScore),
+      );
+    const scores = raw.map(({ h }) => h.score);
+    const min = Math.min(...scores);
+    const span = Math.max(...scores) - min;
+    raw.forEach(({ h, similarity }, rank) => {
+      let rankScore = h.score;
+      if (fusedAcross) {
+        // Across generations, each list's score is put on one scale and
+        // weighted by the generation's coverage: a barely built generation's
+        // best (noise) hit cannot outrank the active generation's.
+        const onScale =
+          merge === 'raw'
+            ? h.score
+            : merge === 'rrf'
+              ? 1 / (60 + rank + 1)
+              : span > 0
+                ? (h.score - min) / span
+                : 1;
+        rankScore = onScale * weight;
+      }
+      const key = JSON.stringify(typeof h.doc === 'bigint' ? h.doc.toString() : h.doc);
+      const seen = best.get(key);
+      if (!seen || rankScore > seen.rankScore)
+        best.set(key, {
+          hit: h,
+          gen,
+          rankScore,
+          ...(similarity !== undefined ? { similarity } : {}),
+        });
+    });
+  }
+  const ranked = [...best.values()].sort((a, b) => b.rankScore - a.rankScore).slice(0, limit);
   const rows: SearchRow[] = [];
-  for (const [i, h] of hits.entries()) {
+  for (const [i, r] of ranked.entries()) {
+    const h = r.hit;
     const content = await ws.contentOf(h.doc);
+    const textOnly = r.similarity === undefined;
+    const fused = hybrid || fusedAcross;
     const row: SearchRow = {
       rank: i + 1,
       id: h.doc,
-      score: Number(h.score.toFixed(4)),
-      generation: live[h.list ?? 0] ?? '',
+      score: Number(r.rankScore.toFixed(4)),
+      similarity: textOnly ? null : Number(r.similarity!.toFixed(4)),
+      ...(fused ? { fused: Number(r.rankScore.toFixed(4)) } : {}),
+      generation: r.gen,
       chunk: { index: h.chunkIndex },
-      passage: passageOf(content, h.start, h.end, query),
+      passage: textOnly
+        ? passageOf(content, undefined, undefined, query, 280, true)
+        : passageOf(content, h.start, h.end, query),
     };
     if (h.start !== undefined) row.chunk.start = h.start;
     if (h.end !== undefined) row.chunk.end = h.end;
@@ -122,12 +207,56 @@ export async function runSearch(
   return rows;
 }
 
+/** Candidates asked of each generation, whatever --limit is (up to this). */
+const CANDIDATES = 20;
+
+/** The store, seen as if `gen` were its only live generation. */
+function onlyGeneration(store: CliStore, gen: string): CliStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'liveGenerations') return async () => [gen];
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
+/** The share of the documents a generation covers (1 when complete): how much its hits count in a merge. */
+async function coverageWeight(store: CliStore, gen: string): Promise<number> {
+  const c = await store.coverage(gen);
+  const total = c.embedded + c.skipped + c.backlog;
+  return total === 0 ? 1 : (c.embedded + c.skipped) / total;
+}
+
+/** A --where that is not read-only SQL is a usage error. */
+function whereError(flags: SearchFlags, e: unknown): unknown {
+  if (flags.where && e instanceof Error && /read-only/i.test(e.message)) {
+    return new CliError(
+      `--where must only read: searches run read-only, and this filter tried to write (${e.message})`,
+      EXIT.usage,
+    );
+  }
+  if (
+    flags.where &&
+    e instanceof Error &&
+    /SQLITE|syntax|no such column/i.test(`${(e as { code?: string }).code ?? ''} ${e.message}`)
+  ) {
+    return new CliError(
+      `--where is not valid SQL over the documents table (alias d): ${e.message}`,
+      EXIT.usage,
+    );
+  }
+  return e;
+}
+
 export function renderRows(rows: SearchRow[], query: string, tty: boolean): string {
   if (rows.length === 0) return 'no matches';
   return rows
     .map(
       (r) =>
-        `${String(r.rank).padStart(2)}. ${String(r.id)}  (score ${r.score.toFixed(3)})\n    ${highlight(r.passage, query, tty)}`,
+        `${String(r.rank).padStart(2)}. ${String(r.id)}  (${r.similarity === null ? 'full-text match' : `similarity ${r.similarity.toFixed(3)}`}${r.fused !== undefined ? `, fused ${r.fused.toFixed(4)}` : ''})\n    ${highlight(r.passage, query, tty)}`,
     )
     .join('\n');
 }
@@ -148,7 +277,7 @@ export async function searchCommand(
   const warn = () => {
     for (const d of degraded)
       ctx.err(
-        `warning: generation ${d.generation} left out: ${d.message}; ${searchAdvice(d.generation, { code: d.code, message: d.message }, Boolean(flags.hybrid))}`,
+        `warning: generation ${d.generation} left out: ${d.message}; ${searchAdvice(d.generation, { code: d.code, message: d.message }, flags.hybrid !== false)}`,
       );
   };
   let rows: SearchRow[];
