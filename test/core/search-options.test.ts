@@ -176,7 +176,7 @@ describe('hybrid search when the encoder cannot embed the query', () => {
     expect(reported).toEqual([down]);
   });
 
-  it('leaves the generation out when full text fails too, naming the full-text error', async () => {
+  it('leaves the generation out when full text fails too, with the encoder refusal as the cause', async () => {
     const { store } = await filled();
     store.textFails = true;
     const err = await search(store, 'topic2', { encoderFor: () => refusing, hybrid: true }).catch(
@@ -185,7 +185,8 @@ describe('hybrid search when the encoder cannot embed the query', () => {
     expect(err).toBeInstanceOf(SearchUnavailableError);
     const causes = (err as SearchUnavailableError).causes;
     expect(causes).toHaveLength(1);
-    expect((causes[0]!.error as Error).message).toBe('full-text index is corrupt');
+    expect(causes[0]!.error).toBeInstanceOf(PermanentEncodeError);
+    expect(store.textAsked).toHaveLength(1);
     expect((err as Error).message).not.toMatch(/hybrid: true/);
   });
 
