@@ -97,6 +97,12 @@ describe('scores (issue 17 #6, #7, #5)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/«zebrafish»/);
     const j = await runJson<Out>(['search', 'zebrafish', '--db', db, '--limit', '5']);
+    // Exact-term matches come before hits found by their vectors only.
+    const hasWord = j.results.map((x) => /zebrafish/i.test(x.passage));
+    expect(hasWord[0]).toBe(true);
+    expect(
+      hasWord.indexOf(false) === -1 || hasWord.lastIndexOf(true) < hasWord.indexOf(false),
+    ).toBe(true);
     const zebra = j.results.find((x) => x.id === 'zebra.md')!;
     expect(zebra.passage).toMatch(/zebrafish/);
     const j3 = await runJson<Out>(['search', 'zebrafish', '--db', db, '--limit', '3']);

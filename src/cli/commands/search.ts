@@ -141,6 +141,18 @@ export async function runSearch(
     lists.push({ gen, hits, weight: await coverageWeight(store, gen) });
   }
   if (lists.length === 0 && failures.length > 0) throw new SearchUnavailableError(failures);
+  // Hybrid: a hit whose text holds a query word as it is typed ranks above
+  // vector-only hits of about the same fused rank (its fused score counts
+  // EXACT_BOOST times).
+  const exact = new Set<string>();
+  const words = queryWords(query);
+  if (hybrid && words) {
+    for (const { hits } of lists)
+      for (const h of hits) {
+        const key = docKey(h.doc);
+        if (!exact.has(key) && words.test(await ws.contentOf(h.doc))) exact.add(key);
+      }
+  }
   const fusedAcross = lists.length > 1;
   type Ranked = { hit: DocHit<CliKey>; gen: string; rankScore: number; similarity?: number };
   const best = new Map<string, Ranked>();
@@ -151,26 +163,26 @@ export async function runSearch(
         ({ similarity }) =>
           minScore === undefined || (similarity !== undefined && similarity >= minScore),
       );
-    const scores = raw.map(({ h }) => h.score);
+    const scores = raw.map(({ h }) => (exact.has(docKey(h.doc)) ? h.score * EXACT_BOOST : h.score));
     const min = Math.min(...scores);
     const span = Math.max(...scores) - min;
     raw.forEach(({ h, similarity }, rank) => {
-      let rankScore = h.score;
+      const key = docKey(h.doc);
+      let rankScore = exact.has(key) ? h.score * EXACT_BOOST : h.score;
       if (fusedAcross) {
         // Across generations, each list's score is put on one scale and
         // weighted by the generation's coverage: a barely built generation's
         // best (noise) hit cannot outrank the active generation's.
         const onScale =
           merge === 'raw'
-            ? h.score
+            ? rankScore
             : merge === 'rrf'
               ? 1 / (60 + rank + 1)
               : span > 0
-                ? (h.score - min) / span
+                ? (rankScore - min) / span
                 : 1;
         rankScore = onScale * weight;
       }
-      const key = JSON.stringify(typeof h.doc === 'bigint' ? h.doc.toString() : h.doc);
       const seen = best.get(key);
       if (!seen || rankScore > seen.rankScore)
         best.set(key, {
@@ -205,6 +217,19 @@ export async function runSearch(
     rows.push(row);
   }
   return rows;
+}
+
+/** How much more a hybrid hit whose text holds a query word counts than one found by its vectors only. */
+const EXACT_BOOST = 1.25;
+
+const docKey = (doc: CliKey) => JSON.stringify(typeof doc === 'bigint' ? doc.toString() : doc);
+
+/** A pattern matching any word of the query (3+ letters) as a whole word, or undefined. */
+function queryWords(query: string): RegExp | undefined {
+  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])];
+  if (words.length === 0) return undefined;
+  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`(?<![\\p{L}\\p{N}])(${escaped.join('|')})(?![\\p{L}\\p{N}])`, 'iu');
 }
 
 /** Candidates asked of each generation, whatever --limit is (up to this). */
