@@ -31,6 +31,12 @@ export interface MemoryIndexOptions {
    * rescoring them exactly and keeping `k`. Default 1.
    */
   rescoreFactor?: number;
+  /**
+   * Most rows the index may grow to (its memory's address space is reserved
+   * for them up front); inserting more throws `RangeError`. Default: as many
+   * as 4 GiB of memory holds.
+   */
+  maxRows?: number;
 }
 
 /**
@@ -67,6 +73,7 @@ export class MemoryIndex implements GenerationIndex {
   #factors = new Float32Array(0);
   readonly #slots = new SlotMap();
   #dropped = false;
+  readonly #maxRows: number;
 
   constructor(options: MemoryIndexOptions) {
     const { kind, dimensions: d } = options;
@@ -88,7 +95,9 @@ export class MemoryIndex implements GenerationIndex {
       this.#rowBytes = this.#stride;
       this.#queryBytes = this.#stride;
     }
-    this.#memory = kernelMemory(1);
+    this.#maxRows = Math.max(1, Math.floor(options.maxRows ?? 2 ** 32));
+    const maxBytes = this.#rowsAt(this.#maxRows) + this.#maxRows * this.#rowBytes;
+    this.#memory = kernelMemory(1, Math.ceil(maxBytes / PAGE) + 1);
     this.#kernels = kernelsFor(this.#memory);
   }
 
@@ -145,7 +154,12 @@ export class MemoryIndex implements GenerationIndex {
 
   #reserve(rows: number, exact = false): void {
     if (rows <= this.#cap) return;
-    const cap = exact ? rows : Math.max(rows, Math.ceil(this.#cap * 1.5), 1024);
+    if (rows > this.#maxRows)
+      throw new RangeError(`the index holds at most ${this.#maxRows} rows, not ${rows}`);
+    const cap = Math.min(
+      this.#maxRows,
+      exact ? rows : Math.max(rows, Math.ceil(this.#cap * 1.5), 1024),
+    );
     const need = this.#rowsAt(cap) + cap * this.#rowBytes;
     const have = this.#memory.buffer.byteLength;
     if (need > have) this.#memory.grow(Math.ceil((need - have) / PAGE));
@@ -351,10 +365,8 @@ export class MemoryIndex implements GenerationIndex {
     this.#ids = new Float64Array(0);
     this.#factors = new Float32Array(0);
     this.#slots.clear();
-    // A fresh one-page memory: the old one is garbage once unreferenced.
+    // The memory is freed with this object once nothing refers to it.
     startedScanPool()?.release(this.#memory);
-    this.#memory = kernelMemory(1);
-    this.#kernels = kernelsFor(this.#memory);
   }
 
   #live(): void {

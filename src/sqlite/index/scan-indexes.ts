@@ -134,19 +134,24 @@ export class ScanIndexes {
       this.#entries.set(g.id, { kind, index: null, seq: head });
       return null;
     }
-    const index = new MemoryIndex({
-      kind,
-      dimensions: g.dimensions,
-      source,
-      centre: source.centre(),
-      rescoreFactor: g.quantization ? 1 : INT8_RESCORE,
-    });
+    let index: MemoryIndex | undefined;
     try {
+      // Room to grow by half again (at least 64k rows); past it, the index
+      // is dropped and reloaded at the next change.
+      index = new MemoryIndex({
+        kind,
+        dimensions: g.dimensions,
+        source,
+        centre: source.centre(),
+        rescoreFactor: g.quantization ? 1 : INT8_RESCORE,
+        maxRows: Math.max(Math.ceil(rows * 1.5), rows + 65536),
+      });
       index.reserve(rows);
       for (const batch of source.all()) index.insertBatch(batch);
     } catch (e) {
+      // No address space for the memory, or it could not grow: sqlite-vec.
       if (!(e instanceof RangeError)) throw e;
-      index.drop();
+      index?.drop();
       this.#entries.set(g.id, { kind, index: null, seq: head });
       return null;
     }

@@ -44,9 +44,13 @@ export function kernelModule(): WasmModule | null {
   return compiled;
 }
 
-/** A memory the kernels can scan, shared so worker threads can scan it too. */
-export function kernelMemory(pages: number): WasmMemory {
-  return new wasm.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+/**
+ * A memory the kernels can scan, shared so worker threads can scan it too.
+ * A shared memory reserves address space for its whole `maximum` up front,
+ * so ask for what the data needs, not the 4 GiB limit.
+ */
+export function kernelMemory(pages: number, maximum = MAX_PAGES): WasmMemory {
+  return new wasm.Memory({ initial: pages, maximum: Math.min(maximum, MAX_PAGES), shared: true });
 }
 
 /**

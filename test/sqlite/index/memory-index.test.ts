@@ -138,6 +138,29 @@ describe('MemoryIndex', () => {
   });
 });
 
+describe('MemoryIndex maxRows', () => {
+  it('refuses to grow past maxRows with a RangeError, keeping what it holds', () => {
+    const rows = new Map<number, Float32Array>();
+    for (let id = 1; id <= 12; id++)
+      rows.set(
+        id,
+        Float32Array.from({ length: 4 }, (_, j) => id + j),
+      );
+    const index = new MemoryIndex({
+      kind: 'float32',
+      dimensions: 4,
+      source: source(rows),
+      maxRows: 10,
+    });
+    index.insert(stored(rows).slice(0, 10));
+    expect(() => index.insert(stored(rows).slice(10))).toThrow(RangeError);
+    expect(index.size).toBe(10);
+    index.remove([1]);
+    index.insert(stored(rows).slice(10, 11)); // room again
+    expect(index.size).toBe(10);
+  });
+});
+
 describe('topK', () => {
   it('returns the k best slots, best first, for any scores', () => {
     fc.assert(
