@@ -34,7 +34,11 @@ const BACKLOG = quick ? 3000 : 10000;
 const TICK = 100; // USER_HZ: the unit of CPU times in /proc/<pid>/stat on Linux
 
 const work = mkdtempSync(join(tmpdir(), 'vecfill-bench-follow-'));
-const sentences = realSentences(ROOT);
+// English sentences of at least 8 words: the offline encoder only knows
+// English, and a sentence it sees as a few common words ties with others.
+const sentences = realSentences(ROOT).filter(
+  (t) => /^[\x20-\x7e]+$/.test(t) && new Set(t.toLowerCase().match(/[a-z]+/g)).size >= 8,
+);
 let next = 0;
 const sentence = () => sentences[next++ % sentences.length];
 const encoder = await wordVectors();
@@ -134,11 +138,14 @@ const FILL_ARGS = (path) => [
   'rev',
 ];
 
-/** Polls `search` every 10 ms until `doc` is among the top 3 for `text`; returns ms since `t0`. */
+/** Polls `search` every 10 ms until `doc` is found for `text`; returns ms since `t0`. */
 async function searchable(store, text, doc, t0) {
   for (;;) {
-    const hits = await search(store, text, { encoderFor: () => encoder.encode, limit: 3 });
-    if (hits.some((h) => h.doc === doc)) return performance.now() - t0;
+    const hits = await search(store, text, { encoderFor: () => encoder.encode, limit: 10 });
+    const best = hits[0]?.score ?? 0;
+    // In the top 3, or tied with the best (another row may hold the same words).
+    if (hits.some((h, i) => h.doc === doc && (i < 3 || h.score >= best - 1e-6)))
+      return performance.now() - t0;
     if (performance.now() - t0 > 30_000)
       throw new Error(`edit of ${doc} not searchable after 30 s`);
     await sleep(10);
