@@ -36,9 +36,15 @@ const TICK = 100; // USER_HZ: the unit of CPU times in /proc/<pid>/stat on Linux
 const work = mkdtempSync(join(tmpdir(), 'vecfill-bench-follow-'));
 // English sentences of at least 8 words: the offline encoder only knows
 // English, and a sentence it sees as a few common words ties with others.
-const sentences = realSentences(ROOT).filter(
-  (t) => /^[\x20-\x7e]+$/.test(t) && new Set(t.toLowerCase().match(/[a-z]+/g)).size >= 8,
-);
+// Sentences with the same set of words (model docs repeat "The bare X Model
+// transformer ..." for many X) encode alike: keep one of each.
+const seenWords = new Set();
+const sentences = realSentences(ROOT).filter((t) => {
+  const words = [...new Set(t.toLowerCase().match(/[a-z]+/g))].sort();
+  if (!/^[\x20-\x7e]+$/.test(t) || words.length < 8 || seenWords.has(words.join(' '))) return false;
+  seenWords.add(words.join(' '));
+  return true;
+});
 let next = 0;
 const sentence = () => sentences[next++ % sentences.length];
 const encoder = await wordVectors();
