@@ -144,7 +144,8 @@ const EXAMPLES: Record<string, string> = {
   $ vecfill config --db app.db --reset            # refused while vectors exist
   $ vecfill config --db app.db --reset --force    # also drops the vectors (not your table)`,
   migrate: `  $ vecfill migrate --encoder openai --base-url http://127.0.0.1:11434/v1 --model nomic-embed-text
-  $ vecfill migrate --quantization binary --activate`,
+  $ vecfill migrate --quantization binary --activate
+  $ vecfill migrate --split markdown --max-chars 800 --overlap 100 --activate`,
   'install-trigger': `  $ vecfill install-trigger --db postgres://app@localhost/app
   $ vecfill install-trigger --db postgres://app@localhost/app --uninstall`,
   activate: `  $ vecfill activate
@@ -168,6 +169,20 @@ function addHelpTexts(program: Command): void {
 function withTuning(cmd: Command): Command {
   return withIndexOptions(
     cmd
+      .option(
+        '--max-chars <n>',
+        "longest chunk in characters, saved with the new generation (default 1000, or the model's window)",
+      )
+      .option(
+        '--overlap <n>',
+        'characters repeated from the end of one chunk at the start of the next (default 0)',
+      )
+      .addOption(
+        new Option(
+          '--split <mode>',
+          'plain (default) or markdown: sections under their headings, the heading path ("Guide › Install › Linux") prepended to the embedded text, not the stored passage',
+        ).choices(['plain', 'markdown']),
+      )
       .option('--batch-size <n>', 'texts per encode call', '64')
       .option('--concurrency <n>', 'encode calls in flight', '1'),
   );

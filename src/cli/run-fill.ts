@@ -1,7 +1,9 @@
+import type { Chunk, SplitOptions } from '../core/index.js';
 import { EncoderConfigError, type FillProgress, type FillResult, fill } from '../core/index.js';
 import { skipPermanentErrors } from '../encoders/index.js';
 import { type Degraded, degraded, fillAdvice } from './advice.js';
 import type { Context } from './context.js';
+import { type ChunkSettings, splitMarkdown } from './markdown-split.js';
 import { indexProgressPrinter, ProgressReporter } from './progress.js';
 import type { Workspace } from './workspace.js';
 
@@ -46,7 +48,7 @@ export async function fillGeneration(
       batch: { batchSize: opts.batchSize ?? 64 },
       concurrency: opts.concurrency ?? 1,
       scanBatch: 256,
-      ...(encoder.maxChars ? { split: { maxChars: encoder.maxChars } } : {}),
+      ...splitFor(encoder.maxChars, (await ws.encoderSettings(gen)).chunking),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.retrySkipped ? { retrySkipped: true } : {}),
       ...(reporter || opts.onProgress
@@ -138,4 +140,18 @@ export async function fillEach(
     }
   }
   return out;
+}
+
+/** The `split` option of a generation's fill: its saved chunk settings, else the model's window. */
+export function splitFor(
+  modelMaxChars: number | undefined,
+  c: ChunkSettings | undefined,
+): { split?: SplitOptions | ((content: string) => Chunk[]) } {
+  const maxChars = Math.min(c?.maxChars ?? modelMaxChars ?? 1000, modelMaxChars ?? Infinity);
+  const overlap = c?.overlap ?? 0;
+  if (c?.split === 'markdown')
+    return { split: (content) => splitMarkdown(content, { maxChars, overlap }) };
+  if (c?.maxChars === undefined && c?.overlap === undefined)
+    return modelMaxChars ? { split: { maxChars: modelMaxChars } } : {};
+  return { split: { maxChars, overlap } };
 }

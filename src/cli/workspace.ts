@@ -27,6 +27,7 @@ import {
   SqliteStore,
 } from '../sqlite/index.js';
 import { CliError, EXIT } from './errors.js';
+import type { ChunkSettings } from './markdown-split.js';
 import { cliSecrets, connectionSecrets, redactConnectionString } from './redact.js';
 
 /** Which table of the database vecfill embeds, saved in the database so later commands need no flags. */
@@ -39,7 +40,12 @@ export interface TableConfig {
 }
 
 /** How to re-create a generation's encoder. The API key itself is never saved: only the variable that holds it. */
-export type EncoderSettings =
+export type EncoderSettings = EncoderKindSettings & {
+  /** How documents are cut into chunks (`--max-chars`, `--overlap`, `--split`); part of the generation's fingerprint. */
+  chunking?: ChunkSettings;
+};
+
+type EncoderKindSettings =
   | { kind: 'words'; weighting: 'sif' | 'mean' }
   | {
       kind: 'openai';
@@ -74,6 +80,40 @@ export interface EncoderFlags {
   prefix?: string;
   queryPrefix?: string;
   dtype?: string;
+  maxChars?: string;
+  overlap?: string;
+  split?: string;
+}
+
+/** `--max-chars`, `--overlap` and `--split` as chunk settings (undefined when none is given). */
+export function chunkSettingsFrom(flags: EncoderFlags): ChunkSettings | undefined {
+  if (flags.maxChars === undefined && flags.overlap === undefined && flags.split === undefined)
+    return undefined;
+  const out: ChunkSettings = {};
+  if (flags.maxChars !== undefined) {
+    const n = Number(flags.maxChars);
+    if (!Number.isSafeInteger(n) || n < 50)
+      throw new CliError(
+        `--max-chars must be a whole number of at least 50, got ${flags.maxChars}`,
+        EXIT.usage,
+      );
+    out.maxChars = n;
+  }
+  if (flags.overlap !== undefined) {
+    const n = Number(flags.overlap);
+    if (!Number.isSafeInteger(n) || n < 0 || n >= (out.maxChars ?? 1000) / 2)
+      throw new CliError(
+        `--overlap must be a whole number from 0 to less than half of --max-chars, got ${flags.overlap}`,
+        EXIT.usage,
+      );
+    out.overlap = n;
+  }
+  if (flags.split !== undefined) {
+    if (flags.split !== 'plain' && flags.split !== 'markdown')
+      throw new CliError(`--split must be plain or markdown, got ${flags.split}`, EXIT.usage);
+    out.split = flags.split;
+  }
+  return out;
 }
 
 /** How a new generation's index is built (`--quantization`, `--oversample`). */
@@ -136,6 +176,13 @@ export function isEnvName(name: string): boolean {
 
 /** Turns command-line flags into encoder settings, refusing nonsense with a usage error. */
 export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
+  const settings: EncoderSettings = encoderKindFrom(flags);
+  const chunking = chunkSettingsFrom(flags);
+  if (chunking) settings.chunking = chunking;
+  return settings;
+}
+
+function encoderKindFrom(flags: EncoderFlags): EncoderSettings {
   const kind = flags.encoder ?? (flags.baseUrl || flags.model ? 'openai' : 'words');
   if (kind === 'words') {
     const weighting = flags.weighting ?? 'sif';
@@ -867,6 +914,24 @@ export function defaultGenerationKey(
 const LONG_WAIT_MS = 2000;
 
 async function buildEncoder(settings: EncoderSettings, quiet: boolean): Promise<Encoder> {
+  const encoder = await buildKindEncoder(settings, quiet);
+  const c = settings.chunking;
+  if (!c) return encoder;
+  // How documents are chunked changes what the vectors are of: part of the fingerprint.
+  const params: Record<string, string | number | boolean> = { ...encoder.generation.params };
+  if (c.maxChars !== undefined) params.chunkMaxChars = c.maxChars;
+  if (c.overlap !== undefined) params.chunkOverlap = c.overlap;
+  if (c.split === 'markdown') params.chunkHeadingPath = true;
+  return Object.assign(
+    Object.create(Object.getPrototypeOf(encoder) as object) as Encoder,
+    encoder,
+    {
+      generation: { ...encoder.generation, params },
+    },
+  );
+}
+
+async function buildKindEncoder(settings: EncoderSettings, quiet: boolean): Promise<Encoder> {
   if (settings.kind === 'words') {
     let announced = false;
     return wordVectors({

@@ -60,9 +60,16 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
       flags.generation,
       indexOptionsFrom(flags),
     );
-  } else if (flags.encoder || flags.model || flags.baseUrl) {
+  } else if (
+    flags.encoder ||
+    flags.model ||
+    flags.baseUrl ||
+    flags.maxChars !== undefined ||
+    flags.overlap !== undefined ||
+    flags.split !== undefined
+  ) {
     throw new CliError(
-      'this database already has a generation; to change the encoder run `vecfill migrate` with the new encoder flags',
+      'this database already has a generation; to change the encoder or the chunking (--max-chars, --overlap, --split) run `vecfill migrate` with the new flags',
       EXIT.usage,
     );
   } else if (indexOptionsFrom(flags)) {
