@@ -105,6 +105,41 @@ describe('search options reach the store', () => {
     expect(store.asked).toHaveLength(1);
   });
 
+  it("forwards the caller's abort to a query encoder that is still running", async () => {
+    const { store } = await filled();
+    const controller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const hanging: EncodeFn = (_texts, o) => {
+      seen = o.signal;
+      return new Promise((_, reject) =>
+        o.signal?.addEventListener('abort', () => reject(o.signal!.reason)),
+      );
+    };
+    setTimeout(() => controller.abort(new Error('user left')), 20);
+    const started = Date.now();
+    await expect(
+      search(store, 'topic1', {
+        encoderFor: () => hanging,
+        signal: controller.signal,
+        queryTimeoutMs: 30_000,
+      }),
+    ).rejects.toThrow('user left');
+    expect(seen?.aborted).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('accepts perGeneration 1 and a query timeout just above 0', async () => {
+    const { store, encode } = await filled();
+    const hits = await search(store, 'topic1', {
+      encoderFor: () => encode,
+      limit: 1,
+      perGeneration: 1,
+      queryTimeoutMs: 5_000,
+    });
+    expect(hits.map((h) => h.doc)).toEqual(['d1']);
+    expect(store.asked.map((a) => a.limit)).toEqual([1]);
+  });
+
   it('uses rankConstant with the rrf strategy', async () => {
     const { store, encode } = await filled();
     const score = async (rankConstant?: number) =>
@@ -209,7 +244,8 @@ describe('hybrid search when the encoder cannot embed the query', () => {
       (e: unknown) => e as Error,
     );
     expect(down).toBeInstanceOf(SearchUnavailableError);
-    expect(down.message).not.toMatch(/hybrid/);
+    // The message ends with the cause: no hint for an outage.
+    expect(down.message).toMatch(/: HTTP 503$/);
     // An empty query vector (EmptyInputError from the encoder) counts as a refusal too.
     const empty = await search(store, 'topic2', {
       encoderFor: () => async () => {
