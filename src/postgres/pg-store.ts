@@ -92,6 +92,9 @@ const STABLE_TEXT_TYPES = new Set([
   'citext',
 ]);
 
+/** Below this many matching documents a filtered search scans their vectors exactly. */
+const FILTER_EXACT_ROWS = 2000;
+
 /** Marks a stamps table whose revisions are in the session-independent form. */
 const REVISION_FORM = 'vecfill: revisions v2 (session-independent)';
 
@@ -813,12 +816,24 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
       async (tx) => {
         // The generation's size is counted only when the first window falls short.
         let total = Number.POSITIVE_INFINITY;
+        // A selective filter (fewer than FILTER_EXACT_ROWS matching documents) is answered
+        // by an exact scan of just those documents' vectors: an index scan would have to
+        // pass ~1/selectivity candidates before ten rows match.
+        let restricted = false;
+        if (opts.filter) {
+          const [m] = await this.#q(
+            `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${s.docs} d WHERE TRUE${filter(0)} LIMIT ${FILTER_EXACT_ROWS}) x`,
+            fparams,
+            tx,
+          );
+          restricted = Number(m?.n ?? 0) < FILTER_EXACT_ROWS;
+        }
         let rows: Record<string, unknown>[] = [];
         let k = Math.max(limit * 2, 20);
         for (;;) {
           // Without iterative scans (pgvector < 0.8) an HNSW scan yields at most
           // ef_search (<= 1000) rows, so a wider window is an exact scan.
-          const exact = k >= total || (!iterative && k > 1000);
+          const exact = restricted || k >= total || (!iterative && k > 1000);
           if (!exact) {
             // One round trip for both settings (transaction-local, like SET LOCAL).
             await this.#q(
@@ -828,9 +843,13 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
             );
           }
           // The exact form adds 0 to the distance so the planner cannot use the (approximate) index.
-          const knn = exact
-            ? `SELECT v.id, (v.embedding <=> $1::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT $2`
-            : `SELECT v.id, v.embedding <=> $1::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> $1::vector LIMIT $2`;
+          const knn = restricted
+            ? `SELECT v.id, (v.embedding <=> $1::vector) + 0 AS distance FROM ${s.docs} d
+               JOIN ${t.chunks} c ON c.doc = d.${s.id} AND c.gen = $3 JOIN ${t.vec(g.id)} v ON v.id = c.id
+               WHERE TRUE${filter(4)} ORDER BY 2 LIMIT $2`
+            : exact
+              ? `SELECT v.id, (v.embedding <=> $1::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT $2`
+              : `SELECT v.id, v.embedding <=> $1::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> $1::vector LIMIT $2`;
           rows = await this.#q(
             `WITH knn AS MATERIALIZED (${knn})
              SELECT c.doc AS doc, c.chunk_index AS chunk_index, c.start_off AS start_off, c.end_off AS end_off, knn.distance AS distance
@@ -839,7 +858,13 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
              LEFT JOIN ${t.stamps} s ON s.gen = $3 AND s.doc = d.${s.id}
              WHERE ${coveredPg(s)}${filter(4)}
              ORDER BY knn.distance LIMIT $4`,
-            [q, exact ? Math.max(total, 1) : k, g.id, limit, ...fparams],
+            [
+              q,
+              restricted ? 2_147_483_647 : exact ? Math.max(total, 1) : k,
+              g.id,
+              limit,
+              ...fparams,
+            ],
             tx,
           );
           if (rows.length >= limit || exact) break;

@@ -274,6 +274,54 @@ describe(`a building generation's HNSW index is built after the load on ${ENGINE
     }
   });
 
+  if (process.env.VECFILL_TEST_PG_URL) {
+    it('a build cancelled half-way leaves an invalid index, which activate rebuilds (server)', async () => {
+      const h = await pgHarness(db);
+      const ns = h.schema.docsTable.split('.')[0]!;
+      try {
+        const n = 4000;
+        const values = Array.from(
+          { length: n },
+          (_, i) => `(${i + 1}, 'entry ${i + 1} about ${i % 13}')`,
+        );
+        await db.query(`INSERT INTO ${ns}.docs (id, content) VALUES ${values.join(',')}`);
+        await h.store.ensureGeneration('b', { model: 'hash', dimensions: 16 });
+        for (;;) {
+          const page = await h.store.pendingForGeneration('b', 1000);
+          if (page.length === 0) break;
+          await h.store.saveMany!('b', page.map(vectorsOf));
+        }
+        // Drop what the empty scan built, then build again and cancel the server's build.
+        const [{ id }] = (await db.query(`SELECT id FROM ${ns}.vf_generations WHERE key = 'b'`))
+          .rows as [{ id: number }];
+        await db.query(`DROP INDEX ${ns}.vf_vec_${id}_hnsw`);
+        let cancelled = false;
+        const canceller = (async () => {
+          for (let i = 0; i < 400 && !cancelled; i++) {
+            const { rows } = await db.query(
+              `SELECT pid FROM pg_stat_progress_create_index WHERE relid = '${ns}.vf_vec_${id}'::regclass`,
+            );
+            if (rows[0]) {
+              await db.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
+              cancelled = true;
+            }
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        })();
+        await expect(h.pgStore.buildIndex('b')).rejects.toThrow(/cancel/);
+        await canceller;
+        expect(await h.pgStore.indexStatus('b')).toMatchObject({ present: true, valid: false });
+        await h.store.activate('b');
+        expect(await h.pgStore.indexStatus('b')).toMatchObject({ present: true, valid: true });
+        expect(
+          (await h.store.queryGeneration('b', embed(`entry 77 about ${76 % 13}`, 16), 1))[0]!.doc,
+        ).toBe(77);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+
   it('two stores finishing the same generation build its index once', async () => {
     const h = await seeded(80);
     try {
