@@ -133,6 +133,11 @@ export async function runSearch(
       });
     } catch (e) {
       if (e instanceof SearchUnavailableError) {
+        // A --where that writes or is not valid SQL is the user's to fix, not an outage.
+        const usage = e.causes
+          .map((c) => whereError(flags, c.error))
+          .find((x) => x instanceof CliError);
+        if (usage) throw usage;
         failures.push(...e.causes);
         continue;
       }
