@@ -203,7 +203,12 @@ export async function indexFolder(
           result.skipped.push({ path, reason: `larger than ${maxBytes} bytes` });
           continue;
         }
-        content = readFileSync(file, 'utf8');
+        const decoded = decodeText(readFileSync(file));
+        if (typeof decoded !== 'string') {
+          result.skipped.push({ path, reason: decoded.skip });
+          continue;
+        }
+        content = decoded;
       } catch (e) {
         // A file deleted mid-walk is gone (its row goes too); one we may not
         // read keeps its row until it is readable again.
@@ -254,4 +259,29 @@ function why(e: unknown): string {
 function titleOf(content: string, path: string): string {
   const heading = /^#\s+(.+)$/m.exec(content);
   return (heading?.[1] ?? path).trim().slice(0, 200);
+}
+
+/**
+ * A file's bytes as text: UTF-8 (a byte-order mark dropped) or UTF-16 with a
+ * byte-order mark. A binary file (NUL bytes, or mostly invalid UTF-8) and a
+ * text in another encoding (Latin-1, say) are skipped with the reason.
+ */
+export function decodeText(bytes: Buffer): string | { skip: string } {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe)
+    return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff)
+    return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  const body =
+    bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  if (body.includes(0)) return { skip: 'binary file (it contains NUL bytes)' };
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    const text = new TextDecoder('utf-8').decode(body);
+    const bad = (text.match(/\uFFFD/g) ?? []).length;
+    if (bad > text.length * 0.3) return { skip: `binary file (${bad} bytes are not valid UTF-8)` };
+    return {
+      skip: `not valid UTF-8 (${bad} invalid ${bad === 1 ? 'byte' : 'bytes'}; Latin-1 or Windows-1252 text?): convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) to index it`,
+    };
+  }
 }

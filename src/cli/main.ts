@@ -296,10 +296,15 @@ export async function main(argv: string[]): Promise<number> {
           )
           .option(
             '--include <glob>',
-            'only files matching (repeatable; default **/*.md, **/*.txt)',
+            'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt)',
             collect,
           )
-          .option('--exclude <glob>', 'skip files matching (repeatable)', collect)
+          .option(
+            '--exclude <glob>',
+            'skip files matching (repeatable; always skipped: **/node_modules/**, **/.git/**)',
+            collect,
+          )
+          .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)')
           .option('--no-fill', 'only load the files, do not embed them'),
       ),
     ),
@@ -318,7 +323,7 @@ export async function main(argv: string[]): Promise<number> {
             )
             .option(
               '--include <glob>',
-              'only files matching (repeatable; default **/*.md, **/*.txt)',
+              'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt)',
               collect,
             )
             .option('--exclude <glob>', 'skip files matching (repeatable)', collect)

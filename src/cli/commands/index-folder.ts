@@ -1,5 +1,5 @@
 import { type Context, emit } from '../context.js';
-import { EXIT } from '../errors.js';
+import { CliError, EXIT } from '../errors.js';
 import { indexFolder } from '../indexer.js';
 import { describeFill, type FillAll, fillEach } from '../run-fill.js';
 import {
@@ -15,6 +15,8 @@ export interface IndexFlags extends EncoderFlags, IndexOptionFlags {
   include?: string[];
   exclude?: string[];
   fill?: boolean;
+  /** Largest file read, in bytes (`--max-bytes`). */
+  maxBytes?: string;
   batchSize?: string;
   concurrency?: string;
 }
@@ -29,6 +31,7 @@ export async function indexCommand(
   const result = await indexFolder(ws, dir, {
     ...(flags.include ? { include: flags.include } : {}),
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    ...(flags.maxBytes !== undefined ? { maxBytes: maxBytesFrom(flags.maxBytes) } : {}),
   });
   const store = await ws.store();
   if ((await store.generations()).length === 0)
@@ -56,4 +59,15 @@ export async function indexCommand(
   });
   if (failed.length > 0) return EXIT.failure;
   return result.skipped.length > 0 ? EXIT.partial : code;
+}
+
+/** `--max-bytes` as a positive whole number of bytes. */
+export function maxBytesFrom(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new CliError(
+      `--max-bytes must be a positive whole number of bytes, got ${value}`,
+      EXIT.usage,
+    );
+  return n;
 }

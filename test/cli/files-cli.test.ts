@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vecfill-files-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('files as a new user has them (issue 17 #3)', () => {
+  it('binary and Latin-1 files are skipped with a reason; UTF-16 and BOM files are read; --max-bytes', async () => {
+    const notes = join(dir, 'notes');
+    mkdirSync(notes);
+    const random = randomBytes(800);
+    random[10] = 0;
+    writeFileSync(join(notes, 'random.md'), random);
+    writeFileSync(
+      join(notes, 'latin1.md'),
+      Buffer.from('# Menu\ncaf\xe9 cr\xe8me br\xfbl\xe9e\n', 'latin1'),
+    );
+    writeFileSync(
+      join(notes, 'utf16.md'),
+      Buffer.concat([
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('# Hello\nhello from utf-16 text', 'utf16le'),
+      ]),
+    );
+    writeFileSync(
+      join(notes, 'bom.md'),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('# Titled\nbody text here')]),
+    );
+    writeFileSync(join(notes, 'big.md'), `# Big\n${'word '.repeat(400)}`);
+    const db = join(dir, 'f.db');
+    const r = await runCli(['index', notes, '--db', db, '--max-bytes', '1000', '--no-fill']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/random\.md: binary file/);
+    expect(r.stderr).toMatch(/latin1\.md: not valid UTF-8/);
+    expect(r.stderr).toMatch(/big\.md: larger than 1000 bytes/);
+    const raw = new Database(db, { readonly: true });
+    const rows = raw.prepare('SELECT path, title, content FROM documents ORDER BY path').all() as {
+      path: string;
+      title: string;
+      content: string;
+    }[];
+    raw.close();
+    expect(rows.map((x) => x.path)).toEqual(['bom.md', 'utf16.md']);
+    expect(rows[0]!.title).toBe('Titled');
+    expect(rows[1]!.content).toContain('hello from utf-16 text');
+    expect(rows[1]!.title).toBe('Hello');
+    const bad = await runCli(['index', notes, '--db', db, '--max-bytes', 'x']);
+    expect(bad.code).toBe(2);
+    const help = await runCli(['index', '--help']);
+    expect(help.stdout).toMatch(/node_modules/);
+    expect(help.stdout).toMatch(/\*\*\/\*\.markdown/);
+  }, 60_000);
+});
