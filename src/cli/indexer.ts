@@ -26,6 +26,8 @@ export interface IndexOptions {
    * file is gone are removed, every other row is left as it is.
    */
   paths?: string[];
+  /** The folder was moved here from the place this database indexes: re-root it (`--moved`). */
+  moved?: boolean;
 }
 
 export interface IndexResult {
@@ -98,9 +100,9 @@ export async function indexFolder(
     .prepare("SELECT value FROM vecfill_config WHERE key = 'root'")
     .pluck()
     .get() as string | undefined;
-  if (savedRoot !== undefined && JSON.parse(savedRoot) !== root) {
+  if (savedRoot !== undefined && JSON.parse(savedRoot) !== root && !opts.moved) {
     throw new CliError(
-      `this database indexes ${JSON.parse(savedRoot) as string}; index ${root} into another --db`,
+      `this database indexes ${JSON.parse(savedRoot) as string}; if that folder moved to ${root}, run \`vecfill index ${root} --moved\` (unchanged files are not embedded again), else index ${root} into another --db`,
       EXIT.usage,
     );
   }

@@ -122,6 +122,7 @@ const EXAMPLES: Record<string, string> = {
   demo: `  $ vecfill demo
   $ vecfill demo --db demo.db --encoder transformers`,
   index: `  $ vecfill index ./notes
+  $ vecfill index ~/new/place/notes --moved        # the folder moved: nothing unchanged is re-embedded
   $ vecfill index ./docs --db docs.db --include '**/*.md' --exclude 'drafts/**'
   $ vecfill index ./notes --encoder openai --base-url http://127.0.0.1:11434/v1 --model nomic-embed-text \\
       --text-prefix 'search_document: ' --query-prefix 'search_query: '`,
@@ -305,6 +306,10 @@ export async function main(argv: string[]): Promise<number> {
             collect,
           )
           .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)')
+          .option(
+            '--moved',
+            'the folder this database indexes was moved to <dir>: re-root it; unchanged files are not embedded again',
+          )
           .option('--no-fill', 'only load the files, do not embed them'),
       ),
     ),

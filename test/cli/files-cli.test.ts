@@ -59,3 +59,29 @@ describe('files as a new user has them (issue 17 #3)', () => {
     expect(help.stdout).toMatch(/\*\*\/\*\.markdown/);
   }, 60_000);
 });
+
+describe('a moved folder (issue 17 #10)', () => {
+  it('index <new place> --moved re-roots the database and embeds nothing unchanged', async () => {
+    const { renameSync } = await import('node:fs');
+    const a = join(dir, 'mv1');
+    mkdirSync(a);
+    writeFileSync(join(a, 'one.md'), '# One\nthe tide and the moon');
+    writeFileSync(join(a, 'two.md'), '# Two\nbread and butter');
+    const db = join(dir, 'mv.db');
+    expect((await runCli(['index', a, '--db', db])).code).toBe(0);
+    const b = join(dir, 'mv2');
+    renameSync(a, b);
+    const refused = await runCli(['index', b, '--db', db]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--moved');
+    const moved = await runCli(['index', b, '--db', db, '--moved', '--json']);
+    expect(moved.code).toBe(0);
+    const out = JSON.parse(moved.stdout) as {
+      index: { added: number; unchanged: number; removed: number };
+      fill: { documents: number }[];
+    };
+    expect(out.index).toMatchObject({ added: 0, unchanged: 2, removed: 0 });
+    expect(out.fill.every((f) => f.documents === 0)).toBe(true);
+    expect((await runCli(['index', b, '--db', db])).code).toBe(0);
+  }, 60_000);
+});

@@ -17,6 +17,7 @@ export interface IndexFlags extends EncoderFlags, IndexOptionFlags {
   fill?: boolean;
   /** Largest file read, in bytes (`--max-bytes`). */
   maxBytes?: string;
+  moved?: boolean;
   batchSize?: string;
   concurrency?: string;
 }
@@ -31,6 +32,7 @@ export async function indexCommand(
   const result = await indexFolder(ws, dir, {
     ...(flags.include ? { include: flags.include } : {}),
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    ...(flags.moved ? { moved: true } : {}),
     ...(flags.maxBytes !== undefined ? { maxBytes: maxBytesFrom(flags.maxBytes) } : {}),
   });
   const store = await ws.store();
