@@ -253,6 +253,8 @@ describe('vecfill migrate', () => {
     await runJson(['reclaim', retired, '--db', db]);
     const last = await runJson<StatusOut>(['status', '--db', db]);
     expect(last.generations.find((g) => g.generation === retired)!.state).toBe('reclaimed');
+    // A reclaimed generation is never filled again: status shows no backlog for it (issue 17 #9).
+    expect(last.generations.find((g) => g.generation === retired)!.backlog).toBe(0);
   });
 
   it('migrates to a binary-quantized generation that answers like the float one', async () => {

@@ -36,7 +36,10 @@ export async function statusCommand(ws: Workspace, ctx: Context): Promise<number
   const cfg = (await ws.tableConfig())!;
   const gens: GenerationStatus[] = [];
   for (const g of await store.generations()) {
-    const coverage = await store.coverage(g.key);
+    // A reclaimed generation has no vectors and will never be filled: no backlog to show.
+    const coverage = g.reclaimed
+      ? { embedded: 0, skipped: 0, backlog: 0 }
+      : await store.coverage(g.key);
     const stats = await store.stats(g.key);
     gens.push({
       generation: g.key,
