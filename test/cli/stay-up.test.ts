@@ -269,24 +269,33 @@ describe('interrupts are honoured (finding 5)', () => {
     for (let i = 0; i < 3000; i++) {
       const paragraph = (p: number) =>
         `Paragraph ${p} of note ${i} is about the ${words[(i + p) % words.length]} and the weather near the ${words[(i * 3 + p) % words.length]}.`;
-      files[`n${i}.md`] = Array.from({ length: 12 }, (_, p) => paragraph(p)).join('\n\n');
+      // Long enough (several chunks each) that the fill runs for seconds, not one.
+      files[`n${i}.md`] = Array.from({ length: 60 }, (_, p) => paragraph(p)).join('\n\n');
     }
     const folder = folderWith('interrupt', files);
     const db = join(dir, 'interrupt.db');
     const child = startCli(['index', folder, '--db', db]);
+    // Listen for the exit from the start: a child that ended early must fail the test, not hang it.
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let exitedEarly = false;
+    void closed.then(() => {
+      exitedEarly = true;
+    });
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     // Wait until the fill is running, then press Ctrl-C.
     await new Promise<void>((resolve) => {
-      const check = () => (stderr.includes('fill ') ? resolve() : setTimeout(check, 50));
+      const check = () =>
+        stderr.includes('fill ') || exitedEarly ? resolve() : setTimeout(check, 50);
       check();
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(exitedEarly, 'the fill finished before Ctrl-C; the fixture is too small').toBe(false);
     const sent = Date.now();
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const code = await closed;
     const took = Date.now() - sent;
     expect(code).toBe(130);
     expect(took).toBeLessThan(2000);
