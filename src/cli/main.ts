@@ -206,6 +206,22 @@ function withIndexOptions(cmd: Command): Command {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** The file rules `index` and `watch` share (read by `folderOptionsFrom`). */
+function withFolderRules(cmd: Command): Command {
+  return cmd
+    .option(
+      '--include <glob>',
+      'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt)',
+      collect,
+    )
+    .option(
+      '--exclude <glob>',
+      'skip files matching (repeatable; always skipped: **/node_modules/**, **/.git/**)',
+      collect,
+    )
+    .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)');
+}
+
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   for (const s of argvSecrets(argv, isEnvName)) cliSecrets.add(s);
@@ -290,22 +306,10 @@ export async function main(argv: string[]): Promise<number> {
   withTuning(
     withEncoder(
       withCommon(
-        program
-          .command('index <dir>')
+        withFolderRules(program.command('index <dir>'))
           .description(
             'load .md/.txt files under <dir> into the documents table (content hash as revision), then fill',
           )
-          .option(
-            '--include <glob>',
-            'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt)',
-            collect,
-          )
-          .option(
-            '--exclude <glob>',
-            'skip files matching (repeatable; always skipped: **/node_modules/**, **/.git/**)',
-            collect,
-          )
-          .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)')
           .option(
             '--moved',
             'the folder this database indexes was moved to <dir>: re-root it; unchanged files are not embedded again',
@@ -321,17 +325,10 @@ export async function main(argv: string[]): Promise<number> {
     withTuning(
       withEncoder(
         withCommon(
-          program
-            .command('watch <dir>')
+          withFolderRules(program.command('watch <dir>'))
             .description(
               'index <dir> like `index`, then keep it indexed and embedded as files change (until Ctrl-C or SIGTERM)',
             )
-            .option(
-              '--include <glob>',
-              'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt)',
-              collect,
-            )
-            .option('--exclude <glob>', 'skip files matching (repeatable)', collect)
             .option('--debounce <ms>', 'quiet time that ends a burst of file events (default 100)'),
         ),
       ),

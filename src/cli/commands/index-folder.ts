@@ -1,6 +1,6 @@
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import { indexFolder } from '../indexer.js';
+import { type IndexOptions, indexFolder } from '../indexer.js';
 import { describeFill, type FillAll, fillEach } from '../run-fill.js';
 import {
   type EncoderFlags,
@@ -30,19 +30,10 @@ export async function indexCommand(
   ctx: Context,
 ): Promise<number> {
   const result = await indexFolder(ws, dir, {
-    ...(flags.include ? { include: flags.include } : {}),
-    ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    ...folderOptionsFrom(flags),
     ...(flags.moved ? { moved: true } : {}),
-    ...(flags.maxBytes !== undefined ? { maxBytes: maxBytesFrom(flags.maxBytes) } : {}),
   });
-  const store = await ws.store();
-  if ((await store.generations()).length === 0)
-    await ws.ensureGeneration(
-      encoderSettingsFrom(flags),
-      'active',
-      undefined,
-      indexOptionsFrom(flags),
-    );
+  const store = await ensureFirstGeneration(ws, flags);
   const { runs, failed }: FillAll =
     flags.fill === false
       ? { runs: [], failed: [] }
@@ -61,6 +52,30 @@ export async function indexCommand(
   });
   if (failed.length > 0) return EXIT.failure;
   return result.skipped.length > 0 ? EXIT.partial : code;
+}
+
+/** The file rules `index` and `watch` share: `--include`, `--exclude`, `--max-bytes`. */
+export function folderOptionsFrom(
+  flags: IndexFlags,
+): Pick<IndexOptions, 'include' | 'exclude' | 'maxBytes'> {
+  return {
+    ...(flags.include ? { include: flags.include } : {}),
+    ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    ...(flags.maxBytes !== undefined ? { maxBytes: maxBytesFrom(flags.maxBytes) } : {}),
+  };
+}
+
+/** Opens the store and, on a database with no generation yet, creates the first one (active) from the flags. */
+export async function ensureFirstGeneration(ws: Workspace, flags: IndexFlags) {
+  const store = await ws.store();
+  if ((await store.generations()).length === 0)
+    await ws.ensureGeneration(
+      encoderSettingsFrom(flags),
+      'active',
+      undefined,
+      indexOptionsFrom(flags),
+    );
+  return store;
 }
 
 /** `--max-bytes` as a positive whole number of bytes. */

@@ -4,9 +4,9 @@ import type { Context } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
 import { folderRules, type IndexResult, indexFolder } from '../indexer.js';
-import { encoderSettingsFrom, indexOptionsFrom, type Workspace } from '../workspace.js';
+import type { Workspace } from '../workspace.js';
 import { fillTuning } from './fill.js';
-import type { IndexFlags } from './index-folder.js';
+import { ensureFirstGeneration, folderOptionsFrom, type IndexFlags } from './index-folder.js';
 
 export interface WatchFlags extends IndexFlags, FollowFlags {
   debounce?: string;
@@ -37,22 +37,12 @@ export async function watchCommand(
   const { leaseMs, pollMs } = followTimingFrom(flags);
   const metricsPort = metricsPortFrom(flags.metricsPort);
   const { batchSize, concurrency } = fillTuning(flags, ctx);
-  const rules = {
-    ...(flags.include ? { include: flags.include } : {}),
-    ...(flags.exclude ? { exclude: flags.exclude } : {}),
-  };
+  const rules = folderOptionsFrom(flags);
   const root = resolve(dir);
   const initial = await indexFolder(ws, dir, rules);
   report(ctx, initial, true);
   ws.useLeases(leaseMs);
-  const store = await ws.store();
-  if ((await store.generations()).length === 0)
-    await ws.ensureGeneration(
-      encoderSettingsFrom(flags),
-      'active',
-      undefined,
-      indexOptionsFrom(flags),
-    );
+  const store = await ensureFirstGeneration(ws, flags);
 
   const { excluded, wanted } = folderRules(rules);
   const relOf = (path: string) => relative(root, path).split(sep).join('/');
