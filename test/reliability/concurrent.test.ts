@@ -134,7 +134,9 @@ describe('several fill processes', () => {
         schema,
         gen: 'g',
         dims: DIMS,
-        delayMs: 2,
+        // Slow enough (about 5 s of encoding) that the second process is surely
+        // running before the first has taken the whole backlog.
+        delayMs: 20,
         scanBatch: 64,
         batchSize: 16,
       };
