@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { CliError, EXIT } from './errors.js';
+import { fileText } from './file-text.js';
+import { type LeftOut, walkFolder, why } from './folder-walk.js';
 import { globToRegExp } from './glob.js';
 import type { Workspace } from './workspace.js';
 
@@ -40,10 +42,13 @@ export interface IndexResult {
   /** Files that moved (a row removed and one added with the same content): their vectors moved too, nothing was embedded again. */
   moved: number;
   skipped: { path: string; reason: string }[];
+  /** What the rules left out (other file types, excluded folders, symlinks leading outside): nothing wrong with it. */
+  leftOut: LeftOut;
 }
 
-const DEFAULT_INCLUDE = ['**/*.md', '**/*.txt', '**/*.markdown'];
-const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/.git/**'];
+/** The formats `index` reads by default: Markdown, plain text and HTML. */
+export const DEFAULT_INCLUDE = ['**/*.md', '**/*.markdown', '**/*.txt', '**/*.html', '**/*.htm'];
+export const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/.git/**'];
 
 /** The include and exclude globs of `index` (and `watch`), compiled. */
 export function folderRules(opts: Pick<IndexOptions, 'include' | 'exclude'>): {
@@ -85,7 +90,6 @@ export async function indexFolder(
     throw new CliError(`folder ${dir} does not exist`, EXIT.notFound);
   }
   if (!st.isDirectory()) throw new CliError(`${dir} is not a folder`, EXIT.usage);
-  const { include, exclude } = folderRules(opts);
   const maxBytes = opts.maxBytes ?? 20 * 1024 * 1024;
 
   db.exec(`CREATE TABLE IF NOT EXISTS documents (
@@ -120,65 +124,20 @@ export async function indexFolder(
     removed: 0,
     moved: 0,
     skipped: [],
-  };
-  const found: { path: string; file: string }[] = [];
-  /** Folders that could not be listed: rows under them are kept, not removed. */
-  const unlisted: string[] = [];
-  /** Files that exist but could not be read: their rows are kept, not removed. */
-  const unreadable = new Set<string>();
-  // One bad entry (a name that is not UTF-8, a folder or file we may not
-  // read, a file deleted while we walk) is skipped with its reason; it never
-  // stops the rest of the folder from being indexed.
-  const walk = (abs: string) => {
-    const relDir = relative(root, abs).split(sep).join('/');
-    let entries: Dirent<Buffer>[];
-    try {
-      entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
-    } catch (e) {
-      unlisted.push(relDir === '' ? '' : `${relDir}/`);
-      result.skipped.push({ path: relDir || '.', reason: `cannot list this folder: ${why(e)}` });
-      return;
-    }
-    for (const entry of entries) {
-      const name = entry.name.toString('utf8');
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
-      if (exclude.some((re) => re.test(rel) || re.test(`${rel}/`))) continue;
-      const wanted = entry.isDirectory() || (entry.isFile() && include.some((re) => re.test(rel)));
-      if (!wanted) continue;
-      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
-        result.skipped.push({
-          path: rel,
-          reason: `the ${entry.isDirectory() ? 'folder' : 'file'} name is not valid UTF-8; rename it to index it`,
-        });
-        continue;
-      }
-      const full = join(abs, name);
-      if (entry.isDirectory()) walk(full);
-      else found.push({ path: rel, file: full });
-    }
+    leftOut: { entries: [], otherTypes: {} },
   };
   const scope = opts.paths?.map((p) => p.split(sep).join('/').replace(/\/+$/, ''));
   const inScope = (path: string) =>
     scope === undefined || scope.some((p) => p === '' || path === p || path.startsWith(`${p}/`));
-  if (scope === undefined) walk(root);
-  else {
-    for (const rel of new Set(scope)) {
-      const full = join(root, rel);
-      if (rel !== '' && exclude.some((re) => re.test(rel) || re.test(`${rel}/`))) continue;
-      let entry: ReturnType<typeof statSync> | undefined;
-      try {
-        entry = statSync(full);
-      } catch {
-        continue; // gone: its rows are removed below
-      }
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && include.some((re) => re.test(rel)))
-        found.push({ path: rel, file: full });
-    }
-  }
-  // A folder and a file inside it may both be in scope: each file once.
-  found.splice(0, found.length, ...new Map(found.map((f) => [f.path, f])).values());
-  found.sort((a, b) => (a.path < b.path ? -1 : 1));
+  // One bad entry (a name that is not UTF-8, a folder or file we may not
+  // read, a file deleted while we walk) is skipped with its reason; it never
+  // stops the rest of the folder from being indexed.
+  const walked = walkFolder(root, folderRules(opts), scope);
+  const { found, unlisted } = walked;
+  result.skipped.push(...walked.skipped);
+  result.leftOut = walked.leftOut;
+  /** Files that exist but could not be read: their rows are kept, not removed. */
+  const unreadable = new Set<string>();
 
   const existing = new Map(
     (db.prepare('SELECT path, hash FROM documents').all() as { path: string; hash: string }[]).map(
@@ -199,18 +158,20 @@ export async function indexFolder(
     for (const { path, file } of found) {
       let size: number;
       let content: string;
+      let title: string;
       try {
         size = statSync(file).size;
         if (size > maxBytes) {
           result.skipped.push({ path, reason: `larger than ${maxBytes} bytes` });
           continue;
         }
-        const decoded = decodeText(readFileSync(file));
-        if (typeof decoded !== 'string') {
-          result.skipped.push({ path, reason: decoded.skip });
+        const read = fileText(path, readFileSync(file));
+        if ('skip' in read) {
+          result.skipped.push({ path, reason: read.skip });
           continue;
         }
-        content = decoded;
+        content = read.text;
+        title = read.title;
       } catch (e) {
         // A file deleted mid-walk is gone (its row goes too); one we may not
         // read keeps its row until it is readable again.
@@ -227,7 +188,7 @@ export async function indexFolder(
         addedByHash.set(hash, [...(addedByHash.get(hash) ?? []), path]);
       } else if (before !== hash) result.changed++;
       else result.unchanged++;
-      if (before !== hash) upsert.run(path, titleOf(content, path), content, hash, size);
+      if (before !== hash) upsert.run(path, title, content, hash, size);
     }
     for (const [path, hash] of existing) {
       if (seen.has(path) || !inScope(path) || unreadable.has(path)) continue;
@@ -248,42 +209,4 @@ export async function indexFolder(
   // The rows are gone, so their vectors can never be returned; now free them.
   for (const path of removed) await store.deleteVectors(path);
   return result;
-}
-
-/** A file-system error as a short reason. */
-function why(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'it vanished while indexing (deleted or renamed)';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  return e instanceof Error ? e.message : String(e);
-}
-
-function titleOf(content: string, path: string): string {
-  const heading = /^#\s+(.+)$/m.exec(content);
-  return (heading?.[1] ?? path).trim().slice(0, 200);
-}
-
-/**
- * A file's bytes as text: UTF-8 (a byte-order mark dropped) or UTF-16 with a
- * byte-order mark. A binary file (NUL bytes, or mostly invalid UTF-8) and a
- * text in another encoding (Latin-1, say) are skipped with the reason.
- */
-export function decodeText(bytes: Buffer): string | { skip: string } {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe)
-    return new TextDecoder('utf-16le').decode(bytes.subarray(2));
-  if (bytes[0] === 0xfe && bytes[1] === 0xff)
-    return new TextDecoder('utf-16be').decode(bytes.subarray(2));
-  const body =
-    bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
-  if (body.includes(0)) return { skip: 'binary file (it contains NUL bytes)' };
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch {
-    const text = new TextDecoder('utf-8').decode(body);
-    const bad = (text.match(/\uFFFD/g) ?? []).length;
-    if (bad > text.length * 0.3) return { skip: `binary file (${bad} bytes are not valid UTF-8)` };
-    return {
-      skip: `not valid UTF-8 (${bad} invalid ${bad === 1 ? 'byte' : 'bytes'}; Latin-1 or Windows-1252 text?): convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) to index it`,
-    };
-  }
 }

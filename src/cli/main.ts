@@ -211,7 +211,7 @@ function withFolderRules(cmd: Command): Command {
   return cmd
     .option(
       '--include <glob>',
-      'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt)',
+      'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt, **/*.html, **/*.htm)',
       collect,
     )
     .option(
@@ -219,7 +219,11 @@ function withFolderRules(cmd: Command): Command {
       'skip files matching (repeatable; always skipped: **/node_modules/**, **/.git/**)',
       collect,
     )
-    .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)');
+    .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)')
+    .option(
+      '--verbose',
+      'list every file the rules left out (other types, excluded, symlinks leading outside) with why',
+    );
 }
 
 /** Runs the command line; resolves to the process exit code. */
@@ -308,7 +312,7 @@ export async function main(argv: string[]): Promise<number> {
       withCommon(
         withFolderRules(program.command('index <dir>'))
           .description(
-            'load .md/.txt files under <dir> into the documents table (content hash as revision), then fill',
+            'load Markdown, text and HTML files under <dir> into the documents table (content hash as revision), then fill; symlinks are followed while they stay inside <dir>',
           )
           .option(
             '--moved',

@@ -1,5 +1,6 @@
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
+import { describeLeftOut, type LeftOut } from '../folder-walk.js';
 import { type IndexOptions, indexFolder } from '../indexer.js';
 import { describeFill, type FillAll, fillEach } from '../run-fill.js';
 import {
@@ -18,6 +19,8 @@ export interface IndexFlags extends EncoderFlags, IndexOptionFlags {
   /** Largest file read, in bytes (`--max-bytes`). */
   maxBytes?: string;
   moved?: boolean;
+  /** List every file the rules left out, with why (`--verbose`). */
+  verbose?: boolean;
   batchSize?: string;
   concurrency?: string;
 }
@@ -41,12 +44,15 @@ export async function indexCommand(
   // One line per skipped entry on stderr, and exit code 5 (EXIT.partial):
   // everything else was indexed, but a script must know something was left out.
   for (const s of result.skipped) ctx.err(`vecfill: skipped ${s.path}: ${s.reason}`);
-  const value =
-    failed.length > 0 ? { index: result, fill: runs, failed } : { index: result, fill: runs };
+  reportLeftOut(ctx, result.leftOut, flags.verbose === true);
+  const index = { ...result, leftOut: leftOutJson(result.leftOut, flags.verbose === true) };
+  const value = failed.length > 0 ? { index, fill: runs, failed } : { index, fill: runs };
   const code = emit(ctx, value, () => {
     const lines = [
       `indexed ${result.files} files from ${result.root}: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed${result.moved ? `, ${result.moved} moved (vectors kept)` : ''}${result.skipped.length ? `, ${result.skipped.length} skipped (listed on stderr)` : ''}`,
     ];
+    const leftOut = describeLeftOut(result.leftOut, flags.verbose !== true);
+    if (leftOut) lines.push(leftOut);
     lines.push(...runs.map(describeFill));
     return lines.join('\n');
   });
@@ -87,4 +93,22 @@ export function maxBytesFrom(value: string): number {
       EXIT.usage,
     );
   return n;
+}
+
+/** With `--verbose`, one line per entry the rules left out, on stderr. */
+export function reportLeftOut(ctx: Context, leftOut: LeftOut, verbose: boolean): void {
+  if (!verbose) return;
+  for (const e of leftOut.entries) ctx.err(`vecfill: left out ${e.path}: ${e.reason}`);
+}
+
+/** The left-out summary as JSON: counts always, each entry with `--verbose`. */
+export function leftOutJson(leftOut: LeftOut, verbose: boolean) {
+  const count = (r: string) => leftOut.entries.filter((e) => e.reason === r).length;
+  return {
+    otherTypes: leftOut.otherTypes,
+    excluded: count('excluded'),
+    symlinksOutside: count('symlink outside the folder'),
+    symlinkLoops: count('symlink loop'),
+    ...(verbose ? { entries: leftOut.entries } : {}),
+  };
 }

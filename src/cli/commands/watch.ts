@@ -2,11 +2,18 @@ import { relative, resolve, sep } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import type { Context } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
+import { describeLeftOut } from '../folder-walk.js';
 import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
 import { folderRules, type IndexResult, indexFolder } from '../indexer.js';
 import type { Workspace } from '../workspace.js';
 import { fillTuning } from './fill.js';
-import { ensureFirstGeneration, folderOptionsFrom, type IndexFlags } from './index-folder.js';
+import {
+  ensureFirstGeneration,
+  folderOptionsFrom,
+  type IndexFlags,
+  leftOutJson,
+  reportLeftOut,
+} from './index-folder.js';
 
 export interface WatchFlags extends IndexFlags, FollowFlags {
   debounce?: string;
@@ -40,9 +47,9 @@ export async function watchCommand(
   const rules = folderOptionsFrom(flags);
   const root = resolve(dir);
   const initial = await indexFolder(ws, dir, rules);
-  report(ctx, initial, true);
+  report(ctx, initial, true, flags.verbose === true);
   ws.useLeases(leaseMs);
-  const store = await ensureFirstGeneration(ws, flags);
+  await ensureFirstGeneration(ws, flags);
 
   const { excluded, wanted } = folderRules(rules);
   const relOf = (path: string) => relative(root, path).split(sep).join('/');
@@ -62,7 +69,7 @@ export async function watchCommand(
       try {
         const r = await indexFolder(ws, dir, { ...rules, paths });
         if (r.added + r.changed + r.removed + r.moved + r.skipped.length > 0) {
-          report(ctx, r, false);
+          report(ctx, r, false, flags.verbose === true);
           notify();
         }
       } catch (e) {
@@ -120,9 +127,18 @@ export async function watchCommand(
   }
 }
 
-function report(ctx: Context, r: IndexResult, initial: boolean): void {
+function report(ctx: Context, r: IndexResult, initial: boolean, verbose: boolean): void {
+  reportLeftOut(ctx, r.leftOut, verbose);
   if (ctx.json) {
-    ctx.out(JSON.stringify({ event: 'indexed', time: new Date().toISOString(), initial, ...r }));
+    ctx.out(
+      JSON.stringify({
+        event: 'indexed',
+        time: new Date().toISOString(),
+        initial,
+        ...r,
+        leftOut: leftOutJson(r.leftOut, verbose),
+      }),
+    );
     return;
   }
   const parts = [
@@ -138,5 +154,7 @@ function report(ctx: Context, r: IndexResult, initial: boolean): void {
       .join(', ') || 'nothing new',
   ];
   ctx.out(parts.join(' '));
+  const leftOut = initial ? describeLeftOut(r.leftOut, !verbose) : undefined;
+  if (leftOut) ctx.out(leftOut);
   for (const s of r.skipped) ctx.err(`  skipped ${s.path}: ${s.reason}`);
 }
