@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { fill } from '../dist/core/index.js';
-import { PgStore, vectorLiteral } from '../dist/postgres/index.js';
+import { PgStore } from '../dist/postgres/index.js';
+import { vectorLiteral } from '../dist/postgres/pg-vector.js';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import { clusteredVectors, pct, rng } from './lib.js';
 

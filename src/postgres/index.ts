@@ -3,21 +3,15 @@
  * `vecfill/sqlite`, over PostgreSQL + pgvector. Bring any client with
  * `query(text, params)`: a node-postgres Pool, a Client, or PGlite.
  */
-export {
-  inTransaction,
-  type PgClient,
-  type PgPoolLike,
-  type PgQueryable,
-  type PgTransactional,
-} from './pg-client.js';
-export { coveredPg, type PgSchema, type ValidPgSchema, validatePgSchema } from './pg-schema.js';
-export {
-  type PgBuildIndexOptions,
-  type PgFilter,
-  type PgIndexProgress,
-  type PgIndexStatus,
-  type PgKey,
-  PgStore,
-  type PgvectorInfo,
-  vectorLiteral,
-} from './pg-store.js';
+export type { PgClient, PgPoolLike, PgQueryable, PgTransactional } from './pg-client.js';
+export type { PgSchema, ValidPgSchema } from './pg-schema.js';
+export { PgStore } from './pg-store.js';
+export type {
+  PgBuildIndexOptions,
+  PgFilter,
+  PgGenerationStats,
+  PgIndexProgress,
+  PgIndexStatus,
+  PgKey,
+  PgvectorInfo,
+} from './pg-types.js';

@@ -7,7 +7,8 @@ import {
   type Pending,
   search,
 } from '../../src/core/index.js';
-import { type PgClient, type PgKey, PgStore, validatePgSchema } from '../../src/postgres/index.js';
+import { type PgClient, type PgKey, PgStore } from '../../src/postgres/index.js';
+import { validatePgSchema } from '../../src/postgres/pg-schema.js';
 import { embed } from '../support/hash-encoder.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 

@@ -1,0 +1,203 @@
+import {
+  type ActivateOptions,
+  checkSkippedShare,
+  fingerprint,
+  type Generation,
+  GenerationConflictError,
+  type GenerationInfo,
+  type GenerationState,
+  LifecycleError,
+  UncoveredError,
+  validateGeneration,
+} from '../core/index.js';
+import { checkReopen, refuseRetireActive, uncoveredNext } from '../core/lifecycle.js';
+import type { PgQueryable } from './pg-client.js';
+import {
+  allGenRows,
+  type GenRow,
+  genRow,
+  liveGenRow,
+  lockStore,
+  type PgContext,
+  toInfo,
+} from './pg-context.js';
+import { coverage, skipReasons } from './pg-coverage.js';
+import { PG_UNIQUE_VIOLATION, pgErrorCode } from './pg-errors.js';
+import { createVectorTable, indexStatus } from './pg-hnsw.js';
+
+/**
+ * Creates `gen` in `state` with its vector table, or finds it; refuses a
+ * known key with another fingerprint or dimension. A reclaimed generation
+ * is brought back empty.
+ */
+export async function ensureGeneration(
+  ctx: PgContext,
+  gen: string,
+  generation: Generation,
+  state: 'building' | 'active',
+): Promise<GenerationInfo<string>> {
+  if (typeof gen !== 'string' || gen === '')
+    throw new TypeError('generation key must be a non-empty string');
+  validateGeneration(generation);
+  const fp = fingerprint(generation);
+  const t = ctx.t;
+  const row = await ctx.tx(async (tx) => {
+    // Two sessions ensuring the same new generation: the second waits, then finds it.
+    await lockStore(ctx, tx);
+    const [existing] = (await ctx.q(
+      `SELECT * FROM ${t.gens} WHERE key = $1 FOR UPDATE`,
+      [gen],
+      tx,
+    )) as unknown as GenRow[];
+    if (existing) {
+      if (existing.dimensions !== generation.dimensions) {
+        throw new GenerationConflictError(
+          gen,
+          `${existing.dimensions} dimensions, not ${generation.dimensions}`,
+        );
+      }
+      if (existing.fingerprint !== fp) {
+        throw new GenerationConflictError(
+          gen,
+          `fingerprint ${existing.fingerprint} (${existing.generation}), not ${fp}`,
+        );
+      }
+      if (!existing.reclaimed) return existing;
+      await setState(ctx, tx, gen, state);
+      await ctx.q(`UPDATE ${t.gens} SET reclaimed = false WHERE id = $1`, [existing.id], tx);
+      await createVectorTable(ctx, tx, existing.id, existing.dimensions, state);
+      return genRow(ctx, gen, tx);
+    }
+    let created: GenRow | undefined;
+    try {
+      [created] = (await ctx.q(
+        `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+        [gen, JSON.stringify(generation), fp, generation.dimensions, state],
+        tx,
+      )) as unknown as GenRow[];
+    } catch (e) {
+      throw stateConflict(e, gen, state);
+    }
+    await createVectorTable(ctx, tx, created!.id, generation.dimensions, state);
+    return created!;
+  });
+  return toInfo(row);
+}
+
+async function setState(
+  ctx: PgContext,
+  tx: PgQueryable,
+  key: string,
+  state: GenerationState,
+): Promise<void> {
+  try {
+    await ctx.q(`UPDATE ${ctx.t.gens} SET state = $1 WHERE key = $2`, [state, key], tx);
+  } catch (e) {
+    throw stateConflict(e, key, state);
+  }
+}
+
+/** A unique violation on the one-active / one-building indexes, said as the rule it breaks. */
+function stateConflict(e: unknown, gen: string, state: string): unknown {
+  if (pgErrorCode(e) !== PG_UNIQUE_VIOLATION) return e;
+  return new LifecycleError(
+    `generation ${JSON.stringify(gen)} cannot be ${state}: another generation already is (at most one active and one building); ${state === 'building' ? 'activate or retire it first' : 'create the new one as building, fill it, then activate it'}`,
+  );
+}
+
+export async function generations(ctx: PgContext): Promise<GenerationInfo<string>[]> {
+  return (await allGenRows(ctx)).map(toInfo);
+}
+
+export async function liveGenerations(ctx: PgContext): Promise<string[]> {
+  const rows = await ctx.q(
+    `SELECT key FROM ${ctx.t.gens} WHERE state IN ('building', 'active') ORDER BY CASE state WHEN 'building' THEN 0 ELSE 1 END`,
+  );
+  return rows.map((r) => String(r.key));
+}
+
+/**
+ * Makes `gen` the active generation and retires the other live ones, in one
+ * transaction that re-checks the backlog under an exclusive lock. Its HNSW
+ * index is built first (`buildIndex`) when it is missing or invalid, so an
+ * active generation always has its index; a build that fails refuses
+ * activation.
+ */
+export async function activate(
+  ctx: PgContext,
+  gen: string,
+  options: ActivateOptions,
+  buildIndex: () => Promise<unknown>,
+): Promise<void> {
+  const before = await liveGenRow(ctx, gen);
+  const { backlog } = await coverage(ctx, gen);
+  if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(before.state));
+  if (!(await indexStatus(ctx, gen)).valid) {
+    try {
+      await buildIndex();
+    } catch (e) {
+      throw new LifecycleError(
+        `generation ${JSON.stringify(gen)} was not activated: its HNSW index could not be built (${(e as Error).message}); fix the cause (often maintenance_work_mem or disk space) and activate again`,
+      );
+    }
+  }
+  await ctx.tx(async (tx) => {
+    const g = await liveGenRow(ctx, gen, tx);
+    await ctx.q(`LOCK TABLE ${ctx.t.gens} IN EXCLUSIVE MODE`, [], tx);
+    const { backlog, embedded } = await coverage(ctx, gen, tx);
+    if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
+    checkSkippedShare(gen, embedded, await skipReasons(ctx, gen, tx), options);
+    await ctx.q(
+      `UPDATE ${ctx.t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> $1`,
+      [g.id],
+      tx,
+    );
+    await setState(ctx, tx, gen, 'active');
+  });
+}
+
+/** Moves `gen` to `state` under the generations table's exclusive lock, after `check` approves its row. */
+async function changeState(
+  ctx: PgContext,
+  gen: string,
+  state: GenerationState,
+  check: (g: GenRow) => void,
+): Promise<void> {
+  await genRow(ctx, gen);
+  await ctx.tx(async (tx) => {
+    await ctx.q(`LOCK TABLE ${ctx.t.gens} IN EXCLUSIVE MODE`, [], tx);
+    check(await genRow(ctx, gen, tx));
+    await setState(ctx, tx, gen, state);
+  });
+}
+
+/** Takes `gen` out of search; the active one only with `force`. */
+export function retire(ctx: PgContext, gen: string, opts: { force?: boolean }): Promise<void> {
+  return changeState(ctx, gen, 'retired', (g) => {
+    if (g.state === 'active' && !opts.force) throw refuseRetireActive(gen);
+  });
+}
+
+/** Brings a retired, unreclaimed generation back as `building`. */
+export function reopen(ctx: PgContext, gen: string): Promise<void> {
+  return changeState(ctx, gen, 'building', (g) => {
+    checkReopen(gen, g.state, Boolean(g.reclaimed));
+  });
+}
+
+/** Drops a retired generation's vectors, chunks and stamps; its row stays, marked reclaimed. */
+export async function reclaim(ctx: PgContext, gen: string): Promise<void> {
+  await ctx.tx(async (tx) => {
+    const g = await genRow(ctx, gen, tx);
+    if (g.state !== 'retired')
+      throw new LifecycleError(
+        `generation ${JSON.stringify(gen)} is ${g.state}; retire it before reclaiming its storage`,
+      );
+    if (g.reclaimed) return;
+    await ctx.q(`DROP TABLE IF EXISTS ${ctx.t.vec(g.id)}`, [], tx);
+    await ctx.q(`DELETE FROM ${ctx.t.chunks} WHERE gen = $1`, [g.id], tx);
+    await ctx.q(`DELETE FROM ${ctx.t.stamps} WHERE gen = $1`, [g.id], tx);
+    await ctx.q(`UPDATE ${ctx.t.gens} SET reclaimed = true WHERE id = $1`, [g.id], tx);
+    ctx.cursor.delete(g.id);
+  });
+}

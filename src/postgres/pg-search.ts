@@ -1,0 +1,155 @@
+import { DimensionMismatchError, fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
+import { PgBinds } from './pg-binds.js';
+import type { PgQueryable } from './pg-client.js';
+import { type GenRow, liveGenRow, type PgContext, type Row } from './pg-context.js';
+import { textDocs } from './pg-full-text.js';
+import { coveredPg } from './pg-schema.js';
+import type { PgFilter, PgKey } from './pg-types.js';
+import { vectorLiteral } from './pg-vector.js';
+
+/** Below this many matching documents a filtered search scans their vectors exactly. */
+const FILTER_EXACT_ROWS = 2000;
+
+/** The widest window a search without iterative scans (pgvector < 0.8) asks the HNSW index for (its `ef_search` limit). */
+const MAX_EF_SEARCH = 1000;
+
+/**
+ * How a search window reads a generation's vectors: `ann` through the HNSW
+ * index, `exact` by scanning them all, `restricted` by scanning only the
+ * vectors of the documents a selective filter keeps.
+ */
+export type KnnMode = 'ann' | 'exact' | 'restricted';
+
+/**
+ * One search window as SQL: the `window` nearest vectors (materialized first,
+ * so the KNN is not re-run per row), then joined to the chunks, the rows and
+ * their stamps, keeping only fresh rows that pass the filter, best `limit`.
+ */
+export function searchSql(
+  ctx: PgContext,
+  g: GenRow,
+  query: string,
+  mode: KnnMode,
+  window: number,
+  limit: number,
+  filter: PgFilter | undefined,
+): { text: string; values: unknown[] } {
+  const { schema: s, t } = ctx;
+  const b = new PgBinds(filter);
+  const q = b.add(query);
+  const gen = b.add(g.id);
+  // The exact forms add 0 to the distance so the planner cannot use the (approximate) index.
+  const knn =
+    mode === 'restricted'
+      ? `SELECT v.id, (v.embedding <=> ${q}::vector) + 0 AS distance FROM ${s.docs} d
+         JOIN ${t.chunks} c ON c.doc = d.${s.id} AND c.gen = ${gen} JOIN ${t.vec(g.id)} v ON v.id = c.id
+         WHERE TRUE${b.where} ORDER BY 2 LIMIT ${b.add(window)}`
+      : mode === 'exact'
+        ? `SELECT v.id, (v.embedding <=> ${q}::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT ${b.add(window)}`
+        : `SELECT v.id, v.embedding <=> ${q}::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> ${q}::vector LIMIT ${b.add(window)}`;
+  const text = `WITH knn AS MATERIALIZED (${knn})
+    SELECT c.doc AS doc, c.chunk_index AS chunk_index, c.start_off AS start_off, c.end_off AS end_off, knn.distance AS distance
+    FROM knn JOIN ${t.chunks} c ON c.id = knn.id
+    JOIN ${s.docs} d ON d.${s.id} = c.doc
+    LEFT JOIN ${t.stamps} s ON s.gen = ${gen} AND s.doc = d.${s.id}
+    WHERE ${coveredPg(s)}${b.where}
+    ORDER BY knn.distance LIMIT ${b.add(limit)}`;
+  return { text, values: b.values };
+}
+
+/**
+ * Chunk hits, best first, only from existing rows with a current stamp. The
+ * HNSW KNN runs first (materialized) with iterative scans enabled; when
+ * stale, deleted or filtered rows take up slots the window widens, and an
+ * exact scan finishes when the window would cover the whole generation.
+ */
+export async function queryGeneration(
+  ctx: PgContext,
+  gen: string,
+  query: Float32Array,
+  limit: number,
+  opts: QueryOptions<PgFilter> = {},
+): Promise<Hit<PgKey>[]> {
+  const g = await liveGenRow(ctx, gen);
+  if (query.length !== g.dimensions) {
+    throw new DimensionMismatchError(
+      g.dimensions,
+      query.length,
+      `query for generation ${JSON.stringify(gen)}`,
+    );
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  opts.signal?.throwIfAborted();
+  // One READ ONLY transaction, rolled back: a caller's filter can neither
+  // write (setval, lo_unlink) nor leave a changed setting on the connection.
+  return ctx.tx(
+    async (tx) => {
+      const rows = await nearestRows(ctx, tx, g, vectorLiteral(query), limit, opts.filter);
+      const hits: Hit<PgKey>[] = rows.map((r) => ({
+        doc: r.doc as PgKey,
+        chunkIndex: Number(r.chunk_index),
+        score: 1 - Number(r.distance),
+        start: Number(r.start_off),
+        end: Number(r.end_off),
+      }));
+      if (!opts.hybrid || opts.text === undefined) return hits;
+      return fuseHybrid(hits, await textDocs(ctx, tx, g, opts.text, limit * 2, opts.filter), limit);
+    },
+    { readOnly: true },
+  );
+}
+
+/** The best `limit` fresh chunk rows, widening the window until they are found or it covers the generation. */
+async function nearestRows(
+  ctx: PgContext,
+  tx: PgQueryable,
+  g: GenRow,
+  query: string,
+  limit: number,
+  filter: PgFilter | undefined,
+): Promise<Row[]> {
+  const iterative = ctx.pgvector.iterativeScan;
+  // The generation's size is counted only when the first window falls short.
+  let total = Number.POSITIVE_INFINITY;
+  // A selective filter (fewer than FILTER_EXACT_ROWS matching documents) is answered
+  // by an exact scan of just those documents' vectors: an index scan would have to
+  // pass ~1/selectivity candidates before ten rows match.
+  let restricted = false;
+  if (filter) {
+    const b = new PgBinds(filter);
+    const [m] = await ctx.q(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${ctx.schema.docs} d WHERE TRUE${b.where} LIMIT ${FILTER_EXACT_ROWS}) x`,
+      b.values,
+      tx,
+    );
+    restricted = Number(m?.n ?? 0) < FILTER_EXACT_ROWS;
+  }
+  let k = Math.max(limit * 2, 20);
+  for (;;) {
+    // Without iterative scans an HNSW scan yields at most ef_search rows, so a wider window is an exact scan.
+    const exact = restricted || k >= total || (!iterative && k > MAX_EF_SEARCH);
+    if (!exact) {
+      // One round trip for both settings (transaction-local, like SET LOCAL).
+      await ctx.q(
+        `SELECT set_config('hnsw.ef_search', $1, true)${iterative ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`,
+        [String(Math.min(MAX_EF_SEARCH, Math.max(40, k)))],
+        tx,
+      );
+    }
+    const mode: KnnMode = restricted ? 'restricted' : exact ? 'exact' : 'ann';
+    const window = restricted ? 2_147_483_647 : exact ? Math.max(total, 1) : k;
+    const { text, values } = searchSql(ctx, g, query, mode, window, limit, filter);
+    const rows = await ctx.q(text, values, tx);
+    if (rows.length >= limit || exact) return rows;
+    if (total === Number.POSITIVE_INFINITY) {
+      const [count] = await ctx.q(
+        `SELECT count(*)::int AS total FROM ${ctx.t.chunks} WHERE gen = $1`,
+        [g.id],
+        tx,
+      );
+      total = Number(count?.total ?? 0);
+    }
+    k *= 4;
+  }
+}
