@@ -36,7 +36,7 @@ import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import type { GenerationIndex } from './index/generation-index.js';
 import { type GenerationSource, ScanIndexes, type ScanStatus } from './index/scan-indexes.js';
-import { packRows, readVec0Chunks } from './index/vec0-rows.js';
+import { packRows, readVec0Chunks, readVec0Rows } from './index/vec0-rows.js';
 import { loadVec } from './open-database.js';
 import {
   columnType,
@@ -931,18 +931,20 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
           ),
         ],
       some: (ids) => {
-        // One lookup per id: vec0 answers `rowid = ?` directly, while
-        // `rowid IN (…)` would scan the whole table.
-        const one = this.#stmt(
-          `vector${g.id}`,
-          () => `SELECT ${v} FROM ${table} WHERE ${id} = ?`,
-        ).pluck();
-        const out: (readonly [number, Buffer])[] = [];
-        for (const i of ids) {
-          const blob = one.get(g.quantization ? i : BigInt(i)) as Buffer | undefined;
-          if (blob) out.push([i, blob]);
+        if (!g.quantization) {
+          const rows = readVec0Rows(this.db, t.vec(g.id), g.dimensions, ids);
+          if (rows) return rows;
         }
-        return out;
+        // One query for all ids (a plain table, or a vec0 table of another layout).
+        return asRows(
+          this.#stmt(
+            `vectors${g.id}`,
+            () =>
+              `SELECT v.${id}, v.${v} FROM json_each(?) j CROSS JOIN ${table} v ON v.${id} = j.value`,
+          )
+            .raw()
+            .all(JSON.stringify(ids)),
+        );
       },
       centre: () => {
         const blob = this.#stmt('centreOf', () => `SELECT centre FROM ${t.gens} WHERE id = ?`)

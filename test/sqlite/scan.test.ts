@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
-import { readVec0Chunks } from '../../src/sqlite/index/vec0-rows.js';
+import { readVec0Chunks, readVec0Rows } from '../../src/sqlite/index/vec0-rows.js';
 import {
   type GenerationOptions,
   openDatabase,
@@ -291,6 +291,42 @@ describe('loading a float generation', () => {
     expect(fast).toHaveLength(slow.length);
     expect(sort(fast)).toEqual(sort(slow));
     expect(readVec0Chunks(store.db, 'vf_no_such_table', 5)).toBeNull();
+    store.db.close();
+  });
+
+  it('reads chosen rows in bulk (whole chunks where many sit together) exactly as vec0 point reads do', () => {
+    const store = open('rows.db', undefined, true);
+    store.ensureGeneration('g', { model: 'm', dimensions: 5 }, 'active');
+    for (let i = 1; i <= 2500; i++)
+      save(
+        store,
+        'g',
+        i,
+        Float32Array.from({ length: 5 }, (_, j) => Math.cos(i * 0.3 + j)),
+      );
+    for (let i = 1; i <= 2500; i += 9) store.deleteVectors(i);
+    // Scattered ids (one by one), a dense run (a whole chunk), deleted and unknown ids.
+    const ids = [
+      3,
+      5,
+      1024,
+      1500,
+      ...Array.from({ length: 400 }, (_, i) => 2000 + i),
+      1,
+      10,
+      99_999,
+    ];
+    const point = store.db.prepare('SELECT embedding FROM vf_vec_1 WHERE rowid = ?').pluck();
+    const want = ids
+      .map((id) => [id, point.get(BigInt(id)) as Buffer | undefined] as const)
+      .filter(([, b]) => b !== undefined)
+      .map(([id, b]) => [id, [...b!]] as const);
+    const got = readVec0Rows(store.db, 'vf_vec_1', 5, ids)!.map(([id, b]) => [id, [...b]] as const);
+    const sort = (rows: (readonly [number, number[]])[]) => [...rows].sort((a, b) => a[0] - b[0]);
+    expect(want.length).toBeGreaterThan(350);
+    expect(sort(got)).toEqual(sort(want));
+    expect(readVec0Rows(store.db, 'vf_vec_1', 5, [])).toEqual([]);
+    expect(readVec0Rows(store.db, 'vf_no_such_table', 5, [1])).toBeNull();
     store.db.close();
   });
 });
