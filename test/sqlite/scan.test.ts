@@ -322,7 +322,8 @@ describe('loading a float generation', () => {
       .filter(([, b]) => b !== undefined)
       .map(([id, b]) => [id, [...b!]] as const);
     const got = readVec0Rows(store.db, 'vf_vec_1', 5, ids)!.map(([id, b]) => [id, [...b]] as const);
-    const sort = (rows: (readonly [number, number[]])[]) => [...rows].sort((a, b) => a[0] - b[0]);
+    const sort = (rows: (readonly [number, readonly number[]])[]) =>
+      [...rows].sort((a, b) => a[0] - b[0]);
     expect(want.length).toBeGreaterThan(350);
     expect(sort(got)).toEqual(sort(want));
     expect(readVec0Rows(store.db, 'vf_vec_1', 5, [])).toEqual([]);
