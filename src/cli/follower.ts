@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { Command } from 'commander';
 import { describe, type FollowEvent, follow } from '../core/index.js';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -43,20 +42,6 @@ export function followTimingFrom(flags: FollowFlags): { leaseMs: number; pollMs:
 }
 
 export { metricsPortFrom };
-
-/** The options of the following commands (`fill --follow`, `watch`). */
-export function withFollowOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--metrics-port <port>',
-      'serve Prometheus /metrics and /healthz on 127.0.0.1:<port> (0 picks a free port)',
-    )
-    .option(
-      '--lease <seconds>',
-      `how long a scan page is reserved for this process, so several fillers share the work (default ${DEFAULT_LEASE_SECONDS})`,
-    )
-    .option('--poll <ms>', 'how often to check for changes (default 200)');
-}
 
 /**
  * Runs `follow` for the CLI until Ctrl-C / SIGTERM: one JSON line per event

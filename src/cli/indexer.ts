@@ -100,20 +100,15 @@ export async function indexFolder(
     bytes INTEGER NOT NULL,
     indexed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
   )`);
-  const savedRoot = ws.db
-    .prepare("SELECT value FROM vecfill_config WHERE key = 'root'")
-    .pluck()
-    .get() as string | undefined;
-  if (savedRoot !== undefined && JSON.parse(savedRoot) !== root && !opts.moved) {
+  const savedRoot = await ws.savedRoot();
+  if (savedRoot !== undefined && savedRoot !== root && !opts.moved) {
     throw new CliError(
-      `this database indexes ${JSON.parse(savedRoot) as string}; if that folder moved to ${root}, run \`vecfill index ${root} --moved\` (unchanged files are not embedded again), else index ${root} into another --db`,
+      `this database indexes ${savedRoot}; if that folder moved to ${root}, run \`vecfill index ${root} --moved\` (unchanged files are not embedded again), else index ${root} into another --db`,
       EXIT.usage,
     );
   }
   await ws.configureTable({ ...FILES_TABLE, prefix: ws.vectorsPrefix });
-  db.prepare(
-    "INSERT INTO vecfill_config (key, value) VALUES ('root', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-  ).run(JSON.stringify(root));
+  await ws.saveRoot(root);
 
   const result: IndexResult = {
     root,

@@ -1,6 +1,7 @@
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import type { TableConfig, Workspace } from '../workspace.js';
+import type { TableConfig } from '../settings.js';
+import type { Workspace } from '../workspace.js';
 
 export interface ConfigFlags {
   table?: string;

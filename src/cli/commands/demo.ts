@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Context, emit } from '../context.js';
+import { encoderSettingsFrom } from '../encoder-settings.js';
 import { indexFolder } from '../indexer.js';
 import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
-import { encoderSettingsFrom, Workspace } from '../workspace.js';
+import { Workspace } from '../workspace.js';
 import { renderRows, runSearch, type SearchRow } from './search.js';
 
 /** The queries the demo runs, and the file each one should find first. */
@@ -33,7 +34,7 @@ export async function demoCommand(flags: DemoFlags, ctx: Context): Promise<numbe
   const started = Date.now();
   const corpus = fileURLToPath(new URL('../../../corpus/', import.meta.url));
   const dbPath = flags.db ?? join(mkdtempSync(join(tmpdir(), 'vecfill-demo-')), 'demo.db');
-  const ws = await Workspace.open(dbPath, { create: true, quiet: ctx.json });
+  const ws = await Workspace.open(dbPath, { create: true, log: ctx });
   try {
     if (!ctx.json) ctx.err(`vecfill demo: indexing the sample corpus into ${dbPath}`);
     const index = await indexFolder(ws, corpus, { exclude: ['README.md'] });

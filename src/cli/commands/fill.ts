@@ -1,14 +1,14 @@
 import { type Context, emit } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
-import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
-import { describeFill, fillEach } from '../run-fill.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
   type IndexOptionFlags,
   indexOptionsFrom,
-  type Workspace,
-} from '../workspace.js';
+} from '../encoder-settings.js';
+import { CliError, EXIT } from '../errors.js';
+import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
+import { describeFill, fillEach } from '../run-fill.js';
+import type { Workspace } from '../workspace.js';
 
 export interface FillFlags extends EncoderFlags, IndexOptionFlags, FollowFlags {
   follow?: boolean;

@@ -3,13 +3,13 @@ import { CliError, EXIT } from '../errors.js';
 import { describeLeftOut, type LeftOut } from '../folder-walk.js';
 import { type IndexOptions, indexFolder } from '../indexer.js';
 import { describeFill, type FillAll, fillEach } from '../run-fill.js';
+import type { Workspace } from '../workspace.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
   type IndexOptionFlags,
   indexOptionsFrom,
-  type Workspace,
-} from '../workspace.js';
+} from '../encoder-settings.js';
 import { fillTuning } from './fill.js';
 
 export interface IndexFlags extends EncoderFlags, IndexOptionFlags {

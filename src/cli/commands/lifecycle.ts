@@ -5,15 +5,15 @@ import {
   UnknownGenerationError,
 } from '../../core/index.js';
 import { type Context, emit } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
-import { describeFill, fillEach } from '../run-fill.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
   type IndexOptionFlags,
   indexOptionsFrom,
-  type Workspace,
-} from '../workspace.js';
+} from '../encoder-settings.js';
+import { CliError, EXIT } from '../errors.js';
+import { describeFill, fillEach } from '../run-fill.js';
+import type { Workspace } from '../workspace.js';
 import { fillTuning } from './fill.js';
 
 export interface MigrateFlags extends EncoderFlags, IndexOptionFlags {

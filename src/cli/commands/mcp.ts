@@ -8,11 +8,12 @@ import {
   search,
   VecfillError,
 } from '../../core/index.js';
+import type { CliFilter, CliKey } from '../backends.js';
 import type { Context } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { passageOf } from '../output.js';
 import { fillGeneration } from '../run-fill.js';
-import type { CliFilter, CliKey, Workspace } from '../workspace.js';
+import type { Workspace } from '../workspace.js';
 
 export interface McpFlags {
   allowFill?: boolean;

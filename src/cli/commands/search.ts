@@ -5,11 +5,11 @@ import {
   search,
 } from '../../core/index.js';
 import { type Degraded, degraded as degradedEntry, messageOf, searchAdvice } from '../advice.js';
-
+import type { CliFilter, CliKey, CliStore } from '../backends.js';
 import { type Context, emit } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { highlight, passageOf } from '../output.js';
-import type { CliFilter, CliKey, CliStore, Workspace } from '../workspace.js';
+import type { Workspace } from '../workspace.js';
 
 export interface SearchFlags {
   limit?: string;

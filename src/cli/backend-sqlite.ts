@@ -1,0 +1,64 @@
+import { existsSync, statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { openDatabase, SqliteStore } from '../sqlite/index.js';
+import type { Backend } from './backends.js';
+import { CliError, EXIT } from './errors.js';
+import { redactConnectionString } from './redact.js';
+
+/** A SQLite file (refused when missing unless `create`), with sqlite-vec loaded. */
+export function sqliteBackend(path: string, create: boolean): Backend {
+  const shown = redactConnectionString(path);
+  if (!create && !existsSync(path)) {
+    throw new CliError(
+      `no database at ${shown}; create one with \`vecfill index <folder> --db ${shown}\`, or point --db at an existing SQLite file (or a postgres:// URL)`,
+      EXIT.notFound,
+    );
+  }
+  let db: Database.Database;
+  try {
+    db = openDatabase(path);
+  } catch (e) {
+    throw new CliError(
+      `cannot open ${shown} as a SQLite database: ${(e as Error).message}`,
+      EXIT.notFound,
+    );
+  }
+  const query = async (sql: string, params: readonly unknown[]) => {
+    const st = db.prepare(sql);
+    if (st.reader) return st.all(...params) as Record<string, unknown>[];
+    st.run(...params);
+    return [];
+  };
+  return {
+    kind: 'sqlite',
+    sqlite: db,
+    query,
+    openStore: async (cfg, opts = {}) =>
+      SqliteStore.open(db, {
+        ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+        ...(opts.oneQuery ? { scan: { float: 'sqlite-vec' } } : {}),
+        docsTable: cfg.table,
+        idColumn: cfg.id,
+        contentColumn: cfg.content,
+        vectorsPrefix: cfg.prefix,
+        ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
+      }),
+    columns: async (table) =>
+      (await query('SELECT name FROM pragma_table_info(?)', [table])).map((r) => String(r.name)),
+    // Virtual tables first: dropping one drops its shadow tables with it.
+    tables: async () =>
+      (
+        await query(
+          "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC, name",
+          [],
+        )
+      ).map((r) => String(r.name)),
+    dropTable: async (quoted) => {
+      await query(`DROP TABLE IF EXISTS ${quoted}`, []);
+    },
+    sizeBytes: async () => statSync(path).size,
+    close: async () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import type Database from 'better-sqlite3';
+import {
+  type Awaitable,
+  type Generation,
+  type GenerationInfo,
+  type LifecycleStore,
+  validateIdentifier,
+} from '../core/index.js';
+import type { GenerationOptions } from '../sqlite/index.js';
+import { sqliteBackend } from './backend-sqlite.js';
+import { CliError, EXIT } from './errors.js';
+import type { TableConfig } from './settings.js';
+
+/** A document key as either backend returns it. */
+export type CliKey = string | number | bigint;
+/** A `--where` filter: SQL over the documents table, aliased `d`. */
+export interface CliFilter {
+  where: string;
+  params?: readonly (string | number | null)[];
+}
+/** The store the command line drives: the lifecycle contract plus storage statistics. */
+export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
+  stats(gen: string): Awaitable<{
+    chunks: number;
+    /** Chunks the encoder rejected in documents embedded without them. */
+    skippedChunks?: number;
+    vectorBytes: number;
+    /** Postgres: the generation's ANN index (`hnsw`, or why there is none yet). */
+    index?: string;
+    indexBytes?: number;
+    /** How searches scan the generation and the memory that takes (SQLite). */
+    scan?: { scan: string; residentBytes: number; note?: string };
+  }>;
+  /** Postgres only: progress of an HNSW index build (at the end of a fill, or at activate). */
+  onIndexProgress?:
+    | ((p: { generation: string; phase: string; done: number; total: number }) => void)
+    | undefined;
+  /** Postgres only: the change trigger followers LISTEN to. */
+  installTrigger?(): Promise<{ channel: string }>;
+  uninstallTrigger?(): Promise<void>;
+  /** SQLite only: moves a renamed document's vectors to its new key. */
+  moveVectors?(from: CliKey, to: CliKey): void;
+  /** SQLite only: centres a binary generation's codes on its mean. */
+  recenter?(gen: string): Awaitable<number>;
+  /** SQLite only: gives back this process's leases (when it leases). */
+  releaseLeases?(): Awaitable<number>;
+  /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */
+  ensureGeneration(
+    gen: string,
+    generation: Generation,
+    state?: 'building' | 'active',
+    options?: GenerationOptions,
+  ): Awaitable<GenerationInfo<string>>;
+};
+
+/** How a store is opened: leasing scanned documents, or tuned for one query. */
+export interface OpenStoreOptions {
+  /** Lease each scanned document for this long, so several fillers share a backlog. */
+  leaseMs?: number | undefined;
+  /** This process answers one query and exits (SQLite: KNN instead of loading vectors into memory). */
+  oneQuery?: boolean | undefined;
+}
+
+/**
+ * Where the settings and documents live: a SQLite file or a PostgreSQL
+ * database. Everything the CLI asks of the database that is not the store's
+ * (its own settings table, the documents table's columns, the vector tables
+ * to drop on a reset) goes through here, so only the backend files know
+ * which database they speak to.
+ */
+export interface Backend {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs one statement with `?` placeholders; returns the rows it reads. */
+  query(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  openStore(cfg: TableConfig, opts?: OpenStoreOptions): Promise<CliStore>;
+  /** The column names of a table (`schema.table` on Postgres). */
+  columns(table: string): Promise<string[]>;
+  /** The tables of the database (of `schema` on Postgres), in the order they can be dropped. */
+  tables(schema?: string): Promise<string[]>;
+  /** Drops a table, given quoted; Postgres cascades to what depends on it. */
+  dropTable(quoted: string): Promise<void>;
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+  /** The better-sqlite3 connection, for SQLite-only commands. */
+  readonly sqlite?: Database.Database;
+}
+
+const isPostgresUrl = (path: string) => /^postgres(ql)?:\/\//.test(path);
+
+/** Opens a SQLite file (refused when missing unless `create`) or a `postgres://` URL. */
+export async function openBackend(path: string, create: boolean): Promise<Backend> {
+  if (!isPostgresUrl(path)) return sqliteBackend(path, create);
+  // The Postgres driver is loaded only for a postgres:// URL.
+  const { postgresBackend } = await import('./backend-postgres.js');
+  return postgresBackend(path);
+}
+
+/** A validated name (`table` or `schema.table`), each part double-quoted. */
+export function quoteName(name: string): string {
+  return name
+    .split('.')
+    .map((p) => `"${validateIdentifier(p, 'identifier')}"`)
+    .join('.');
+}
+
+/** The content of one document of the configured table ('' when it has none). */
+export async function contentOf(backend: Backend, cfg: TableConfig, id: CliKey): Promise<string> {
+  const [row] = await backend.query(
+    `SELECT ${quoteName(cfg.content)} AS content FROM ${quoteName(cfg.table)} WHERE ${quoteName(cfg.id)} = ?`,
+    [id],
+  );
+  return row?.content == null ? '' : String(row.content);
+}
+
+/** How many chunks the vector tables under `prefix` hold (0 when they do not exist). */
+export async function vectorCount(backend: Backend, prefix: string): Promise<number> {
+  const name = prefix
+    .split('.')
+    .map((p, i, all) => `"${i === all.length - 1 ? `${p}_chunks` : p}"`)
+    .join('.');
+  try {
+    const [row] = await backend.query(`SELECT count(*) AS n FROM ${name}`, []);
+    return Number(row?.n ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Drops every table the store owns under `prefix` (never the documents table); returns their names. */
+export async function dropVectorTables(backend: Backend, vectorsPrefix: string): Promise<string[]> {
+  const parts = vectorsPrefix.split('.');
+  const prefix = parts.at(-1)!;
+  const schema = parts.length > 1 ? parts[0] : undefined;
+  const owned = new RegExp(
+    `^${prefix}_(generations|chunks|stamps|keys|leases|changes|change_floor|notify|fts(_\\w+)?|vec_\\d+(_\\w+)?|full_\\d+(_\\w+)?)$`,
+  );
+  const list = async () =>
+    (await backend.tables(schema)).filter((n) => owned.test(n) && n !== 'vecfill_config');
+  const dropped: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    const names = await list();
+    if (names.length === 0) break;
+    for (const n of names) {
+      try {
+        await backend.dropTable(schema ? `"${schema}"."${n}"` : `"${n}"`);
+        dropped.push(n);
+      } catch {
+        // a shadow table goes with its virtual table; tried again next round
+      }
+    }
+  }
+  return dropped;
+}
+
+/**
+ * A filter that keeps rows whose columns equal the given values (`null`
+ * matches NULL). Column names must be columns of the documents table; the
+ * values are bound, never put into the SQL, so no input can inject SQL.
+ */
+export async function equalityFilter(
+  backend: Backend,
+  cfg: TableConfig,
+  pairs: Record<string, string | number | boolean | null>,
+): Promise<CliFilter | undefined> {
+  const entries = Object.entries(pairs);
+  if (entries.length === 0) return undefined;
+  const known = new Set(await backend.columns(cfg.table));
+  const clauses: string[] = [];
+  const params: (string | number | null)[] = [];
+  for (const [column, value] of entries) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column) || !known.has(column)) {
+      throw new CliError(
+        `filter: ${JSON.stringify(column)} is not a column of the documents table (columns: ${[...known].join(', ')})`,
+        EXIT.usage,
+      );
+    }
+    if (value === null) {
+      clauses.push(`d."${column}" IS NULL`);
+      continue;
+    }
+    params.push(
+      typeof value === 'boolean' && backend.kind === 'sqlite'
+        ? Number(value)
+        : (value as string | number),
+    );
+    clauses.push(`d."${column}" = ${backend.kind === 'sqlite' ? '?' : `$${params.length}`}`);
+  }
+  return { where: clauses.join(' AND '), params };
+}

@@ -1,0 +1,215 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { TRANSFORMERS_DTYPES, type TransformersDtype } from '../encoders/index.js';
+import { type GenerationOptions, QUANTIZATIONS, type Quantization } from '../sqlite/index.js';
+import { CliError, EXIT } from './errors.js';
+import type { ChunkSettings } from './markdown-split.js';
+import { cliSecrets } from './redact.js';
+
+/** How to re-create a generation's encoder. The API key itself is never saved: only the variable that holds it. */
+export type EncoderSettings = EncoderKindSettings & {
+  /** How documents are cut into chunks (`--max-chars`, `--overlap`, `--split`); part of the generation's fingerprint. */
+  chunking?: ChunkSettings;
+};
+
+type EncoderKindSettings =
+  | { kind: 'words'; weighting: 'sif' | 'mean' }
+  | {
+      kind: 'openai';
+      baseURL: string;
+      model: string;
+      dimensions?: number;
+      apiKeyEnv: string;
+      /** Prepended to document texts (`--text-prefix`). */
+      prefix?: string;
+      /** Prepended to search queries (`--query-prefix`); default: `prefix`. */
+      queryPrefix?: string;
+    }
+  | {
+      kind: 'transformers';
+      /** A Hugging Face model id or a local folder. */
+      model: string;
+      dtype?: TransformersDtype;
+      prefix?: string;
+      queryPrefix?: string;
+    };
+
+/** The flags every command that creates a generation accepts. */
+export interface EncoderFlags {
+  encoder?: string;
+  model?: string;
+  baseUrl?: string;
+  apiKeyEnv?: string;
+  dimensions?: string;
+  weighting?: string;
+  textPrefix?: string;
+  /** Same as `textPrefix` (`--prefix`). */
+  prefix?: string;
+  queryPrefix?: string;
+  dtype?: string;
+  maxChars?: string;
+  overlap?: string;
+  split?: string;
+}
+
+/** `--max-chars`, `--overlap` and `--split` as chunk settings (undefined when none is given). */
+export function chunkSettingsFrom(flags: EncoderFlags): ChunkSettings | undefined {
+  if (flags.maxChars === undefined && flags.overlap === undefined && flags.split === undefined)
+    return undefined;
+  const out: ChunkSettings = {};
+  if (flags.maxChars !== undefined) {
+    const n = Number(flags.maxChars);
+    if (!Number.isSafeInteger(n) || n < 50)
+      throw new CliError(
+        `--max-chars must be a whole number of at least 50, got ${flags.maxChars}`,
+        EXIT.usage,
+      );
+    out.maxChars = n;
+  }
+  if (flags.overlap !== undefined) {
+    const n = Number(flags.overlap);
+    if (!Number.isSafeInteger(n) || n < 0 || n >= (out.maxChars ?? 1000) / 2)
+      throw new CliError(
+        `--overlap must be a whole number from 0 to less than half of --max-chars, got ${flags.overlap}`,
+        EXIT.usage,
+      );
+    out.overlap = n;
+  }
+  if (flags.split !== undefined) {
+    if (flags.split !== 'plain' && flags.split !== 'markdown')
+      throw new CliError(`--split must be plain or markdown, got ${flags.split}`, EXIT.usage);
+    out.split = flags.split;
+  }
+  return out;
+}
+
+/** How a new generation's index is built (`--quantization`, `--oversample`). */
+export interface IndexOptionFlags {
+  quantization?: string;
+  oversample?: string;
+}
+
+/** Turns `--quantization` / `--oversample` into store options, refusing nonsense with a usage error. */
+export function indexOptionsFrom(flags: IndexOptionFlags): GenerationOptions | undefined {
+  if (flags.quantization === undefined && flags.oversample === undefined) return undefined;
+  const options: GenerationOptions = {};
+  if (flags.quantization !== undefined) {
+    if (!QUANTIZATIONS.includes(flags.quantization as Quantization)) {
+      throw new CliError(
+        `--quantization must be ${QUANTIZATIONS.join(' or ')}, got ${flags.quantization}`,
+        EXIT.usage,
+      );
+    }
+    options.quantization = flags.quantization as Quantization;
+  }
+  if (flags.oversample !== undefined) {
+    const n = Number(flags.oversample);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new CliError(
+        `--oversample must be a positive integer, got ${flags.oversample}`,
+        EXIT.usage,
+      );
+    options.oversample = n;
+  }
+  return options;
+}
+
+/** The model `--encoder transformers` loads without `--model`. */
+export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
+/**
+ * The name of the variable that holds the API key. A key pasted where the
+ * name belongs (`--api-key-env sk-proj-…`) is refused without repeating it.
+ */
+export function apiKeyEnvFrom(name: string | undefined): string {
+  if (name === undefined) return 'OPENAI_API_KEY';
+  if (!isEnvName(name)) {
+    cliSecrets.add(name);
+    throw new CliError(
+      '--api-key-env takes the NAME of an environment variable that holds the key (e.g. --api-key-env OPENAI_API_KEY), not the key itself; the value given is not a variable name (it looks like a key, so it is not repeated here). Put the key in a variable: export OPENAI_API_KEY=…',
+      EXIT.usage,
+    );
+  }
+  return name;
+}
+
+/** A plausible environment variable name, and not a key that happens to be made of word characters. */
+export function isEnvName(name: string): boolean {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return false;
+  // Keys such as sk_live_… or 40 mixed-case characters are not names people give variables.
+  if (/^(sk|pk|rk|key)_/i.test(name) && /[a-z]/.test(name) && /\d/.test(name)) return false;
+  return !(name.length >= 24 && /[a-z]/.test(name) && /[A-Z]/.test(name) && /\d/.test(name));
+}
+
+/** Turns command-line flags into encoder settings, refusing nonsense with a usage error. */
+export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
+  const settings: EncoderSettings = encoderKindFrom(flags);
+  const chunking = chunkSettingsFrom(flags);
+  if (chunking) settings.chunking = chunking;
+  return settings;
+}
+
+function encoderKindFrom(flags: EncoderFlags): EncoderSettings {
+  const kind = flags.encoder ?? (flags.baseUrl || flags.model ? 'openai' : 'words');
+  if (kind === 'words') {
+    const weighting = flags.weighting ?? 'sif';
+    if (weighting !== 'sif' && weighting !== 'mean') {
+      throw new CliError(`--weighting must be sif or mean, got ${weighting}`, EXIT.usage);
+    }
+    return { kind: 'words', weighting };
+  }
+  if (kind === 'transformers') {
+    const settings: EncoderSettings = {
+      kind: 'transformers',
+      // A folder is saved as an absolute path, so later commands run from anywhere.
+      model: flags.model
+        ? /^[.~]|^\//.test(flags.model) || existsSync(flags.model)
+          ? resolve(flags.model)
+          : flags.model
+        : DEFAULT_TRANSFORMERS_MODEL,
+    };
+    if (flags.dtype !== undefined) {
+      if (!TRANSFORMERS_DTYPES.includes(flags.dtype as TransformersDtype))
+        throw new CliError(
+          `--dtype must be one of ${TRANSFORMERS_DTYPES.join(', ')}, got ${flags.dtype}`,
+          EXIT.usage,
+        );
+      settings.dtype = flags.dtype as TransformersDtype;
+    }
+    const textPrefix = flags.textPrefix ?? flags.prefix;
+    if (textPrefix) settings.prefix = textPrefix;
+    if (flags.queryPrefix !== undefined) settings.queryPrefix = flags.queryPrefix;
+    return settings;
+  }
+  if (kind === 'openai') {
+    if (!flags.model)
+      throw new CliError(
+        '--encoder openai needs --model (e.g. --model text-embedding-3-small)',
+        EXIT.usage,
+      );
+    const baseURL = flags.baseUrl ?? 'https://api.openai.com/v1';
+    const settings: EncoderSettings = {
+      kind: 'openai',
+      baseURL,
+      model: flags.model,
+      apiKeyEnv: apiKeyEnvFrom(flags.apiKeyEnv),
+    };
+    if (flags.dimensions !== undefined) {
+      const d = Number(flags.dimensions);
+      if (!Number.isSafeInteger(d) || d <= 0)
+        throw new CliError(
+          `--dimensions must be a positive integer, got ${flags.dimensions}`,
+          EXIT.usage,
+        );
+      settings.dimensions = d;
+    }
+    const textPrefix = flags.textPrefix ?? flags.prefix;
+    if (textPrefix) settings.prefix = textPrefix;
+    if (flags.queryPrefix !== undefined) settings.queryPrefix = flags.queryPrefix;
+    return settings;
+  }
+  throw new CliError(
+    `unknown --encoder ${kind}; use words (offline, the default), openai or transformers`,
+    EXIT.usage,
+  );
+}
