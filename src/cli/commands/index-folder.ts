@@ -1,15 +1,15 @@
 import { type Context, emit } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
-import { describeLeftOut, type LeftOut } from '../folder-walk.js';
-import { type IndexOptions, indexFolder } from '../indexer.js';
-import { describeFill, type FillAll, fillEach } from '../run-fill.js';
-import type { Workspace } from '../workspace.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
   type IndexOptionFlags,
   indexOptionsFrom,
 } from '../encoder-settings.js';
+import { CliError, EXIT } from '../errors.js';
+import { describeLeftOut, type LeftOut } from '../folder-walk.js';
+import { type IndexOptions, indexFolder } from '../indexer.js';
+import { describeFill, type FillAll, fillEach } from '../run-fill.js';
+import type { Workspace } from '../workspace.js';
 import { fillTuning } from './fill.js';
 
 export interface IndexFlags extends EncoderFlags, IndexOptionFlags {
