@@ -1,4 +1,5 @@
 import { InvalidIdentifierError, validateIdentifier } from '../core/index.js';
+import { coveredSql, POSTGRES, type SqlNames } from '../sql/index.js';
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; two names equal after that are one. */
 export const PG_MAX_IDENTIFIER_BYTES = 63;
@@ -113,18 +114,24 @@ export function revisionPg(s: ValidPgSchema, d = 'd'): string {
   return s.revisionText ? s.revisionText(d) : `${d}.${s.revision}::text`;
 }
 
-/**
- * THE freshness predicate for Postgres (the twin of the SQLite one): a
- * document is covered when its stamp exists, the stamp's revision is not
- * distinct from the row's (in the session-independent text form of
- * `revisionPg`), and the invalidation column is not NULL. Pending, search
- * and coverage all use it; never write a second version.
- */
+/** The names the shared SQL builders use (`src/sql`), from a valid schema. */
+export function pgNames(s: ValidPgSchema): SqlNames {
+  return {
+    docs: s.docs,
+    id: s.id,
+    content: s.content,
+    ...(s.revision ? { revision: (alias: string) => revisionPg(s, alias) } : {}),
+    ...(s.embedGen ? { embedGen: s.embedGen } : {}),
+    gens: s.table('generations'),
+    chunks: s.table('chunks'),
+    stamps: s.table('stamps'),
+    leases: s.table('leases'),
+  };
+}
+
+/** THE freshness predicate (`src/sql/freshness.ts`), over this schema's names. */
 export function coveredPg(s: ValidPgSchema, d = 'd', st = 's'): string {
-  const parts = [`${st}.doc IS NOT NULL`];
-  if (s.revision) parts.push(`${st}.revision IS NOT DISTINCT FROM ${revisionPg(s, d)}`);
-  if (s.embedGen) parts.push(`${d}.${s.embedGen} IS NOT NULL`);
-  return `(${parts.join(' AND ')})`;
+  return coveredSql(pgNames(s), POSTGRES, d, st);
 }
 
 /**

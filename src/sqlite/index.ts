@@ -2,7 +2,6 @@
  * `vecfill/sqlite`: the embedded default store, on better-sqlite3 and the
  * sqlite-vec extension. See `SqliteStore` and `openDatabase`.
  */
-export { coveredSql } from './freshness.js';
 export { ftsMatch, ftsQuery, ftsTerms } from './full-text.js';
 export type {
   Candidate,

@@ -1,46 +1,20 @@
-import { validateIdentifier } from '../core/index.js';
+import { type BaseSchema, SQLITE, type SqlNames, validateBaseSchema } from '../sql/index.js';
 import type { ScanOptions } from './index/scan-indexes.js';
 
 /**
  * Where the caller's documents live, and where the store keeps its own
  * tables. The caller owns `docsTable`; the store owns `<vectorsPrefix>_*`.
+ * The shared fields (`docsTable`, `idColumn`, `contentColumn`,
+ * `revisionColumn`, `embedGenColumn`, `vectorsPrefix`, `leaseMs`) mean the
+ * same as on every SQL backend: see `BaseSchema`.
  */
-export interface SqliteSchema {
-  /** The caller's documents table. */
-  docsTable: string;
-  /** Its primary-key column (INTEGER or TEXT). */
-  idColumn: string;
-  /** The text to embed. */
-  contentColumn: string;
-  /**
-   * A column that changes whenever the content changes (`updated_at`, a
-   * version counter, a content hash). When set, stamps are conditional: a
-   * save whose revision no longer matches the row is refused with
-   * `StaleError`, and a later edit makes the document pending again.
-   */
-  revisionColumn?: string;
-  /**
-   * A nullable column the store writes the generation key into on save.
-   * Setting it to NULL is how a caller invalidates a document for every
-   * generation (for example from a trigger).
-   */
-  embedGenColumn?: string;
-  /** Prefix of the store's own tables: `<prefix>_generations`, `<prefix>_chunks`, `<prefix>_stamps`, … */
-  vectorsPrefix: string;
+export interface SqliteSchema extends BaseSchema {
   /**
    * Keep an FTS5 full-text index of embedded documents for hybrid search.
    * Default true. The index is written by the same transaction that stamps a
    * document, from the content whose revision was just verified.
    */
   fullText?: boolean;
-  /**
-   * For several fill workers on one database: each scan leases the documents
-   * it returns for this many milliseconds, and other workers skip documents
-   * leased by someone else, so two workers do not embed the same page. A
-   * crashed worker's leases simply expire. Off by default (one worker needs
-   * no leases).
-   */
-  leaseMs?: number;
   /**
    * How searches scan each generation's vectors: in memory with WebAssembly
    * SIMD kernels (the default), or with sqlite-vec. See `ScanOptions`.
@@ -61,30 +35,19 @@ export type ValidSqliteSchema = Readonly<
 
 /** Validates every identifier before any of them is put into SQL. */
 export function validateSchema(schema: SqliteSchema): ValidSqliteSchema {
-  if (schema === null || typeof schema !== 'object')
-    throw new TypeError('schema must be an object');
+  const base = validateBaseSchema(schema, { qualified: false });
   const out: ValidSqliteSchema = {
-    docsTable: validateIdentifier(schema.docsTable, 'docsTable'),
-    idColumn: validateIdentifier(schema.idColumn, 'idColumn'),
-    contentColumn: validateIdentifier(schema.contentColumn, 'contentColumn'),
-    vectorsPrefix: validateIdentifier(schema.vectorsPrefix, 'vectorsPrefix'),
+    docsTable: base.docsTable[0]!,
+    idColumn: base.idColumn,
+    contentColumn: base.contentColumn,
+    vectorsPrefix: base.vectorsPrefix[0]!,
     fullText: schema.fullText ?? true,
-    ...(schema.leaseMs === undefined ? {} : { leaseMs: validLease(schema.leaseMs) }),
+    ...(base.leaseMs === undefined ? {} : { leaseMs: base.leaseMs }),
     ...(schema.scan === undefined ? {} : { scan: validScan(schema.scan) }),
-    ...(schema.revisionColumn === undefined
-      ? {}
-      : { revisionColumn: validateIdentifier(schema.revisionColumn, 'revisionColumn') }),
-    ...(schema.embedGenColumn === undefined
-      ? {}
-      : { embedGenColumn: validateIdentifier(schema.embedGenColumn, 'embedGenColumn') }),
+    ...(base.revisionColumn === undefined ? {} : { revisionColumn: base.revisionColumn }),
+    ...(base.embedGenColumn === undefined ? {} : { embedGenColumn: base.embedGenColumn }),
   };
   return Object.freeze(out);
-}
-
-function validLease(ms: number): number {
-  if (!Number.isFinite(ms) || ms <= 0)
-    throw new RangeError(`leaseMs must be a positive number of milliseconds, got ${ms}`);
-  return ms;
 }
 
 /**
@@ -93,7 +56,7 @@ function validLease(ms: number): number {
  * Validation already ruled out quotes inside the name.
  */
 export function quoted(name: string): string {
-  return `"${name}"`;
+  return SQLITE.quote(name);
 }
 
 const FLOAT_SCANS = ['int8', 'float32', 'sqlite-vec'];
@@ -113,4 +76,21 @@ function validScan(scan: ScanOptions): ScanOptions {
     );
   }
   return Object.freeze({ ...scan });
+}
+
+/** The names the shared SQL builders use, quoted once. */
+export function sqliteNames(schema: ValidSqliteSchema): SqlNames {
+  const p = schema.vectorsPrefix;
+  const rev = schema.revisionColumn;
+  return Object.freeze({
+    docs: quoted(schema.docsTable),
+    id: quoted(schema.idColumn),
+    content: quoted(schema.contentColumn),
+    ...(rev === undefined ? {} : { revision: (alias: string) => `${alias}.${quoted(rev)}` }),
+    ...(schema.embedGenColumn === undefined ? {} : { embedGen: quoted(schema.embedGenColumn) }),
+    gens: `${p}_generations`,
+    chunks: `${p}_chunks`,
+    stamps: `${p}_stamps`,
+    leases: `${p}_leases`,
+  });
 }

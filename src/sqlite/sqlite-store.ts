@@ -31,8 +31,42 @@ import {
   type WaitForChangeOptions,
 } from '../core/index.js';
 import { checkReopen, refuseRetireActive, uncoveredNext } from '../core/lifecycle.js';
+import {
+  checkExistingGeneration,
+  checkGenerationKey,
+  checkReclaimable,
+  checkSave,
+  coverageOf,
+  coverageSql,
+  coveredSql,
+  dropLeasesOfSql,
+  dropOtherStampsSql,
+  expireLeasesSql,
+  generationInfo,
+  leaseOwnersSql,
+  liveGenerationsSql,
+  orphanDocsSql,
+  pendingSql,
+  reclaimedError,
+  reclaimSql,
+  requireRevision,
+  resetSkippedSql,
+  retireOthersSql,
+  ScanCursor,
+  SQLITE,
+  type SqlNames,
+  setEmbedGenSql,
+  setStateSql,
+  skippedChunksSql,
+  skipReasonsSql,
+  slots,
+  stampSql,
+  stampValues,
+  stateConflict,
+  takeLeaseSql,
+  unleaseSql,
+} from '../sql/index.js';
 import { dataVersion, waitForCommit } from './data-version.js';
-import { coveredSql } from './freshness.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import type { GenerationIndex } from './index/generation-index.js';
 import { type GenerationSource, ScanIndexes, type ScanStatus } from './index/scan-indexes.js';
@@ -52,6 +86,7 @@ import {
 import {
   quoted,
   type SqliteSchema,
+  sqliteNames,
   type ValidSqliteSchema,
   validateSchema,
 } from './sqlite-schema.js';
@@ -173,8 +208,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   readonly db: SqliteDatabase;
   readonly schema: ValidSqliteSchema;
   readonly #t: Tables;
+  /** The shared SQL builders' names for this schema. */
+  readonly #n: SqlNames;
   /** Per-generation scan cursor: each page continues after the last, wrapping once. */
-  readonly #cursor = new Map<number, SqliteKey>();
+  readonly #cursor = new ScanCursor<SqliteKey>();
   readonly #statements = new Map<string, Database.Statement>();
   /** In-memory SIMD-scanned indexes per generation, kept current by the change log. */
   readonly #scans: ScanIndexes;
@@ -189,6 +226,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   private constructor(db: SqliteDatabase, schema: ValidSqliteSchema) {
     this.db = db;
     this.schema = schema;
+    this.#n = sqliteNames(schema);
     const p = schema.vectorsPrefix;
     this.#t = {
       docs: quoted(schema.docsTable),
@@ -394,11 +432,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
 
   #liveGen(key: string): GenRow {
     const row = this.#gen(key);
-    if (row.reclaimed) {
-      throw new LifecycleError(
-        `generation ${JSON.stringify(key)} was reclaimed: its vectors are gone; ensure it again to rebuild it`,
-      );
-    }
+    if (row.reclaimed) throw reclaimedError(key);
     return row;
   }
 
@@ -408,24 +442,21 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   pendingForGeneration(gen: string, limit: number): Pending<SqliteKey>[] {
     const g = this.#liveGen(gen);
     const leaseMs = this.schema.leaseMs;
-    if (leaseMs === undefined) return this.#scan(g, limit, []);
+    if (leaseMs === undefined) return this.#scan(g, limit);
     // Several workers. The scan is a read (it skips documents leased by
     // someone else), so the application's writers never wait for it; then
     // one short write transaction takes the leases, each only if it is free,
     // expired or already ours, so two workers never lease the same document.
-    const t = this.#t;
     const now = Date.now();
     this.#freeDeadLeases(now);
-    const rows = this.#scan(g, limit, [this.#owner, now]);
+    const rows = this.#scan(g, limit, now);
     if (rows.length === 0) return rows;
-    const take = this.#stmt(
-      'lease',
-      () => `INSERT INTO ${t.leases} (gen, doc, owner, expires) VALUES (?, ?, ?, ?)
-             ON CONFLICT (gen, doc) DO UPDATE SET owner = excluded.owner, expires = excluded.expires
-             WHERE ${t.leases}.owner = excluded.owner OR ${t.leases}.expires < ?`,
-    );
+    const take = this.#stmt('lease', () => takeLeaseSql(this.#n, slots(SQLITE)));
+    const owner = this.#owner;
     const run = this.db.transaction(() =>
-      rows.filter((r) => take.run(g.id, r.doc, this.#owner, now + leaseMs, now).changes > 0),
+      rows.filter(
+        (r) => take.run({ gen: g.id, doc: r.doc, owner, expires: now + leaseMs, now }).changes > 0,
+      ),
     );
     return run.immediate();
   }
@@ -439,22 +470,18 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   #freeDeadLeases(now: number): void {
     if (now - this.#leasesCheckedAt < 1000) return;
     this.#leasesCheckedAt = now;
-    const t = this.#t;
-    const owners = this.#stmt(
-      'leaseOwners',
-      () => `SELECT DISTINCT owner FROM ${t.leases} WHERE owner <> ?`,
-    )
+    const owners = this.#stmt('leaseOwners', () => leaseOwnersSql(this.#n, slots(SQLITE)))
       .pluck()
-      .all(this.#owner) as string[];
+      .all({ owner: this.#owner }) as string[];
     const dead = owners.filter((o) => {
       const [host, pid] = o.split('/');
       return host === hostname() && !processRuns(Number(pid));
     });
     this.db
       .transaction(() => {
-        this.#stmt('leaseExpire', () => `DELETE FROM ${t.leases} WHERE expires < ?`).run(now);
-        const drop = this.#stmt('leaseDrop', () => `DELETE FROM ${t.leases} WHERE owner = ?`);
-        for (const o of dead) drop.run(o);
+        this.#stmt('leaseExpire', () => expireLeasesSql(this.#n, slots(SQLITE))).run({ now });
+        const drop = this.#stmt('leaseDrop', () => dropLeasesOfSql(this.#n, slots(SQLITE)));
+        for (const owner of dead) drop.run({ owner });
       })
       .immediate();
   }
@@ -466,60 +493,28 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    */
   releaseLeases(): number {
     if (this.schema.leaseMs === undefined) return 0;
-    return this.#stmt('leaseRelease', () => `DELETE FROM ${this.#t.leases} WHERE owner = ?`).run(
-      this.#owner,
-    ).changes;
+    return this.#stmt('leaseDrop', () => dropLeasesOfSql(this.#n, slots(SQLITE))).run({
+      owner: this.#owner,
+    }).changes;
   }
 
   /** The pending scan: the negated freshness predicate, from the cursor on, wrapping once. */
-  #scan(g: GenRow, limit: number, leaseParams: [string, number] | []): Pending<SqliteKey>[] {
-    const s = this.schema;
-    const t = this.#t;
-    const rev = s.revisionColumn ? `, d.${quoted(s.revisionColumn)} AS revision` : '';
-    const leased = leaseParams.length
-      ? ` AND NOT EXISTS (SELECT 1 FROM ${t.leases} l WHERE l.gen = ${g.id} AND l.doc = d.${quoted(s.idColumn)} AND l.owner <> ? AND l.expires >= ?)`
-      : '';
-    const base = (after: boolean) =>
-      `SELECT d.${quoted(s.idColumn)} AS doc, d.${quoted(s.contentColumn)} AS content${rev}
-       FROM ${t.docs} d LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
-       WHERE NOT ${coveredSql(s)}${leased}${after ? ` AND d.${quoted(s.idColumn)} > ?` : ''}
-       ORDER BY d.${quoted(s.idColumn)} LIMIT ?`;
-    const key = leaseParams.length ? `L${g.id}` : '';
-    const after = this.#cursor.get(g.id);
-    let rows: Pending<SqliteKey>[] = [];
-    const normalize = (page: Pending<SqliteKey>[]) => {
-      for (const r of page) {
-        r.doc = keyOf(r.doc);
-        if (r.revision !== undefined) r.revision = keyOf(r.revision);
-      }
-      return page;
-    };
-    if (after !== undefined) {
-      rows = this.#keyStmt(`pendingAfter${key}`, () => base(true)).all(
-        g.id,
-        ...leaseParams,
-        after,
-        limit,
-      ) as Pending<SqliteKey>[];
-      normalize(rows);
-    }
-    if (rows.length < limit) {
-      // Wrap around: documents before the cursor may have been edited or added.
-      const head = this.#keyStmt(`pendingHead${key}`, () => base(false)).all(
-        g.id,
-        ...leaseParams,
-        limit,
-      ) as Pending<SqliteKey>[];
-      normalize(head);
-      const seen = new Set(rows.map((r) => r.doc));
-      for (const r of head) {
-        if (rows.length >= limit) break;
-        if (!seen.has(r.doc)) rows.push(r);
-      }
-    }
-    const last = rows.at(-1);
-    if (last === undefined) this.#cursor.delete(g.id);
-    else this.#cursor.set(g.id, last.doc);
+  #scan(g: GenRow, limit: number, leasedAt?: number): Pending<SqliteKey>[] {
+    const leased = leasedAt !== undefined;
+    const values = { gen: g.id, limit, owner: this.#owner, now: leasedAt ?? 0 };
+    const page = (after: boolean, extra: object = {}) =>
+      normalize(
+        this.#keyStmt(`pending${after ? 'After' : 'Head'}${leased ? 'Leased' : ''}`, () =>
+          pendingSql(this.#n, SQLITE, slots(SQLITE), { after, leased }),
+        ).all({ ...values, ...extra }) as Pending<SqliteKey>[],
+      );
+    const after = this.#cursor.after(g.id);
+    const rows = this.#cursor.merge(
+      g.id,
+      after === undefined ? [] : page(true, { after }),
+      () => page(false),
+      limit,
+    );
     for (const r of rows) r.content = textOf(r.content);
     return rows;
   }
@@ -564,11 +559,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const s = this.schema;
     const t = this.#t;
     const { doc, revision, vectors } = item;
-    if (s.revisionColumn && revision === undefined) {
-      throw new TypeError(
-        `store tracks revisions (${s.revisionColumn}); pass the revision read by pendingForGeneration when saving document ${String(doc)}`,
-      );
-    }
+    requireRevision(s.revisionColumn, doc, revision);
     // One lookup answers both questions: does the row exist, and is its revision the one scanned?
     const rows = this.#keyStmt(
       'docRow',
@@ -578,25 +569,18 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         } FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ? LIMIT 2`,
     ).all(...(s.revisionColumn ? [revision, doc] : [doc])) as (DocRow & { same?: number })[];
     const row = rows[0];
-    if (!row) throw new MissingDocumentError(doc, g.key);
-    if (rows.length > 1) throw new DuplicateKeyError(s.docsTable, s.idColumn, doc);
-    if (s.revisionColumn && !row.same) {
-      throw new StaleError(
-        doc,
-        g.key,
-        `the row's ${s.revisionColumn} is no longer ${String(revision)}`,
-      );
-    }
-    for (const cv of vectors) {
-      if (cv.vector.length !== g.dimensions) {
-        throw new DimensionMismatchError(
-          g.dimensions,
-          cv.vector.length,
-          `document ${String(doc)} chunk ${cv.index}`,
-        );
-      }
-    }
-    const key = row.id;
+    checkSave({
+      gen: g.key,
+      doc,
+      revision,
+      revisionColumn: s.revisionColumn,
+      dimensions: g.dimensions,
+      vectors,
+      lookup: { found: row !== undefined, duplicate: rows.length > 1, same: Boolean(row?.same) },
+      docsTable: s.docsTable,
+      idColumn: s.idColumn,
+    });
+    const key = row!.id;
     this.#dropChunks(g, key);
     const insChunk = this.#stmt(
       'insChunk',
@@ -634,45 +618,32 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     this.#scans.log.record(g.id, written, false);
     const embedGen = s.embedGenColumn;
     if (embedGen) {
-      if (row.embed_gen === null) {
+      if (row!.embed_gen === null) {
         // The caller invalidated this document: every other generation's
         // stamp is void too, not just the one being saved now.
         const others = this.db
           .prepare(`SELECT * FROM ${t.gens} WHERE id <> ?`)
           .all(g.id) as GenRow[];
         for (const other of others) this.#dropChunks(other, key);
-        this.#stmt(
-          'dropOtherStamps',
-          () => `DELETE FROM ${t.stamps} WHERE doc = ? AND gen <> ?`,
-        ).run(key, g.id);
+        this.#stmt('dropOtherStamps', () => dropOtherStampsSql(this.#n, slots(SQLITE))).run({
+          doc: key,
+          gen: g.id,
+        });
       }
-      this.#stmt(
-        'setEmbedGen',
-        () => `UPDATE ${t.docs} SET ${quoted(embedGen)} = ? WHERE ${quoted(s.idColumn)} = ?`,
-      ).run(g.key, key);
+      this.#stmt('setEmbedGen', () =>
+        setEmbedGenSql({ ...this.#n, embedGen: quoted(embedGen) }, slots(SQLITE)),
+      ).run({ key: g.key, doc: key });
     }
-    // The stamp copies the row's revision in SQL so it keeps the row's exact type.
-    this.#stmt(
-      'stamp',
-      () =>
-        `INSERT INTO ${t.stamps} (gen, doc, revision, chunks, reason, skipped_chunks)
-         SELECT ?, d.${quoted(s.idColumn)}, ${s.revisionColumn ? `d.${quoted(s.revisionColumn)}` : 'NULL'}, ?, ?, ? FROM ${t.docs} d WHERE d.${quoted(s.idColumn)} = ?
-         ON CONFLICT (gen, doc) DO UPDATE SET revision = excluded.revision, chunks = excluded.chunks, reason = excluded.reason, skipped_chunks = excluded.skipped_chunks`,
-    ).run(
-      g.id,
-      vectors.length,
-      vectors.length === 0 ? (item.skipReason ?? null) : null,
-      vectors.length > 0 ? (item.skippedChunks ?? 0) : 0,
-      key,
-    );
+    this.#stmt('stamp', () => stampSql(this.#n, slots(SQLITE))).run({
+      gen: g.id,
+      doc: key,
+      ...stampValues(item),
+    });
     // Full text belongs to the document, not to this generation: a stamp-skip
     // (no vectors) still indexes it, since another generation may rely on it.
     if (s.fullText) this.#indexText(key);
     if (s.leaseMs !== undefined) {
-      this.#stmt('unlease', () => `DELETE FROM ${t.leases} WHERE gen = ? AND doc = ?`).run(
-        g.id,
-        key,
-      );
+      this.#stmt('unlease', () => unleaseSql(this.#n, slots(SQLITE))).run({ gen: g.id, doc: key });
     }
   }
 
@@ -777,11 +748,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
 
   /** Building first, then active: the most preferred generation leads. */
   liveGenerations(): string[] {
-    return this.#stmt(
-      'live',
-      () =>
-        `SELECT key FROM ${this.#t.gens} WHERE state IN ('building', 'active') ORDER BY CASE state WHEN 'building' THEN 0 ELSE 1 END`,
-    )
+    return this.#stmt('live', () => liveGenerationsSql(this.#n))
       .pluck()
       .all() as string[];
   }
@@ -976,7 +943,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       () => `SELECT c.id FROM ${t.docs} d
         CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
         CROSS JOIN ${t.chunks} c ON c.gen = ? AND c.doc = d.${quoted(s.idColumn)}
-        WHERE ${coveredSql(s)}${where}`,
+        WHERE ${coveredSql(this.#n, SQLITE)}${where}`,
     )
       .pluck()
       .all(g.id, g.id, ...filterParams) as number[];
@@ -1084,7 +1051,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       JOIN ${t.chunks} c ON c.id = knn.id
       JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = c.doc
       LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
-      WHERE ${coveredSql(s)}${where}
+      WHERE ${coveredSql(this.#n, SQLITE)}${where}
       ORDER BY knn.distance
       LIMIT ?`;
   }
@@ -1106,7 +1073,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
       CROSS JOIN ${t.chunks} c ON c.gen = ? AND c.doc = d.${quoted(s.idColumn)}
       CROSS JOIN ${vectors}
-      WHERE ${coveredSql(s)}${where}
+      WHERE ${coveredSql(this.#n, SQLITE)}${where}
       ORDER BY distance
       LIMIT ?`;
   }
@@ -1200,7 +1167,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
          CROSS JOIN ${t.keys} k ON k.id = m.id
          CROSS JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = k.doc
          CROSS JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
-         WHERE ${coveredSql(s)} AND s.chunks > 0${where}
+         WHERE ${coveredSql(this.#n, SQLITE)} AND s.chunks > 0${where}
          ORDER BY m.rank
          LIMIT ?`,
     ).pluck();
@@ -1244,8 +1211,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     state: 'building' | 'active' = 'building',
     options: GenerationOptions = {},
   ): GenerationInfo<string> {
-    if (typeof gen !== 'string' || gen === '')
-      throw new TypeError('generation key must be a non-empty string');
+    checkGenerationKey(gen);
     validateGeneration(generation);
     const { quantization, oversample } = validateOptions(options);
     const fp = fingerprint(generation);
@@ -1255,18 +1221,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         | GenRow
         | undefined;
       if (existing) {
-        if (existing.dimensions !== generation.dimensions) {
-          throw new GenerationConflictError(
-            gen,
-            `${existing.dimensions} dimensions, not ${generation.dimensions}`,
-          );
-        }
-        if (existing.fingerprint !== fp) {
-          throw new GenerationConflictError(
-            gen,
-            `fingerprint ${existing.fingerprint} (${existing.generation}), not ${fp}`,
-          );
-        }
+        checkExistingGeneration(existing, gen, generation, fp);
         if (options.quantization !== undefined && existing.quantization !== quantization) {
           throw new GenerationConflictError(
             gen,
@@ -1341,23 +1296,19 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
 
   #setState(key: string, state: GenerationState): void {
     try {
-      this.db.prepare(`UPDATE ${this.#t.gens} SET state = ? WHERE key = ?`).run(state, key);
+      this.#stmt('setState', () => setStateSql(this.#n, slots(SQLITE))).run({ state, key });
     } catch (e) {
       throw this.#stateConflict(e, key, state);
     }
   }
 
   #stateConflict(e: unknown, gen: string, state: string): unknown {
-    if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) {
-      const other = this.db
-        .prepare(`SELECT key FROM ${this.#t.gens} WHERE state = ?`)
-        .pluck()
-        .get(state);
-      return new LifecycleError(
-        `generation ${JSON.stringify(gen)} cannot be ${state}: ${JSON.stringify(other)} already is (at most one active and one building); ${state === 'building' ? 'activate or retire it first' : 'create the new one as building, fill it, then activate it'}`,
-      );
-    }
-    return e;
+    if (!SQLITE.isUniqueViolation(e)) return e;
+    const other = this.db
+      .prepare(`SELECT key FROM ${this.#t.gens} WHERE state = ?`)
+      .pluck()
+      .get(state) as string | undefined;
+    return stateConflict(gen, state, other);
   }
 
   generations(): GenerationInfo<string>[] {
@@ -1369,22 +1320,10 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   /** How much of the documents table `gen` covers, by the shared freshness predicate. */
   coverage(gen: string): Coverage {
     const g = this.#gen(gen);
-    const s = this.schema;
-    const covered = coveredSql(s);
-    const row = this.db
-      .prepare(
-        `SELECT count(*) AS total,
-           coalesce(sum(CASE WHEN ${covered} AND s.chunks > 0 THEN 1 ELSE 0 END), 0) AS embedded,
-           coalesce(sum(CASE WHEN ${covered} AND s.chunks = 0 THEN 1 ELSE 0 END), 0) AS skipped
-         FROM ${this.#t.docs} d LEFT JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}`,
-      )
-      .get(g.id) as { total: number; embedded: number; skipped: number };
-    if (g.reclaimed) return { embedded: 0, skipped: 0, backlog: row.total };
-    return {
-      embedded: row.embedded,
-      skipped: row.skipped,
-      backlog: row.total - row.embedded - row.skipped,
-    };
+    const row = this.#stmt('coverage', () => coverageSql(this.#n, SQLITE, slots(SQLITE))).get({
+      gen: g.id,
+    }) as { total: number; embedded: number; skipped: number };
+    return coverageOf(row, Boolean(g.reclaimed));
   }
 
   /**
@@ -1394,14 +1333,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   skipReasons(gen: string): SkipReason[] {
     const g = this.#gen(gen);
     if (g.reclaimed) return [];
-    return this.db
-      .prepare(
-        `SELECT s.reason AS reason, count(*) AS documents
-         FROM ${this.#t.docs} d JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(this.schema.idColumn)}
-         WHERE ${coveredSql(this.schema)} AND s.chunks = 0 AND s.reason IS NOT NULL
-         GROUP BY s.reason ORDER BY documents DESC, s.reason`,
-      )
-      .all(g.id) as SkipReason[];
+    return this.#stmt('skipReasons', () => skipReasonsSql(this.#n, SQLITE, slots(SQLITE))).all({
+      gen: g.id,
+    }) as SkipReason[];
   }
 
   /**
@@ -1413,8 +1347,9 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    */
   resetSkipped(gen: string): number {
     const g = this.#liveGen(gen);
-    return this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ? AND chunks = 0`).run(g.id)
-      .changes;
+    return this.#stmt('resetSkipped', () => resetSkippedSql(this.#n, slots(SQLITE))).run({
+      gen: g.id,
+    }).changes;
   }
 
   /**
@@ -1439,11 +1374,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     if (check().quantization === 'binary') this.recenter(gen);
     const run = this.db.transaction(() => {
       const g = check();
-      this.db
-        .prepare(
-          `UPDATE ${this.#t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> ?`,
-        )
-        .run(g.id);
+      this.#stmt('retireOthers', () => retireOthersSql(this.#n, slots(SQLITE))).run({ gen: g.id });
       this.#setState(gen, 'active');
     });
     run.immediate();
@@ -1571,21 +1502,16 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   reclaim(gen: string): void {
     const run = this.db.transaction(() => {
       const g = this.#gen(gen);
-      if (g.state !== 'retired') {
-        throw new LifecycleError(
-          `generation ${JSON.stringify(gen)} is ${g.state}; retire it before reclaiming its storage`,
-        );
-      }
+      checkReclaimable(gen, g.state);
       if (g.reclaimed) return;
       this.db.exec(`DROP TABLE IF EXISTS ${this.#t.vec(g.id)}`);
       this.db.exec(`DROP TABLE IF EXISTS ${this.#t.full(g.id)}`);
       this.#bumpWrites(g);
       this.#scans.log.forget(g.id);
       this.#scans.drop(g.id);
-      this.db.prepare(`DELETE FROM ${this.#t.chunks} WHERE gen = ?`).run(g.id);
-      this.db.prepare(`DELETE FROM ${this.#t.stamps} WHERE gen = ?`).run(g.id);
-      this.db.prepare(`UPDATE ${this.#t.gens} SET reclaimed = 1 WHERE id = ?`).run(g.id);
-      this.#cursor.delete(g.id);
+      for (const sql of reclaimSql(this.#n, SQLITE, slots(SQLITE)))
+        this.db.prepare(sql).run({ gen: g.id });
+      this.#cursor.forget(g.id);
       for (const key of [...this.#statements.keys()])
         if (key.includes(String(g.id))) this.#statements.delete(key);
     });
@@ -1649,12 +1575,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * space. Returns how many documents were pruned.
    */
   prune(): number {
-    const s = this.schema;
     const gone = this.db
-      .prepare(
-        `SELECT DISTINCT st.doc FROM ${this.#t.stamps} st WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${quoted(s.idColumn)} = st.doc)
-         UNION SELECT DISTINCT c.doc FROM ${this.#t.chunks} c WHERE NOT EXISTS (SELECT 1 FROM ${this.#t.docs} d WHERE d.${quoted(s.idColumn)} = c.doc)`,
-      )
+      .prepare(orphanDocsSql(this.#n))
       .safeIntegers(true)
       .pluck()
       .all() as SqliteKey[];
@@ -1667,15 +1589,11 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     const g = this.#gen(gen);
     const chunks = this.#chunkCount(g);
     const q = g.quantization;
-    const s = this.schema;
-    const skippedChunks = this.db
-      .prepare(
-        `SELECT coalesce(sum(s.skipped_chunks), 0) FROM ${this.#t.docs} d
-         JOIN ${this.#t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
-         WHERE ${coveredSql(s)}`,
-      )
+    const skippedChunks = this.#stmt('skippedChunks', () =>
+      skippedChunksSql(this.#n, SQLITE, slots(SQLITE)),
+    )
       .pluck()
-      .get(g.id) as number;
+      .get({ gen: g.id }) as number;
     return {
       chunks,
       skippedChunks: g.reclaimed ? 0 : skippedChunks,
@@ -1702,13 +1620,7 @@ interface Tables {
 
 function toInfo(row: GenRow): GenerationInfo<string> {
   return {
-    key: row.key,
-    generation: JSON.parse(row.generation) as Generation,
-    fingerprint: row.fingerprint,
-    dimensions: row.dimensions,
-    state: row.state,
-    reclaimed: row.reclaimed === 1,
-    createdAt: row.created_at,
+    ...generationInfo(row),
     ...(row.quantization
       ? {
           quantization: row.quantization,
@@ -1778,6 +1690,15 @@ function sleepSync(ms: number): void {
   Atomics.wait(SLEEPER, 0, 0, ms);
 }
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/** A page of pending rows with keys and revisions as the store hands them out (`keyOf`). */
+function normalize(page: Pending<SqliteKey>[]): Pending<SqliteKey>[] {
+  for (const r of page) {
+    r.doc = keyOf(r.doc);
+    if (r.revision !== undefined) r.revision = keyOf(r.revision);
+  }
+  return page;
+}
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;

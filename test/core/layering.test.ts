@@ -44,7 +44,15 @@ const rules: Record<string, RegExp> = {
   encoders: /(^|\/)(sqlite|postgres|cli)\/|^(better-sqlite3|sqlite-vec|pg|@electric-sql\/.*)$/,
   langchain:
     /(^|\/)(sqlite|postgres|cli|encoders)\/|^(better-sqlite3|sqlite-vec|pg|@electric-sql\/.*)$/,
+  // The shared SQL layer: text and decisions only, for both backends, so it
+  // loads neither backend nor any driver (only the core).
+  sql: /(^|\/)(sqlite|postgres|encoders|cli|langchain)\/|^[^.]/,
 };
+
+/** Whether a module specifier of a file in src/<layer>/… reaches the shared SQL layer src/sql. */
+function reachesSql(spec: string): boolean {
+  return /^(\.\.\/)+sql\//.test(spec);
+}
 
 function layerOffenders(layer: string, name: string, text: string): string[] {
   return imports(text)
@@ -67,6 +75,27 @@ describe('layering', () => {
         offenders.push(...layerOffenders(layer, file, readFileSync(file, 'utf8')));
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('both SQL backends build their SQL with the shared layer src/sql, and never import each other', () => {
+    for (const backend of ['sqlite', 'postgres']) {
+      const files = sources(join(root, backend));
+      const users = files.filter((f) => imports(readFileSync(f, 'utf8')).some(reachesSql));
+      expect(users.length, `${backend} imports src/sql`).toBeGreaterThan(0);
+    }
+    // The "never each other" half is the rules above; pin that they say it.
+    expect(layerOffenders('sqlite', 'x.ts', "import '../postgres/pg-store.js';")).toHaveLength(1);
+    expect(layerOffenders('postgres', 'x.ts', "import '../sqlite/sqlite-store.js';")).toHaveLength(
+      1,
+    );
+    expect(layerOffenders('sql', 'x.ts', "import '../sqlite/sqlite-store.js';")).toHaveLength(1);
+    expect(layerOffenders('sql', 'x.ts', "import Database from 'better-sqlite3';")).toHaveLength(1);
+    expect(layerOffenders('sql', 'x.ts', "import '../core/index.js';\nimport './x.js';")).toEqual(
+      [],
+    );
+    expect(reachesSql('../sql/index.js')).toBe(true);
+    expect(reachesSql('../../sql/freshness.js')).toBe(true);
+    expect(reachesSql('./sql/index.js')).toBe(false);
   });
 
   it('the layering check itself catches every form of a forbidden import', () => {
