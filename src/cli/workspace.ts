@@ -150,10 +150,14 @@ export class Workspace {
       );
     }
     // Open the store over the new settings before saving them: a missing
-    // column or a non-unique id column is refused with nothing saved.
+    // column or a non-unique id column is refused with nothing saved. It
+    // leases like the store `store()` opens (two `index` runs share the work).
     let store: CliStore;
     try {
-      store = await this.#backend.openStore(cfg);
+      store = await this.#backend.openStore(cfg, {
+        leaseMs: this.#leaseMs,
+        oneQuery: this.#oneQuery,
+      });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       throw new CliError(

@@ -7,6 +7,7 @@ import {
 } from '../encoder-settings.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeLeftOut, type LeftOut } from '../folder-walk.js';
+import { DEFAULT_LEASE_SECONDS } from '../follower.js';
 import { type IndexOptions, indexFolder } from '../indexer.js';
 import { describeFill, type FillAll, fillEach } from '../run-fill.js';
 import type { Workspace } from '../workspace.js';
@@ -32,6 +33,10 @@ export async function indexCommand(
   flags: IndexFlags,
   ctx: Context,
 ): Promise<number> {
+  // Two `vecfill index` runs on one database at once (a cron job overlapping
+  // a manual run) share the work: each leases the page of documents it embeds,
+  // so neither embeds a file the other is embedding.
+  ws.useLeases(DEFAULT_LEASE_SECONDS * 1000);
   const result = await indexFolder(ws, dir, {
     ...folderOptionsFrom(flags),
     ...(flags.moved ? { moved: true } : {}),
