@@ -51,9 +51,21 @@ describe('two index runs on one database at once (issue 17 #9)', () => {
     mkdirSync(notes);
     const files = 240;
     for (let i = 0; i < files; i++)
-      writeFileSync(join(notes, `n${String(i).padStart(3, '0')}.md`), `# Note ${i}\nbody of note ${i}`);
+      writeFileSync(
+        join(notes, `n${String(i).padStart(3, '0')}.md`),
+        `# Note ${i}\nbody of note ${i}`,
+      );
     const db = join(dir, 'shared.db');
-    const encoder = ['--encoder', 'openai', '--base-url', base, '--model', 'm', '--dimensions', '8'];
+    const encoder = [
+      '--encoder',
+      'openai',
+      '--base-url',
+      base,
+      '--model',
+      'm',
+      '--dimensions',
+      '8',
+    ];
     // The first run sets the database up; the two after it race over the backlog.
     expect((await runCli(['index', notes, '--db', db, '--no-fill', ...encoder])).code).toBe(0);
     embedded.length = 0;
