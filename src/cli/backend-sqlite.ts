@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { openDatabase, SqliteStore } from '../sqlite/index.js';
 import type { Backend } from './backends.js';
 import { CliError, EXIT } from './errors.js';
@@ -16,6 +16,7 @@ export function sqliteBackend(path: string, create: boolean): Backend {
   }
   let db: Database.Database;
   try {
+    if (!existsSync(path)) createIncremental(path);
     db = openDatabase(path);
   } catch (e) {
     throw new CliError(
@@ -61,4 +62,19 @@ export function sqliteBackend(path: string, create: boolean): Backend {
       db.close();
     },
   };
+}
+
+/**
+ * Creates an empty SQLite file in incremental auto-vacuum mode (it must be
+ * set before the first table, and before WAL), so `vecfill reclaim` can give
+ * a dropped generation's pages back to the disk without rewriting the file.
+ */
+function createIncremental(path: string): void {
+  const db = new Database(path);
+  try {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+  }
 }

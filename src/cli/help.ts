@@ -52,7 +52,10 @@ const EXAMPLES: Record<string, string> = {
   retire: `  $ vecfill retire words-sif-1a2b3c
   $ vecfill retire words-sif-1a2b3c --force   # even the active one`,
   reopen: `  $ vecfill reopen words-sif-1a2b3c && vecfill fill && vecfill activate words-sif-1a2b3c`,
-  reclaim: `  $ vecfill reclaim words-sif-1a2b3c`,
+  reclaim: `  $ vecfill reclaim words-sif-1a2b3c
+  $ vecfill vacuum                            # when reclaim says space is left inside the file`,
+  vacuum: `  $ vecfill vacuum
+  $ vecfill vacuum --db notes.db --json`,
 };
 
 /** Adds the example block and the exit codes to every command's --help. */

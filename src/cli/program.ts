@@ -15,6 +15,7 @@ import {
 import { type McpFlags, mcpCommand } from './commands/mcp.js';
 import { type SearchFlags, searchCommand } from './commands/search.js';
 import { statusCommand } from './commands/status.js';
+import { vacuumCommand } from './commands/vacuum.js';
 import { type WatchFlags, watchCommand } from './commands/watch.js';
 import type { Context } from './context.js';
 import {
@@ -291,6 +292,15 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
     program.command('reclaim <generation>').description("drop a retired generation's vectors"),
   ).action(async (gen: string, opts: { db: string; json?: boolean }) => {
     await withWorkspace(opts, false, (ws, ctx) => reclaimCommand(ws, gen, ctx));
+  });
+  withCommon(
+    program
+      .command('vacuum')
+      .description(
+        'give the space of dropped vectors back to the disk and say how much (SQLite: rewrites the file once; later reclaims then free their space by themselves)',
+      ),
+  ).action(async (opts: { db: string; json?: boolean }) => {
+    await withWorkspace(opts, false, (ws, ctx) => vacuumCommand(ws, ctx));
   });
 
   addHelpTexts(program);

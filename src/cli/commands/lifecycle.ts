@@ -15,6 +15,7 @@ import { CliError, EXIT } from '../errors.js';
 import { describeFill, fillEach } from '../run-fill.js';
 import type { Workspace } from '../workspace.js';
 import { fillTuning } from './fill.js';
+import { mib, releaseFreePages } from './vacuum.js';
 
 export interface MigrateFlags extends EncoderFlags, IndexOptionFlags {
   generation?: string;
@@ -145,9 +146,22 @@ export async function reopenCommand(ws: Workspace, gen: string, ctx: Context): P
   );
 }
 
+/**
+ * `vecfill reclaim <gen>`: drops a retired generation's vectors. On SQLite
+ * the freed pages go back to the disk at once when the file is in
+ * incremental auto-vacuum mode (databases the CLI creates, or after one
+ * `vecfill vacuum`); otherwise the message says how much `vecfill vacuum`
+ * would give back.
+ */
 export async function reclaimCommand(ws: Workspace, gen: string, ctx: Context): Promise<number> {
   await guard(async () => (await ws.store()).reclaim(gen));
-  return emit(ctx, { reclaimed: gen }, () => `reclaimed ${gen}: its vectors were dropped`);
+  const space = ws.kind === 'sqlite' ? releaseFreePages(ws.db, ws.path) : undefined;
+  return emit(ctx, { reclaimed: gen, ...space }, () => {
+    const base = `reclaimed ${gen}: its vectors were dropped`;
+    if (space === undefined) return `${base} (its table is gone, and its space with it)`;
+    if ('freed' in space) return `${base}, ${mib(space.freed)} given back to the disk`;
+    return `${base}; ${mib(space.free)} are now free inside the file: \`vecfill vacuum --db ${ws.path}\` gives them back to the disk`;
+  });
 }
 
 /** Maps the store's refusals to exit codes with messages that say what to do. */
