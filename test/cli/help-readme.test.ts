@@ -18,6 +18,7 @@ const COMMANDS = [
   'retire',
   'reopen',
   'reclaim',
+  'vacuum',
 ];
 
 const help = new Map<string, string>();
