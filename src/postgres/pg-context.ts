@@ -1,23 +1,26 @@
+import { UnknownGenerationError } from '../core/index.js';
 import {
-  type Generation,
-  type GenerationInfo,
-  type GenerationState,
-  LifecycleError,
-  UnknownGenerationError,
-} from '../core/index.js';
+  type GenRowBase,
+  POSTGRES,
+  reclaimedError,
+  ScanCursor,
+  type Slots,
+  type SqlNames,
+  slots,
+} from '../sql/index.js';
 import { inTransaction, type PgClient, type PgQueryable } from './pg-client.js';
-import type { ValidPgSchema } from './pg-schema.js';
+import { pgNames, type ValidPgSchema } from './pg-schema.js';
 import type { PgKey, PgvectorInfo } from './pg-types.js';
 
 /** A result row as the driver returns it. */
 export type Row = Record<string, unknown>;
 
-/** The store's own tables and indexes, quoted and schema-qualified. */
-export interface PgTables {
-  gens: string;
-  chunks: string;
-  stamps: string;
-  leases: string;
+/**
+ * The names SQL is built from: the documents table and the store's own
+ * tables and indexes, quoted and schema-qualified, as the shared builders
+ * (`src/sql`) take them, plus the per-generation vector tables.
+ */
+export interface PgTables extends SqlNames {
   /** A generation's vector table. */
   vec(id: number): string;
   /** A generation's HNSW index, schema-qualified (for DROP and `to_regclass`). */
@@ -26,16 +29,9 @@ export interface PgTables {
   hnswName(id: number): string;
 }
 
-/** A row of `<prefix>_generations`. */
-export interface GenRow {
-  id: number;
-  key: string;
-  generation: string;
-  fingerprint: string;
-  dimensions: number;
-  state: GenerationState;
+/** A row of `<prefix>_generations` (Postgres stores `reclaimed` as a boolean). */
+export interface GenRow extends GenRowBase {
   reclaimed: boolean;
-  created_at: string | Date;
 }
 
 /**
@@ -53,10 +49,21 @@ export interface PgContext {
   readonly pgvector: PgvectorInfo;
   /** This process's lease owner. */
   readonly owner: string;
-  /** Where each generation's pending scan resumes (by generation id). */
-  readonly cursor: Map<number, PgKey>;
+  /** Where each generation's pending scan resumes. */
+  readonly cursor: ScanCursor<PgKey>;
   /** Runs one statement, on `via` (a transaction) or the client; resolves its rows. */
   q(sql: string, params?: unknown[], via?: PgQueryable): Promise<Row[]>;
+  /**
+   * Runs a statement built with named slots (`p.slot('gen')`, the one
+   * placeholder scheme of `src/sql`): a caller's filter parameters are bound
+   * first, so its own `$1…$n` stay verbatim; the store's values follow.
+   */
+  sql(
+    build: (p: Slots) => string,
+    values: Readonly<Record<string, unknown>>,
+    via?: PgQueryable,
+    filterParams?: readonly unknown[],
+  ): Promise<Row[]>;
   /** Runs `fn` in a transaction (see `inTransaction`). */
   tx<T>(fn: (tx: PgQueryable) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
 }
@@ -72,10 +79,7 @@ export function pgContext(
     client,
     schema,
     t: {
-      gens: schema.table('generations'),
-      chunks: schema.table('chunks'),
-      stamps: schema.table('stamps'),
-      leases: schema.table('leases'),
+      ...pgNames(schema),
       vec: (id) => schema.table(`vec_${id}`),
       hnsw: (id) => schema.table(`vec_${id}_hnsw`),
       hnswName: (id) => schema.indexName(`vec_${id}_hnsw`),
@@ -83,20 +87,42 @@ export function pgContext(
     idType,
     pgvector,
     owner: `${process.pid}-${Math.random().toString(36).slice(2)}`,
-    cursor: new Map(),
+    cursor: new ScanCursor(),
     q: (sql, params = [], via = client) => via.query(sql, params).then((r) => r.rows),
+    sql: (build, values, via = client, filterParams = []) =>
+      runSql(via, build, values, filterParams),
     tx: (fn, opts) => inTransaction(client, lock, fn, opts),
   };
 }
 
+/** Runs a statement built with named slots on `via` (see `PgContext.sql`). */
+export async function runSql(
+  via: PgQueryable,
+  build: (p: Slots) => string,
+  values: Readonly<Record<string, unknown>>,
+  filterParams: readonly unknown[] = [],
+): Promise<Row[]> {
+  const p = slots(POSTGRES, filterParams.length);
+  const text = build(p);
+  return (await via.query(text, p.args(values, filterParams))).rows;
+}
+
 /** Serializes the store's DDL and generation changes across sessions (a transaction-scoped advisory lock). */
 export async function lockStore(ctx: PgContext, tx: PgQueryable): Promise<void> {
-  await ctx.q(`SELECT pg_advisory_xact_lock(hashtext('vecfill'), hashtext($1))`, [ctx.t.gens], tx);
+  await ctx.sql(
+    (p) => `SELECT pg_advisory_xact_lock(hashtext('vecfill'), hashtext(${p.slot('store')}))`,
+    { store: ctx.t.gens },
+    tx,
+  );
 }
 
 /** The generation row of `key`; `UnknownGenerationError` when there is none. */
 export async function genRow(ctx: PgContext, key: string, via?: PgQueryable): Promise<GenRow> {
-  const [row] = await ctx.q(`SELECT * FROM ${ctx.t.gens} WHERE key = $1`, [key], via);
+  const [row] = await ctx.sql(
+    (p) => `SELECT * FROM ${ctx.t.gens} WHERE key = ${p.slot('key')}`,
+    { key },
+    via,
+  );
   if (!row) throw new UnknownGenerationError(key);
   return row as unknown as GenRow;
 }
@@ -104,10 +130,7 @@ export async function genRow(ctx: PgContext, key: string, via?: PgQueryable): Pr
 /** `genRow`, refused for a reclaimed generation (its vectors are gone). */
 export async function liveGenRow(ctx: PgContext, key: string, via?: PgQueryable): Promise<GenRow> {
   const g = await genRow(ctx, key, via);
-  if (g.reclaimed)
-    throw new LifecycleError(
-      `generation ${JSON.stringify(key)} was reclaimed: its vectors are gone; ensure it again to rebuild it`,
-    );
+  if (g.reclaimed) throw reclaimedError(key);
   return g;
 }
 
@@ -117,22 +140,11 @@ export async function allGenRows(
   via?: PgQueryable,
   except?: number,
 ): Promise<GenRow[]> {
-  const rows =
-    except === undefined
-      ? await ctx.q(`SELECT * FROM ${ctx.t.gens} ORDER BY id`, [], via)
-      : await ctx.q(`SELECT * FROM ${ctx.t.gens} WHERE id <> $1 ORDER BY id`, [except], via);
+  const rows = await ctx.sql(
+    (p) =>
+      `SELECT * FROM ${ctx.t.gens}${except === undefined ? '' : ` WHERE id <> ${p.slot('except')}`} ORDER BY id`,
+    except === undefined ? {} : { except },
+    via,
+  );
   return rows as unknown as GenRow[];
-}
-
-export function toInfo(row: GenRow): GenerationInfo<string> {
-  return {
-    key: row.key,
-    generation: JSON.parse(row.generation) as Generation,
-    fingerprint: row.fingerprint,
-    dimensions: Number(row.dimensions),
-    state: row.state,
-    reclaimed: Boolean(row.reclaimed),
-    createdAt:
-      row.created_at instanceof Date ? row.created_at.toISOString() : String(row.created_at),
-  };
 }

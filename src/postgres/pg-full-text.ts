@@ -1,8 +1,7 @@
 import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
-import { PgBinds } from './pg-binds.js';
+import { coveredSql, filterClause, POSTGRES } from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import { type GenRow, liveGenRow, type PgContext } from './pg-context.js';
-import { coveredPg } from './pg-schema.js';
 import type { PgFilter, PgKey } from './pg-types.js';
 
 /**
@@ -47,18 +46,19 @@ export async function textDocs(
   const words = text.replaceAll('\0', ' ');
   if (!words.trim()) return [];
   const { schema: s, t } = ctx;
-  const b = new PgBinds(filter);
-  const gen = b.add(g.id);
-  const tsquery = `plainto_tsquery('${s.tsConfig}', ${b.add(words)})`;
-  const tsvector = `to_tsvector('${s.tsConfig}', d.${s.content})`;
-  const rows = await ctx.q(
-    `SELECT d.${s.id} AS doc FROM ${s.docs} d
-     JOIN ${t.stamps} s ON s.gen = ${gen} AND s.doc = d.${s.id}
-     WHERE ${tsvector} @@ ${tsquery} AND ${coveredPg(s)} AND s.chunks > 0${b.where}
-     ORDER BY ts_rank(${tsvector}, ${tsquery}) DESC
-     LIMIT ${b.add(want)}`,
-    b.values,
+  const tsvector = `to_tsvector('${s.tsConfig}', d.${t.content})`;
+  const rows = await ctx.sql(
+    (p) => {
+      const tsquery = `plainto_tsquery('${s.tsConfig}', ${p.slot('words')})`;
+      return `SELECT d.${t.id} AS doc FROM ${t.docs} d
+       JOIN ${t.stamps} s ON s.gen = ${p.slot('gen')} AND s.doc = d.${t.id}
+       WHERE ${tsvector} @@ ${tsquery} AND ${coveredSql(t, POSTGRES)} AND s.chunks > 0${filterClause(filter)}
+       ORDER BY ts_rank(${tsvector}, ${tsquery}) DESC
+       LIMIT ${p.slot('want')}`;
+    },
+    { gen: g.id, words, want },
     tx,
+    filter?.params,
   );
   return rows.map((r) => r.doc as PgKey);
 }

@@ -1,3 +1,4 @@
+import type { Slots } from '../sql/index.js';
 import type { PgPoolLike, PgQueryable } from './pg-client.js';
 import { type GenRow, genRow, liveGenRow, type PgContext } from './pg-context.js';
 import type { PgBuildIndexOptions, PgIndexProgress, PgIndexStatus } from './pg-types.js';
@@ -42,10 +43,11 @@ export async function indexStatus(
   via?: PgQueryable,
 ): Promise<PgIndexStatus> {
   const g = await genRow(ctx, gen, via);
-  const [row] = await ctx.q(
-    `SELECT i.indisvalid AND i.indisready AS valid, pg_relation_size(i.indexrelid)::float8 AS bytes
-     FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
-    [ctx.t.hnsw(g.id)],
+  const [row] = await ctx.sql(
+    (p) =>
+      `SELECT i.indisvalid AND i.indisready AS valid, pg_relation_size(i.indexrelid)::float8 AS bytes
+       FROM pg_index i WHERE i.indexrelid = to_regclass(${p.slot('index')})`,
+    { index: ctx.t.hnsw(g.id) },
     via,
   );
   if (!row) return { present: false, valid: false, bytes: 0 };
@@ -103,11 +105,12 @@ async function withBuildLock<T>(
   g: GenRow,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const lockKey = ['vecfill-index', ctx.t.vec(g.id)];
+  const key = { kind: 'vecfill-index', table: ctx.t.vec(g.id) };
+  const lockArgs = (p: Slots) => `hashtext(${p.slot('kind')}), hashtext(${p.slot('table')})`;
   for (;;) {
-    const [r] = await ctx.q(
-      'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok',
-      lockKey,
+    const [r] = await ctx.sql(
+      (p) => `SELECT pg_try_advisory_lock(${lockArgs(p)}) AS ok`,
+      key,
       conn,
     );
     if (r?.ok) break;
@@ -116,9 +119,7 @@ async function withBuildLock<T>(
   try {
     return await fn();
   } finally {
-    await ctx
-      .q('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', lockKey, conn)
-      .catch(() => {});
+    await ctx.sql((p) => `SELECT pg_advisory_unlock(${lockArgs(p)})`, key, conn).catch(() => {});
   }
 }
 
@@ -176,11 +177,12 @@ function pollProgress(
     if (busy) return;
     busy = true;
     ctx
-      .q(
-        `SELECT phase, coalesce(nullif(tuples_total, 0), blocks_total)::float8 AS total,
-           (CASE WHEN tuples_total > 0 THEN tuples_done ELSE blocks_done END)::float8 AS done
-         FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)`,
-        [ctx.t.vec(g.id)],
+      .sql(
+        (p) =>
+          `SELECT phase, coalesce(nullif(tuples_total, 0), blocks_total)::float8 AS total,
+             (CASE WHEN tuples_total > 0 THEN tuples_done ELSE blocks_done END)::float8 AS done
+           FROM pg_stat_progress_create_index WHERE relid = to_regclass(${p.slot('table')})`,
+        { table: ctx.t.vec(g.id) },
       )
       .then(([p]) => {
         if (p)

@@ -3,7 +3,6 @@ import {
   checkSkippedShare,
   fingerprint,
   type Generation,
-  GenerationConflictError,
   type GenerationInfo,
   type GenerationState,
   LifecycleError,
@@ -11,6 +10,19 @@ import {
   validateGeneration,
 } from '../core/index.js';
 import { checkReopen, refuseRetireActive, uncoveredNext } from '../core/lifecycle.js';
+import {
+  checkExistingGeneration,
+  checkGenerationKey,
+  checkReclaimable,
+  generationInfo,
+  liveGenerationsSql,
+  POSTGRES,
+  reclaimSql,
+  retireOthersSql,
+  setStateSql,
+  slots,
+  stateConflict,
+} from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import {
   allGenRows,
@@ -19,10 +31,8 @@ import {
   liveGenRow,
   lockStore,
   type PgContext,
-  toInfo,
 } from './pg-context.js';
 import { coverage, skipReasons } from './pg-coverage.js';
-import { PG_UNIQUE_VIOLATION, pgErrorCode } from './pg-errors.js';
 import { createVectorTable, indexStatus } from './pg-hnsw.js';
 
 /**
@@ -36,52 +46,51 @@ export async function ensureGeneration(
   generation: Generation,
   state: 'building' | 'active',
 ): Promise<GenerationInfo<string>> {
-  if (typeof gen !== 'string' || gen === '')
-    throw new TypeError('generation key must be a non-empty string');
+  checkGenerationKey(gen);
   validateGeneration(generation);
   const fp = fingerprint(generation);
   const t = ctx.t;
   const row = await ctx.tx(async (tx) => {
     // Two sessions ensuring the same new generation: the second waits, then finds it.
     await lockStore(ctx, tx);
-    const [existing] = (await ctx.q(
-      `SELECT * FROM ${t.gens} WHERE key = $1 FOR UPDATE`,
-      [gen],
+    const [existing] = (await ctx.sql(
+      (p) => `SELECT * FROM ${t.gens} WHERE key = ${p.slot('key')} FOR UPDATE`,
+      { key: gen },
       tx,
     )) as unknown as GenRow[];
     if (existing) {
-      if (existing.dimensions !== generation.dimensions) {
-        throw new GenerationConflictError(
-          gen,
-          `${existing.dimensions} dimensions, not ${generation.dimensions}`,
-        );
-      }
-      if (existing.fingerprint !== fp) {
-        throw new GenerationConflictError(
-          gen,
-          `fingerprint ${existing.fingerprint} (${existing.generation}), not ${fp}`,
-        );
-      }
+      checkExistingGeneration(existing, gen, generation, fp);
       if (!existing.reclaimed) return existing;
       await setState(ctx, tx, gen, state);
-      await ctx.q(`UPDATE ${t.gens} SET reclaimed = false WHERE id = $1`, [existing.id], tx);
+      await ctx.sql(
+        (p) => `UPDATE ${t.gens} SET reclaimed = false WHERE id = ${p.slot('gen')}`,
+        { gen: existing.id },
+        tx,
+      );
       await createVectorTable(ctx, tx, existing.id, existing.dimensions, state);
       return genRow(ctx, gen, tx);
     }
     let created: GenRow | undefined;
     try {
-      [created] = (await ctx.q(
-        `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [gen, JSON.stringify(generation), fp, generation.dimensions, state],
+      [created] = (await ctx.sql(
+        (p) =>
+          `INSERT INTO ${t.gens} (key, generation, fingerprint, dimensions, state) VALUES (${p.slot('key')}, ${p.slot('generation')}, ${p.slot('fp')}, ${p.slot('dimensions')}, ${p.slot('state')}) RETURNING *`,
+        {
+          key: gen,
+          generation: JSON.stringify(generation),
+          fp,
+          dimensions: generation.dimensions,
+          state,
+        },
         tx,
       )) as unknown as GenRow[];
     } catch (e) {
-      throw stateConflict(e, gen, state);
+      throw POSTGRES.isUniqueViolation(e) ? stateConflict(gen, state) : e;
     }
     await createVectorTable(ctx, tx, created!.id, generation.dimensions, state);
     return created!;
   });
-  return toInfo(row);
+  return generationInfo(row);
 }
 
 async function setState(
@@ -91,28 +100,19 @@ async function setState(
   state: GenerationState,
 ): Promise<void> {
   try {
-    await ctx.q(`UPDATE ${ctx.t.gens} SET state = $1 WHERE key = $2`, [state, key], tx);
+    await ctx.sql((p) => setStateSql(ctx.t, p), { state, key }, tx);
   } catch (e) {
-    throw stateConflict(e, key, state);
+    // The one-active / one-building unique indexes, said as the rule they keep.
+    throw POSTGRES.isUniqueViolation(e) ? stateConflict(key, state) : e;
   }
 }
 
-/** A unique violation on the one-active / one-building indexes, said as the rule it breaks. */
-function stateConflict(e: unknown, gen: string, state: string): unknown {
-  if (pgErrorCode(e) !== PG_UNIQUE_VIOLATION) return e;
-  return new LifecycleError(
-    `generation ${JSON.stringify(gen)} cannot be ${state}: another generation already is (at most one active and one building); ${state === 'building' ? 'activate or retire it first' : 'create the new one as building, fill it, then activate it'}`,
-  );
-}
-
 export async function generations(ctx: PgContext): Promise<GenerationInfo<string>[]> {
-  return (await allGenRows(ctx)).map(toInfo);
+  return (await allGenRows(ctx)).map(generationInfo);
 }
 
 export async function liveGenerations(ctx: PgContext): Promise<string[]> {
-  const rows = await ctx.q(
-    `SELECT key FROM ${ctx.t.gens} WHERE state IN ('building', 'active') ORDER BY CASE state WHEN 'building' THEN 0 ELSE 1 END`,
-  );
+  const rows = await ctx.q(liveGenerationsSql(ctx.t));
   return rows.map((r) => String(r.key));
 }
 
@@ -147,11 +147,7 @@ export async function activate(
     const { backlog, embedded } = await coverage(ctx, gen, tx);
     if (backlog > 0) throw new UncoveredError(gen, backlog, uncoveredNext(g.state));
     checkSkippedShare(gen, embedded, await skipReasons(ctx, gen, tx), options);
-    await ctx.q(
-      `UPDATE ${ctx.t.gens} SET state = 'retired' WHERE state IN ('building', 'active') AND id <> $1`,
-      [g.id],
-      tx,
-    );
+    await ctx.sql((p) => retireOthersSql(ctx.t, p), { gen: g.id }, tx);
     await setState(ctx, tx, gen, 'active');
   });
 }
@@ -189,15 +185,11 @@ export function reopen(ctx: PgContext, gen: string): Promise<void> {
 export async function reclaim(ctx: PgContext, gen: string): Promise<void> {
   await ctx.tx(async (tx) => {
     const g = await genRow(ctx, gen, tx);
-    if (g.state !== 'retired')
-      throw new LifecycleError(
-        `generation ${JSON.stringify(gen)} is ${g.state}; retire it before reclaiming its storage`,
-      );
+    checkReclaimable(gen, g.state);
     if (g.reclaimed) return;
     await ctx.q(`DROP TABLE IF EXISTS ${ctx.t.vec(g.id)}`, [], tx);
-    await ctx.q(`DELETE FROM ${ctx.t.chunks} WHERE gen = $1`, [g.id], tx);
-    await ctx.q(`DELETE FROM ${ctx.t.stamps} WHERE gen = $1`, [g.id], tx);
-    await ctx.q(`UPDATE ${ctx.t.gens} SET reclaimed = true WHERE id = $1`, [g.id], tx);
-    ctx.cursor.delete(g.id);
+    const p = slots(POSTGRES);
+    for (const sql of reclaimSql(ctx.t, POSTGRES, p)) await ctx.q(sql, p.args({ gen: g.id }), tx);
+    ctx.cursor.forget(g.id);
   });
 }

@@ -1,7 +1,7 @@
 import type { Pending, Revision } from '../core/index.js';
+import { expireLeasesSql, POSTGRES, pendingSql, takeLeaseSql } from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import { type GenRow, liveGenRow, type PgContext } from './pg-context.js';
-import { coveredPg, revisionPg } from './pg-schema.js';
 import type { PgKey } from './pg-types.js';
 
 /**
@@ -16,19 +16,18 @@ export async function pending(
 ): Promise<Pending<PgKey>[]> {
   const g = await liveGenRow(ctx, gen);
   const leaseMs = ctx.schema.leaseMs;
-  if (leaseMs === undefined) return scan(ctx, ctx.client, g, limit, false);
+  if (leaseMs === undefined) return scan(ctx, ctx.client, g, limit);
   return ctx.tx(async (tx) => {
     const now = Date.now();
-    const t = ctx.t;
     // One leaser at a time per generation, so two workers never lease the same rows.
-    await ctx.q('SELECT pg_advisory_xact_lock($1)', [g.id], tx);
-    await ctx.q(`DELETE FROM ${t.leases} WHERE expires < $1`, [now], tx);
-    const rows = await scan(ctx, tx, g, limit, true, now);
+    await ctx.sql((p) => `SELECT pg_advisory_xact_lock(${p.slot('gen')})`, { gen: g.id }, tx);
+    await ctx.sql((p) => expireLeasesSql(ctx.t, p), { now }, tx);
+    const rows = await scan(ctx, tx, g, limit, now);
+    const expires = now + leaseMs;
     for (const r of rows) {
-      await ctx.q(
-        `INSERT INTO ${t.leases} (gen, doc, owner, expires) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (gen, doc) DO UPDATE SET owner = excluded.owner, expires = excluded.expires`,
-        [g.id, r.doc, ctx.owner, now + leaseMs],
+      await ctx.sql(
+        (p) => takeLeaseSql(ctx.t, p),
+        { gen: g.id, doc: r.doc, owner: ctx.owner, expires, now },
         tx,
       );
     }
@@ -37,49 +36,35 @@ export async function pending(
 }
 
 /**
- * One page of the pending scan: first the rows after the cursor, then, if
- * that page falls short, from the start of the key order (a row edited
- * behind the cursor is found on the next lap without a full rescan).
+ * One page of the pending scan (the shared `pendingSql` and `ScanCursor`):
+ * the rows after the cursor, then, if that page falls short, from the start
+ * of the key order. `now` given, rows another worker leases are passed over.
  */
 async function scan(
   ctx: PgContext,
   via: PgQueryable,
   g: GenRow,
   limit: number,
-  leased: boolean,
-  now = 0,
+  now?: number,
 ): Promise<Pending<PgKey>[]> {
-  const { schema: s, t } = ctx;
-  const rev = s.revision ? `, ${revisionPg(s)} AS revision` : '';
-  const params: unknown[] = [g.id];
-  let leaseSql = '';
-  if (leased) {
-    params.push(ctx.owner, now);
-    leaseSql = ` AND NOT EXISTS (SELECT 1 FROM ${t.leases} l WHERE l.gen = $1 AND l.doc = d.${s.id} AND l.owner <> $2 AND l.expires >= $3)`;
-  }
-  const sql = (after: boolean) =>
-    `SELECT d.${s.id} AS doc, d.${s.content} AS content${rev}
-     FROM ${s.docs} d LEFT JOIN ${t.stamps} s ON s.gen = $1 AND s.doc = d.${s.id}
-     WHERE NOT ${coveredPg(s)}${leaseSql}${after ? ` AND d.${s.id} > $${params.length + 1}` : ''}
-     ORDER BY d.${s.id} LIMIT $${params.length + (after ? 2 : 1)}`;
-  const after = ctx.cursor.get(g.id);
-  let rows: Pending<PgKey>[] = [];
-  if (after !== undefined)
-    rows = (await ctx.q(sql(true), [...params, after, limit], via)) as unknown as Pending<PgKey>[];
-  if (rows.length < limit) {
-    const head = (await ctx.q(sql(false), [...params, limit], via)) as unknown as Pending<PgKey>[];
-    const seen = new Set(rows.map((r) => r.doc));
-    for (const r of head) {
-      if (rows.length >= limit) break;
-      if (!seen.has(r.doc)) rows.push(r);
-    }
-  }
-  const last = rows.at(-1);
-  if (last === undefined) ctx.cursor.delete(g.id);
-  else ctx.cursor.set(g.id, last.doc);
+  const leased = now !== undefined;
+  const values = { gen: g.id, limit, ...(leased ? { owner: ctx.owner, now } : {}) };
+  const page = (after: PgKey | undefined) =>
+    ctx
+      .sql(
+        (p) => pendingSql(ctx.t, POSTGRES, p, { after: after !== undefined, leased }),
+        after === undefined ? values : { ...values, after },
+        via,
+      )
+      .then((rows) => rows as unknown as Pending<PgKey>[]);
+  const after = ctx.cursor.after(g.id);
+  const afterRows = after === undefined ? [] : await page(after);
+  // The head is read only when the rows after the cursor fall short.
+  const head = afterRows.length < limit ? await page(undefined) : [];
+  const rows = ctx.cursor.merge(g.id, afterRows, () => head, limit);
   return rows.map((r) => {
     const p: Pending<PgKey> = { doc: r.doc, content: r.content == null ? '' : String(r.content) };
-    if (s.revision) p.revision = (r.revision ?? null) as Revision;
+    if (ctx.schema.revision) p.revision = (r.revision ?? null) as Revision;
     return p;
   });
 }

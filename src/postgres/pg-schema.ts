@@ -1,5 +1,11 @@
 import { InvalidIdentifierError, validateIdentifier } from '../core/index.js';
-import { coveredSql, POSTGRES, type SqlNames } from '../sql/index.js';
+import {
+  type BaseSchema,
+  POSTGRES,
+  type SqlNames,
+  type ValidBaseSchema,
+  validateBaseSchema,
+} from '../sql/index.js';
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; two names equal after that are one. */
 export const PG_MAX_IDENTIFIER_BYTES = 63;
@@ -28,22 +34,19 @@ const DERIVED_SUFFIXES = [
 export const PG_MAX_PREFIX_BYTES =
   PG_MAX_IDENTIFIER_BYTES - 1 - Math.max(...DERIVED_SUFFIXES.map((x) => x.length));
 
-/** Same fields and meaning as the SQLite schema; `docsTable` may be schema-qualified (`app.notes`). */
-export interface PgSchema {
-  docsTable: string;
-  idColumn: string;
-  contentColumn: string;
-  revisionColumn?: string;
-  embedGenColumn?: string;
-  /** Prefix of the store's tables; may be schema-qualified too (`vec.notes`). */
-  vectorsPrefix: string;
+/**
+ * The shared schema fields (`BaseSchema`: same meaning as the SQLite
+ * schema); `docsTable` and `vectorsPrefix` may be schema-qualified
+ * (`app.notes`, `vec.notes`).
+ */
+export interface PgSchema extends BaseSchema {
   /** Text search configuration for hybrid search. Default `'simple'`. */
   textSearchConfig?: string;
-  /** Lease pending documents to one worker for this long (several fill workers). Off by default. */
-  leaseMs?: number;
 }
 
 export interface ValidPgSchema {
+  /** The shared fields as validated (unquoted), for messages. */
+  base: ValidBaseSchema;
   docs: string;
   id: string;
   content: string;
@@ -63,22 +66,16 @@ export interface ValidPgSchema {
   leaseMs?: number;
 }
 
-/** Validates each identifier (each part of a qualified name) and double-quotes it. */
+/**
+ * Validates the shared fields (`validateBaseSchema`, one schema qualifier
+ * allowed), the Postgres ones (prefix length, text search configuration),
+ * and double-quotes every identifier.
+ */
 export function validatePgSchema(schema: PgSchema): ValidPgSchema {
-  if (schema === null || typeof schema !== 'object')
-    throw new TypeError('schema must be an object');
-  const qualified = (name: string, role: string) =>
-    String(name)
-      .split('.')
-      .map((part) => `"${validateIdentifier(part, role)}"`)
-      .join('.');
-  if (String(schema.docsTable).split('.').length > 2)
-    throw new TypeError('docsTable may have at most one schema qualifier');
-  const prefixParts = String(schema.vectorsPrefix).split('.');
-  if (prefixParts.length > 2)
-    throw new TypeError('vectorsPrefix may have at most one schema qualifier');
-  for (const p of prefixParts) validateIdentifier(p, 'vectorsPrefix');
-  const base = prefixParts.at(-1)!;
+  const valid = validateBaseSchema(schema, { qualified: true });
+  const quote = POSTGRES.quote;
+  const prefix = valid.vectorsPrefix;
+  const base = prefix.at(-1)!;
   if (Buffer.byteLength(base) > PG_MAX_PREFIX_BYTES) {
     // Postgres would truncate `<prefix>_vec_1` and `<prefix>_vec_12` to one table: refuse up front.
     const longest = `${base}_${DERIVED_SUFFIXES.at(-1)}`;
@@ -88,25 +85,19 @@ export function validatePgSchema(schema: PgSchema): ValidPgSchema {
       `the derived name ${longest} would be ${Buffer.byteLength(longest)} bytes and PostgreSQL truncates names to ${PG_MAX_IDENTIFIER_BYTES}; use a prefix of at most ${PG_MAX_PREFIX_BYTES} bytes (a schema qualifier does not count)`,
     );
   }
-  const ns = prefixParts.length === 2 ? `"${prefixParts[0]}".` : '';
-  const out: ValidPgSchema = {
-    docs: qualified(schema.docsTable, 'docsTable'),
-    id: `"${validateIdentifier(schema.idColumn, 'idColumn')}"`,
-    content: `"${validateIdentifier(schema.contentColumn, 'contentColumn')}"`,
-    table: (suffix: string) => `${ns}"${derivedName(base, suffix)}"`,
-    indexName: (suffix: string) => `"${derivedName(base, suffix)}"`,
+  const ns = prefix.length === 2 ? `${quote(prefix[0]!)}.` : '';
+  return Object.freeze({
+    base: valid,
+    docs: valid.docsTable.map(quote).join('.'),
+    id: quote(valid.idColumn),
+    content: quote(valid.contentColumn),
+    ...(valid.revisionColumn === undefined ? {} : { revision: quote(valid.revisionColumn) }),
+    ...(valid.embedGenColumn === undefined ? {} : { embedGen: quote(valid.embedGenColumn) }),
+    table: (suffix: string) => `${ns}${quote(derivedName(base, suffix))}`,
+    indexName: (suffix: string) => quote(derivedName(base, suffix)),
     tsConfig: validateIdentifier(schema.textSearchConfig ?? 'simple', 'textSearchConfig'),
-  };
-  if (schema.revisionColumn !== undefined)
-    out.revision = `"${validateIdentifier(schema.revisionColumn, 'revisionColumn')}"`;
-  if (schema.embedGenColumn !== undefined)
-    out.embedGen = `"${validateIdentifier(schema.embedGenColumn, 'embedGenColumn')}"`;
-  if (schema.leaseMs !== undefined) {
-    if (!(schema.leaseMs > 0))
-      throw new RangeError(`leaseMs must be a positive number, got ${schema.leaseMs}`);
-    out.leaseMs = schema.leaseMs;
-  }
-  return Object.freeze(out);
+    ...(valid.leaseMs === undefined ? {} : { leaseMs: valid.leaseMs }),
+  });
 }
 
 /** The row's revision as the store stamps and compares it (see `revisionText`). */
@@ -127,11 +118,6 @@ export function pgNames(s: ValidPgSchema): SqlNames {
     stamps: s.table('stamps'),
     leases: s.table('leases'),
   };
-}
-
-/** THE freshness predicate (`src/sql/freshness.ts`), over this schema's names. */
-export function coveredPg(s: ValidPgSchema, d = 'd', st = 's'): string {
-  return coveredSql(pgNames(s), POSTGRES, d, st);
 }
 
 /**

@@ -1,9 +1,8 @@
 import { DimensionMismatchError, fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
-import { PgBinds } from './pg-binds.js';
+import { chunkCountSql, coveredSql, filterClause, POSTGRES, type Slots } from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
-import { type GenRow, liveGenRow, type PgContext, type Row } from './pg-context.js';
+import { type GenRow, liveGenRow, type PgContext, type PgTables, type Row } from './pg-context.js';
 import { textDocs } from './pg-full-text.js';
-import { coveredPg } from './pg-schema.js';
 import type { PgFilter, PgKey } from './pg-types.js';
 import { vectorLiteral } from './pg-vector.js';
 
@@ -23,38 +22,35 @@ export type KnnMode = 'ann' | 'exact' | 'restricted';
 /**
  * One search window as SQL: the `window` nearest vectors (materialized first,
  * so the KNN is not re-run per row), then joined to the chunks, the rows and
- * their stamps, keeping only fresh rows that pass the filter, best `limit`.
+ * their stamps, keeping only fresh rows (the one freshness predicate) that
+ * pass the caller's filter, best `limit`. Slots `query, gen, window, limit`.
  */
 export function searchSql(
-  ctx: PgContext,
-  g: GenRow,
-  query: string,
+  t: PgTables,
+  genId: number,
   mode: KnnMode,
-  window: number,
-  limit: number,
+  p: Slots,
   filter: PgFilter | undefined,
-): { text: string; values: unknown[] } {
-  const { schema: s, t } = ctx;
-  const b = new PgBinds(filter);
-  const q = b.add(query);
-  const gen = b.add(g.id);
+): string {
+  const where = filterClause(filter);
+  const q = `${p.slot('query')}::vector`;
+  const vec = t.vec(genId);
   // The exact forms add 0 to the distance so the planner cannot use the (approximate) index.
   const knn =
     mode === 'restricted'
-      ? `SELECT v.id, (v.embedding <=> ${q}::vector) + 0 AS distance FROM ${s.docs} d
-         JOIN ${t.chunks} c ON c.doc = d.${s.id} AND c.gen = ${gen} JOIN ${t.vec(g.id)} v ON v.id = c.id
-         WHERE TRUE${b.where} ORDER BY 2 LIMIT ${b.add(window)}`
+      ? `SELECT v.id, (v.embedding <=> ${q}) + 0 AS distance FROM ${t.docs} d
+         JOIN ${t.chunks} c ON c.doc = d.${t.id} AND c.gen = ${p.slot('gen')} JOIN ${vec} v ON v.id = c.id
+         WHERE TRUE${where} ORDER BY 2 LIMIT ${p.slot('window')}`
       : mode === 'exact'
-        ? `SELECT v.id, (v.embedding <=> ${q}::vector) + 0 AS distance FROM ${t.vec(g.id)} v ORDER BY 2 LIMIT ${b.add(window)}`
-        : `SELECT v.id, v.embedding <=> ${q}::vector AS distance FROM ${t.vec(g.id)} v ORDER BY v.embedding <=> ${q}::vector LIMIT ${b.add(window)}`;
-  const text = `WITH knn AS MATERIALIZED (${knn})
+        ? `SELECT v.id, (v.embedding <=> ${q}) + 0 AS distance FROM ${vec} v ORDER BY 2 LIMIT ${p.slot('window')}`
+        : `SELECT v.id, v.embedding <=> ${q} AS distance FROM ${vec} v ORDER BY v.embedding <=> ${q} LIMIT ${p.slot('window')}`;
+  return `WITH knn AS MATERIALIZED (${knn})
     SELECT c.doc AS doc, c.chunk_index AS chunk_index, c.start_off AS start_off, c.end_off AS end_off, knn.distance AS distance
     FROM knn JOIN ${t.chunks} c ON c.id = knn.id
-    JOIN ${s.docs} d ON d.${s.id} = c.doc
-    LEFT JOIN ${t.stamps} s ON s.gen = ${gen} AND s.doc = d.${s.id}
-    WHERE ${coveredPg(s)}${b.where}
-    ORDER BY knn.distance LIMIT ${b.add(limit)}`;
-  return { text, values: b.values };
+    JOIN ${t.docs} d ON d.${t.id} = c.doc
+    LEFT JOIN ${t.stamps} s ON s.gen = ${p.slot('gen')} AND s.doc = d.${t.id}
+    WHERE ${coveredSql(t, POSTGRES)}${where}
+    ORDER BY knn.distance LIMIT ${p.slot('limit')}`;
 }
 
 /**
@@ -117,11 +113,12 @@ async function nearestRows(
   // pass ~1/selectivity candidates before ten rows match.
   let restricted = false;
   if (filter) {
-    const b = new PgBinds(filter);
-    const [m] = await ctx.q(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${ctx.schema.docs} d WHERE TRUE${b.where} LIMIT ${FILTER_EXACT_ROWS}) x`,
-      b.values,
+    const [m] = await ctx.sql(
+      () =>
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${ctx.t.docs} d WHERE TRUE${filterClause(filter)} LIMIT ${FILTER_EXACT_ROWS}) x`,
+      {},
       tx,
+      filter.params,
     );
     restricted = Number(m?.n ?? 0) < FILTER_EXACT_ROWS;
   }
@@ -131,24 +128,25 @@ async function nearestRows(
     const exact = restricted || k >= total || (!iterative && k > MAX_EF_SEARCH);
     if (!exact) {
       // One round trip for both settings (transaction-local, like SET LOCAL).
-      await ctx.q(
-        `SELECT set_config('hnsw.ef_search', $1, true)${iterative ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`,
-        [String(Math.min(MAX_EF_SEARCH, Math.max(40, k)))],
+      await ctx.sql(
+        (p) =>
+          `SELECT set_config('hnsw.ef_search', ${p.slot('ef')}, true)${iterative ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`,
+        { ef: String(Math.min(MAX_EF_SEARCH, Math.max(40, k))) },
         tx,
       );
     }
     const mode: KnnMode = restricted ? 'restricted' : exact ? 'exact' : 'ann';
     const window = restricted ? 2_147_483_647 : exact ? Math.max(total, 1) : k;
-    const { text, values } = searchSql(ctx, g, query, mode, window, limit, filter);
-    const rows = await ctx.q(text, values, tx);
+    const rows = await ctx.sql(
+      (p) => searchSql(ctx.t, g.id, mode, p, filter),
+      { query, gen: g.id, window, limit },
+      tx,
+      filter?.params,
+    );
     if (rows.length >= limit || exact) return rows;
     if (total === Number.POSITIVE_INFINITY) {
-      const [count] = await ctx.q(
-        `SELECT count(*)::int AS total FROM ${ctx.t.chunks} WHERE gen = $1`,
-        [g.id],
-        tx,
-      );
-      total = Number(count?.total ?? 0);
+      const [count] = await ctx.sql((p) => chunkCountSql(ctx.t, p), { gen: g.id }, tx);
+      total = Number(count?.n ?? 0);
     }
     k *= 4;
   }

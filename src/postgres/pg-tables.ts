@@ -1,6 +1,6 @@
 import { LifecycleError } from '../core/index.js';
 import type { PgClient, PgQueryable } from './pg-client.js';
-import { lockStore, type PgContext } from './pg-context.js';
+import { lockStore, type PgContext, runSql } from './pg-context.js';
 import { revisionPg, type ValidPgSchema } from './pg-schema.js';
 import type { PgvectorInfo } from './pg-types.js';
 
@@ -41,10 +41,12 @@ export async function inspectDocuments(
   schema: ValidPgSchema,
 ): Promise<{ schema: ValidPgSchema; idType: string }> {
   const rel = schema.docs.replaceAll('"', '');
-  const { rows: cols } = await client.query(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
-     WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
-    [schema.docs],
+  const cols = await runSql(
+    client,
+    (p) =>
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+       WHERE a.attrelid = to_regclass(${p.slot('docs')}) AND a.attnum > 0 AND NOT a.attisdropped`,
+    { docs: schema.docs },
   );
   if (cols.length === 0) {
     throw new LifecycleError(
@@ -78,14 +80,14 @@ async function revisionForm(
   schema: ValidPgSchema,
   column: string,
 ): Promise<((alias: string) => string) | undefined> {
-  const {
-    rows: [type],
-  } = await client.query(
-    `SELECT t.typname, t.typsend::regproc::text AS send FROM pg_attribute a
-     JOIN pg_type d ON d.oid = a.atttypid
-     JOIN pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
-     WHERE a.attrelid = to_regclass($1) AND a.attname = $2`,
-    [schema.docs, column.replaceAll('"', '')],
+  const [type] = await runSql(
+    client,
+    (p) =>
+      `SELECT t.typname, t.typsend::regproc::text AS send FROM pg_attribute a
+       JOIN pg_type d ON d.oid = a.atttypid
+       JOIN pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
+       WHERE a.attrelid = to_regclass(${p.slot('docs')}) AND a.attname = ${p.slot('column')}`,
+    { docs: schema.docs, column: column.replaceAll('"', '') },
   );
   const name = String(type?.typname ?? 'text');
   const send = String(type?.send ?? '-');
@@ -120,7 +122,8 @@ export async function createStoreTables(ctx: PgContext): Promise<void> {
   await ctx.tx(async (tx) => {
     await lockStore(ctx, tx);
     const stampsExisted =
-      (await ctx.q('SELECT to_regclass($1) AS r', [ctx.t.stamps], tx))[0]?.r != null;
+      (await ctx.sql((p) => `SELECT to_regclass(${p.slot('t')}) AS r`, { t: ctx.t.stamps }, tx))[0]
+        ?.r != null;
     for (const sql of storeTablesSql(ctx)) await ctx.q(sql, [], tx);
     await upgradeStamps(ctx, stampsExisted, tx);
   });
@@ -163,10 +166,11 @@ function storeTablesSql({ schema: s, t, idType }: PgContext): string[] {
 async function upgradeStamps(ctx: PgContext, existed: boolean, tx: PgQueryable): Promise<void> {
   const { schema: s, t } = ctx;
   if (existed) {
-    const [mark] = await ctx.q(
-      `SELECT col_description(to_regclass($1), a.attnum) AS c FROM pg_attribute a
-       WHERE a.attrelid = to_regclass($1) AND a.attname = 'revision'`,
-      [t.stamps],
+    const [mark] = await ctx.sql(
+      (p) =>
+        `SELECT col_description(to_regclass(${p.slot('t')}), a.attnum) AS c FROM pg_attribute a
+         WHERE a.attrelid = to_regclass(${p.slot('t')}) AND a.attname = 'revision'`,
+      { t: t.stamps },
       tx,
     );
     if (mark?.c === REVISION_FORM) return;

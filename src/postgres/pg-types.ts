@@ -3,8 +3,9 @@ export type PgKey = string | number;
 
 /**
  * A metadata filter: trusted SQL over the documents table aliased `d`, with
- * `$1…$n` placeholders numbered from 1 for its own `params` (vecfill
- * renumbers them into the full statement). Applied before the limit.
+ * `$1…$n` placeholders numbered from 1 for its own `params` (they are bound
+ * first; vecfill numbers its own values after them and never rewrites the
+ * text). Applied before the limit.
  *
  * @example
  * ```ts
