@@ -169,10 +169,11 @@ async function encodeQuery<G, F>(
   opts: SearchOptions<G, F>,
 ): Promise<Float32Array> {
   const deadline = new AbortController();
-  const timeout = new QueryTimeoutError(gen, timeoutMs);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      // Made only when the deadline passes: an error's stack costs ~0.2 ms, per generation per search.
+      const timeout = new QueryTimeoutError(gen, timeoutMs);
       deadline.abort(timeout);
       reject(timeout);
     }, timeoutMs);
@@ -193,7 +194,7 @@ async function encodeQuery<G, F>(
     return await Promise.race([run, expired]);
   } catch (e) {
     // An encoder that rejects with its signal's reason reports the deadline as such.
-    if (deadline.signal.aborted && !opts.signal?.aborted) throw timeout;
+    if (deadline.signal.aborted && !opts.signal?.aborted) throw deadline.signal.reason;
     throw e;
   } finally {
     clearTimeout(timer);
