@@ -824,6 +824,15 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     // An in-memory index has no window limit; sqlite-vec's KNN has VEC_MAX_K.
     const maxK = index ? Number.MAX_SAFE_INTEGER : VEC_MAX_K;
     let k = Math.min(maxK, Math.max(limit * over, 16));
+    if (filter && index?.candidatesWhere) {
+      // From memory: one scan, then the rows in score order through the
+      // filter in SQL until enough pass; a filter that keeps very few rows
+      // is answered by listing them.
+      return (
+        this.#filteredRows(g, index, query, where, filterParams, limit, k) ??
+        this.#memoryRows(g, index, query, where, filterParams, limit, k)
+      );
+    }
     if (filter) {
       // Size the search by the filter's selectivity. A KNN reads every
       // vector whatever k is, so when few rows match, scoring just those
@@ -921,6 +930,53 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
       },
       count: () => this.#chunkCount(g),
     };
+  }
+
+  /**
+   * A filtered search from memory (`GenerationIndex.candidatesWhere`): the
+   * chunks in score order are checked against the filter and the freshness
+   * predicate in SQL, a window at a time; null when the filter keeps so few
+   * rows that listing them is cheaper.
+   */
+  #filteredRows(
+    g: GenRow,
+    index: GenerationIndex,
+    query: Float32Array,
+    where: string,
+    filterParams: readonly SqliteValue[],
+    limit: number,
+    k: number,
+  ): ChunkRow[] | null {
+    const s = this.schema;
+    const t = this.#t;
+    const check = this.#stmt(
+      `keep${g.id}:${where}`,
+      () => `SELECT c.id FROM json_each(?) j
+        CROSS JOIN ${t.chunks} c ON c.id = j.value
+        CROSS JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = c.doc
+        LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
+        WHERE ${coveredSql(s)}${where}`,
+    ).pluck();
+    const keep = (ids: readonly number[]) =>
+      new Set(check.all(JSON.stringify(ids), g.id, ...filterParams) as number[]);
+    // Checking a row costs a few microseconds; listing the matching rows
+    // costs a pass over the documents table.
+    const budget = Math.max(1024, index.size / 32);
+    // The rows found already passed the filter and the freshness predicate,
+    // so `limit` of them is enough unless a write lands in between.
+    k = limit;
+    for (;;) {
+      const ranked = index.candidatesWhere!(query, k, keep, budget);
+      if (!ranked) return null;
+      const rows = this.#stmt(`rerank${g.id}:${where}`, () => this.#rerankSql(where)).all(
+        JSON.stringify(ranked),
+        g.id,
+        ...filterParams,
+        limit,
+      ) as ChunkRow[];
+      if (rows.length >= limit || ranked.length < k) return rows;
+      k *= 4;
+    }
   }
 
   /**

@@ -239,7 +239,11 @@ describe('resident memory', () => {
 describe('filtered search from memory', () => {
   it.each([
     ['1 % of rows: the matching chunks are listed in SQL and scored from memory', 'very', 10],
-    ['5 % of rows: one scan with a window sized by the selectivity', 'rare', 20],
+    [
+      '5 % of rows: one scan, then rows in score order checked against the filter in SQL',
+      'rare',
+      20,
+    ],
   ])('%s, the same answer as sqlite-vec', (_, category, every) => {
     const D = 12;
     const mem = open('filter.db', { float: 'float32' }, true);

@@ -59,6 +59,19 @@ export interface GenerationIndex {
    * float-exact ranking.
    */
   candidates(query: Float32Array, k: number, among?: readonly number[]): Candidate[];
+  /**
+   * Up to `k` nearest chunk ids that `keep` lets through (it answers, for a
+   * batch of chunk ids, which pass: a filter checked in SQL), exact cosine
+   * distances, best first: the rows are checked in the order of their scores
+   * until enough pass. Null when the rows that pass look too few to find
+   * that way within `budget` checked rows: list them and use `among`.
+   */
+  candidatesWhere?(
+    query: Float32Array,
+    k: number,
+    keep: (ids: readonly number[]) => ReadonlySet<number>,
+    budget?: number,
+  ): Candidate[] | null;
   /** Bytes of memory the index holds. */
   bytes(): number;
   /** Bytes the index would hold for `rows` rows (to check a cap before loading). */

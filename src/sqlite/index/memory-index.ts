@@ -11,7 +11,7 @@ import type {
   VectorSource,
 } from './generation-index.js';
 import { SlotMap } from './slot-map.js';
-import { topK } from './top-k.js';
+import { topKOf } from './top-k.js';
 import { packRows } from './vec0-rows.js';
 
 const PAGE = 65536;
@@ -38,6 +38,20 @@ export interface MemoryIndexOptions {
    * as 4 GiB of memory holds.
    */
   maxRows?: number;
+}
+
+/** One scan's scores (see `MemoryIndex.#scan`). */
+interface Scan {
+  /** Rows scanned. */
+  n: number;
+  /** The query's norm. */
+  qNorm: number;
+  /** float32: the dot product at a position. */
+  score(at: number): number;
+  /** The slot at a position. */
+  slotAt(at: number): number;
+  /** The best `w` positions by score, best first. */
+  top(w: number): number[];
 }
 
 /**
@@ -293,6 +307,74 @@ export class MemoryIndex implements GenerationIndex {
   }
 
   candidates(query: Float32Array, k: number, among?: readonly number[]): Candidate[] {
+    const scan = this.#scan(query, among);
+    if (this.kind === 'float32') return this.#exact(scan, scan.top(k));
+    // Rescore rescoreFactor × k rows, but for a window already widened (a
+    // filter, stale rows) only the first 64 get the extra margin: the margin
+    // is there for codes that misorder rows near the top, not for every row.
+    return this.#rescored(query, scan, scan.top(this.#wanted(scan.n, k)), k);
+  }
+
+  /**
+   * Up to `k` nearest chunk ids among those `keep` lets through, with exact
+   * cosine distances, best first: one scan of every row, then the rows in
+   * the order of their scores, a window at a time, through `keep` (which
+   * answers which of a window's chunk ids pass, e.g. a filter checked in
+   * SQL), until enough pass. A quantized index rescores only the rows that
+   * passed. Returns null when more than `budget` rows were checked without
+   * finding enough: a filter that keeps that few rows is better answered by
+   * listing them (`candidates` with `among`).
+   */
+  candidatesWhere(
+    query: Float32Array,
+    k: number,
+    keep: (ids: readonly number[]) => ReadonlySet<number>,
+    budget = Number.POSITIVE_INFINITY,
+  ): Candidate[] | null {
+    const scan = this.#scan(query);
+    const wanted = this.kind === 'float32' ? Math.min(k, scan.n) : this.#wanted(scan.n, k);
+    const passed: number[] = [];
+    let checked = 0;
+    let window = Math.min(scan.n, Math.max(4 * wanted, 64));
+    while (passed.length < wanted && checked < scan.n) {
+      const order = scan.top(window);
+      const ids = order.slice(checked).map((at) => this.#ids[scan.slotAt(at)]!);
+      const ok = keep(ids);
+      for (let i = 0; i < ids.length && passed.length < wanted; i++)
+        if (ok.has(ids[i]!)) passed.push(order[checked + i]!);
+      checked = order.length;
+      // Size the next window by the share that passed so far; past the
+      // budget, listing the rows that pass is cheaper.
+      const share = Math.max(passed.length, 1) / checked;
+      if (passed.length < wanted && checked < scan.n && wanted / share > budget) return null;
+      window = Math.min(scan.n, Math.max(2 * checked, Math.ceil((1.25 * wanted) / share)));
+    }
+    if (this.kind === 'float32') return this.#exact(scan, passed);
+    return this.#rescored(query, scan, passed, k);
+  }
+
+  /** Rows a quantized index rescores for `k` hits among `n`. */
+  #wanted(n: number, k: number): number {
+    return Math.min(n, k + (this.#rescoreFactor - 1) * Math.min(k, 64));
+  }
+
+  /** float32: the exact distances of these scanned positions. */
+  #exact(scan: Scan, order: readonly number[]): Candidate[] {
+    const inv = scan.qNorm > 0 ? 1 / scan.qNorm : 0;
+    return order.map((at) => [this.#ids[scan.slotAt(at)]!, 1 - scan.score(at) * inv]);
+  }
+
+  /** Quantized: these scanned positions rescored exactly from the stored floats; the best `k`. */
+  #rescored(query: Float32Array, scan: Scan, order: readonly number[], k: number): Candidate[] {
+    const ids = order.map((at) => this.#ids[scan.slotAt(at)]!);
+    return rescore(query, this.#source.some(ids)).slice(0, k);
+  }
+
+  /**
+   * Scores the query against every row (or the rows of `among`). Positions
+   * are rows scanned: slots, or places in `among`'s list of slots.
+   */
+  #scan(query: Float32Array, among?: readonly number[]): Scan {
     this.#live();
     if (query.length !== this.#d)
       throw new RangeError(`query has ${query.length} dimensions, not ${this.#d}`);
@@ -300,7 +382,8 @@ export class MemoryIndex implements GenerationIndex {
     const buf = this.#memory.buffer;
     const scoresAt = this.#scoresAt();
     let n = this.#size;
-    let slotOf: (i: number) => number = (i) => i;
+    let chosen: Int32Array | null = null;
+    const k8 = this.#kernels;
     if (among) {
       const slots = new Int32Array(buf, this.#slotsAt(), this.#cap);
       n = 0;
@@ -308,9 +391,7 @@ export class MemoryIndex implements GenerationIndex {
         const s = this.#slots.get(id);
         if (s !== undefined) slots[n++] = s;
       }
-      const chosen = slots.subarray(0, n);
-      slotOf = (i) => chosen[i]!;
-      const k8 = this.#kernels;
+      chosen = slots.subarray(0, n);
       const scan =
         this.kind === 'float32' ? k8.f32Slots : this.kind === 'int8' ? k8.i8Slots : k8.binSlots;
       scan(QUERY_AT, this.#rowsAt(), this.#stride, this.#slotsAt(), n, scoresAt);
@@ -318,45 +399,33 @@ export class MemoryIndex implements GenerationIndex {
       const kernel =
         this.kind === 'float32' ? 'f32Range' : this.kind === 'int8' ? 'i8Range' : 'binRange';
       // A large scan is split with the helper threads; a small one is not worth the hand-off.
-      const pool = this.#kernels.simd && n * this.#rowBytes >= PARALLEL_BYTES ? scanPool() : null;
+      const pool = k8.simd && n * this.#rowBytes >= PARALLEL_BYTES ? scanPool() : null;
       if (pool) {
-        pool.scan(
-          this.#memory,
-          this.#kernels,
-          kernel,
-          QUERY_AT,
-          this.#rowsAt(),
-          this.#stride,
-          n,
-          scoresAt,
-        );
-      } else this.#kernels[kernel](QUERY_AT, this.#rowsAt(), this.#stride, 0, n, scoresAt);
+        pool.scan(this.#memory, k8, kernel, QUERY_AT, this.#rowsAt(), this.#stride, n, scoresAt);
+      } else k8[kernel](QUERY_AT, this.#rowsAt(), this.#stride, 0, n, scoresAt);
     }
-    if (this.kind === 'float32') {
-      const scores = new Float32Array(buf, scoresAt, n);
-      const inv = qNorm > 0 ? 1 / qNorm : 0;
-      return topK(n, k, (i) => scores[i]!).map((i) => [
-        this.#ids[slotOf(i)]!,
-        1 - scores[i]! * inv,
-      ]);
-    }
-    // Rescore rescoreFactor × k rows, but for a window already widened (a
-    // filter, stale rows) only the first 64 get the extra margin: the margin
-    // is there for codes that misorder rows near the top, not for every row.
-    const wanted = Math.min(n, k + (this.#rescoreFactor - 1) * Math.min(k, 64));
-    let best: number[];
-    if (this.kind === 'int8') {
-      const scores = new Int32Array(buf, scoresAt, n);
-      const factors = this.#factors;
-      best = among
-        ? topK(n, wanted, (i) => scores[i]! * factors[slotOf(i)]!)
-        : topK(n, wanted, (i) => scores[i]! * factors[i]!);
-    } else {
-      const scores = new Int32Array(buf, scoresAt, n);
-      best = topK(n, wanted, (i) => -scores[i]!);
-    }
-    const ids = best.map((i) => this.#ids[slotOf(i)]!);
-    return rescore(query, this.#source.some(ids)).slice(0, k);
+    const f32 = new Float32Array(buf, scoresAt, n);
+    const i32 = new Int32Array(buf, scoresAt, n);
+    const kind = this.kind;
+    const factors = this.#factors;
+    let order: number[] = [];
+    return {
+      n,
+      qNorm,
+      score: (at) => f32[at]!,
+      slotAt: chosen ? (at) => chosen[at]! : (at) => at,
+      top: (w) => {
+        if (w > order.length && order.length < n) {
+          // A pass costs about the same for any heap size up to a few hundred:
+          // keep enough for the next few windows too.
+          const m = order.length > 0 ? Math.max(w, 2 * order.length, 256) : w;
+          if (kind === 'float32') order = topKOf(f32, m);
+          else if (kind === 'binary') order = topKOf(i32, m, null, null, -1);
+          else order = topKOf(i32, m, factors, chosen);
+        }
+        return order.slice(0, w);
+      },
+    };
   }
 
   drop(): void {

@@ -1,18 +1,28 @@
 /**
- * Slots of the `k` largest `score(slot)` over slots [0, n), best first: a
- * bounded min-heap, so a pass over n rows costs O(n) comparisons plus
- * O(k log k) per improvement, whatever k is.
+ * Positions of the `k` largest scores, best first (ties: the lower position
+ * first): `scores[i] × sign`, times `factors[slot]` when given, where `slot`
+ * is `slots[i]` (or `i`). A bounded min-heap with no call per row: a pass
+ * over n rows costs O(n) comparisons plus O(log k) per improvement.
  */
-export function topK(n: number, k: number, score: (slot: number) => number): number[] {
+export function topKOf(
+  scores: Float32Array | Int32Array,
+  k: number,
+  factors: Float32Array | null = null,
+  slots: Int32Array | null = null,
+  sign = 1,
+): number[] {
+  const n = scores.length;
   if (k <= 0 || n === 0) return [];
   const size = Math.min(k, n);
   const heapScore = new Float64Array(size);
   const heapSlot = new Int32Array(size);
   let len = 0;
+  let min = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
-    const s = score(i);
+    let s = scores[i]! * sign;
+    if (factors) s *= factors[slots ? slots[i]! : i]!;
+    if (len === size && s <= min) continue;
     if (len < size) {
-      // Sift up.
       let j = len++;
       while (j > 0) {
         const p = (j - 1) >> 1;
@@ -23,8 +33,7 @@ export function topK(n: number, k: number, score: (slot: number) => number): num
       }
       heapScore[j] = s;
       heapSlot[j] = i;
-    } else if (s > heapScore[0]!) {
-      // Replace the root and sift down.
+    } else {
       let j = 0;
       for (;;) {
         const l = 2 * j + 1;
@@ -39,6 +48,7 @@ export function topK(n: number, k: number, score: (slot: number) => number): num
       heapScore[j] = s;
       heapSlot[j] = i;
     }
+    if (len === size) min = heapScore[0]!;
   }
   const order = Array.from({ length: len }, (_, i) => i);
   order.sort((a, b) => heapScore[b]! - heapScore[a]! || heapSlot[a]! - heapSlot[b]!);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryIndex } from '../../../src/sqlite/index/memory-index.js';
-import { topK } from '../../../src/sqlite/index/top-k.js';
+import { topKOf } from '../../../src/sqlite/index/top-k.js';
 import { packRows } from '../../../src/sqlite/index/vec0-rows.js';
 import type { StoredVector, VectorSource } from '../../../src/sqlite/index.js';
 
@@ -93,6 +93,19 @@ describe('MemoryIndex', () => {
             );
             for (let i = 0; i < wantSome.length; i++)
               expect(some[i]![1]).toBeCloseTo(wantSome[i]![1], 4);
+            // Filtered by a check of batches of ids: the same rows, each id checked once.
+            const checked: number[] = [];
+            const keep = (ids: readonly number[]) => {
+              checked.push(...ids);
+              return new Set(ids.filter((id) => id % 2 === 0));
+            };
+            const where = index.candidatesWhere(query, among.length + 1, keep)!;
+            expect(where.map(([id]) => id).sort((a, b) => a - b)).toEqual(
+              wantSome.map(([id]) => id).sort((a, b) => a - b),
+            );
+            for (let i = 0; i < wantSome.length; i++)
+              expect(where[i]![1]).toBeCloseTo(wantSome[i]![1], 4);
+            expect(new Set(checked).size).toBe(checked.length);
           },
         ),
         { numRuns: 60 },
@@ -138,6 +151,60 @@ describe('MemoryIndex', () => {
   });
 });
 
+describe('MemoryIndex.candidatesWhere', () => {
+  const D = 8;
+  const vec = (i: number) => Float32Array.from({ length: D }, (_, j) => Math.sin(i * 0.7 + j));
+  const rows = new Map<number, Float32Array>();
+  for (let i = 1; i <= 3000; i++) rows.set(i, vec(i));
+  const q = vec(12345);
+
+  it.each(KINDS)(
+    '%s: checks rows in score order, a window at a time, until k pass: the exact filtered top k',
+    (kind) => {
+      const index = new MemoryIndex({ kind, dimensions: D, source: source(rows) });
+      index.insert(stored(rows));
+      let calls = 0;
+      let checked = 0;
+      const tenth = (ids: readonly number[]) => {
+        calls++;
+        checked += ids.length;
+        return new Set(ids.filter((id) => id % 10 === 3));
+      };
+      // Binary codes misorder rows: give them enough margin to be exact.
+      const k = 10;
+      const got = index.candidatesWhere(q, k, tenth)!;
+      const want = exactRanking(rows, q)
+        .filter(([id]) => id % 10 === 3)
+        .slice(0, k);
+      if (kind !== 'binary') expect(got.map(([id]) => id)).toEqual(want.map(([id]) => id));
+      expect(got).toHaveLength(k);
+      expect(got.every(([id]) => id % 10 === 3)).toBe(true);
+      // Far fewer rows checked than held, in few batches.
+      expect(checked).toBeLessThan(1500);
+      expect(calls).toBeLessThanOrEqual(4);
+    },
+  );
+
+  it('gives up (null) when too few rows pass to find them within the budget', () => {
+    const index = new MemoryIndex({ kind: 'float32', dimensions: D, source: source(rows) });
+    index.insert(stored(rows));
+    let checked = 0;
+    const rare = (ids: readonly number[]) => {
+      checked += ids.length;
+      return new Set(ids.filter((id) => id % 1000 === 7));
+    };
+    expect(index.candidatesWhere(q, 10, rare, 500)).toBeNull();
+    expect(checked).toBeLessThanOrEqual(500);
+    // Without a budget it finds all three.
+    expect(
+      index
+        .candidatesWhere(q, 10, rare)!
+        .map(([id]) => id)
+        .sort((a, b) => a - b),
+    ).toEqual([7, 1007, 2007]);
+  });
+});
+
 describe('MemoryIndex maxRows', () => {
   it('refuses to grow past maxRows with a RangeError, keeping what it holds', () => {
     const rows = new Map<number, Float32Array>();
@@ -161,18 +228,30 @@ describe('MemoryIndex maxRows', () => {
   });
 });
 
-describe('topK', () => {
-  it('returns the k best slots, best first, for any scores', () => {
+describe('topKOf', () => {
+  it('returns the k best positions, best first, for any scores, factors, slots and sign', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: -50, max: 50 })), fc.nat(30), (scores, k) => {
-        const got = topK(scores.length, k, (i) => scores[i]!);
-        const want = scores
-          .map((s, i) => [s, i] as const)
-          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-          .slice(0, k);
-        expect(got.map((i) => scores[i])).toEqual(want.map(([s]) => s));
-        expect(new Set(got).size).toBe(got.length);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: -50, max: 50 })),
+        fc.nat(30),
+        fc.boolean(),
+        fc.constantFrom(1, -1),
+        (raw, k, weighted, sign) => {
+          const scores = Int32Array.from(raw);
+          // Slots are the positions reversed; each slot has its own factor.
+          const slots = Int32Array.from(raw, (_, i) => raw.length - 1 - i);
+          const factors = Float32Array.from(raw, (_, i) => 0.5 + (i % 3));
+          const value = (i: number) => raw[i]! * sign * (weighted ? factors[slots[i]!]! : 1);
+          const got = weighted
+            ? topKOf(scores, k, factors, slots, sign)
+            : topKOf(scores, k, null, null, sign);
+          const want = raw
+            .map((_, i) => [value(i), i] as const)
+            .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+            .slice(0, k);
+          expect(got).toEqual(want.map(([, i]) => i));
+        },
+      ),
     );
   });
 });
