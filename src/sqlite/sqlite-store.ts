@@ -955,7 +955,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
         CROSS JOIN ${t.chunks} c ON c.id = j.value
         CROSS JOIN ${t.docs} d ON d.${quoted(s.idColumn)} = c.doc
         LEFT JOIN ${t.stamps} s ON s.gen = ? AND s.doc = d.${quoted(s.idColumn)}
-        WHERE ${coveredSql(s)}${where}`,
+        WHERE ${coveredSql(this.#n, SQLITE)}${where}`,
     ).pluck();
     const keep = (ids: readonly number[]) =>
       new Set(check.all(JSON.stringify(ids), g.id, ...filterParams) as number[]);
