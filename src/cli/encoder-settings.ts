@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TRANSFORMERS_DTYPES, type TransformersDtype } from '../encoders/index.js';
-import { type GenerationOptions, QUANTIZATIONS, type Quantization } from '../sqlite/index.js';
+import type { TransformersDtype } from '../encoders/index.js';
+import type { GenerationOptions, Quantization } from '../sqlite/index.js';
+import { CLI_DEFAULTS as D } from './defaults.js';
 import { CliError, EXIT } from './errors.js';
+import { OVERLAP_MESSAGE } from './flags.js';
 import type { ChunkSettings } from './markdown-split.js';
 import { cliSecrets } from './redact.js';
 
@@ -34,22 +36,22 @@ type EncoderKindSettings =
       queryPrefix?: string;
     };
 
-/** The flags every command that creates a generation accepts. */
+/** The flags every command that creates a generation accepts, as `flags.ts` parsed them. */
 export interface EncoderFlags {
   encoder?: string;
   model?: string;
   baseUrl?: string;
   apiKeyEnv?: string;
-  dimensions?: string;
-  weighting?: string;
+  dimensions?: number;
+  weighting?: 'sif' | 'mean';
   textPrefix?: string;
   /** Same as `textPrefix` (`--prefix`). */
   prefix?: string;
   queryPrefix?: string;
-  dtype?: string;
-  maxChars?: string;
-  overlap?: string;
-  split?: string;
+  dtype?: TransformersDtype;
+  maxChars?: number;
+  overlap?: number;
+  split?: 'plain' | 'markdown';
 }
 
 /** `--max-chars`, `--overlap` and `--split` as chunk settings (undefined when none is given). */
@@ -57,72 +59,38 @@ export function chunkSettingsFrom(flags: EncoderFlags): ChunkSettings | undefine
   if (flags.maxChars === undefined && flags.overlap === undefined && flags.split === undefined)
     return undefined;
   const out: ChunkSettings = {};
-  if (flags.maxChars !== undefined) {
-    const n = Number(flags.maxChars);
-    if (!Number.isSafeInteger(n) || n < 50)
-      throw new CliError(
-        `--max-chars must be a whole number of at least 50, got ${flags.maxChars}`,
-        EXIT.usage,
-      );
-    out.maxChars = n;
-  }
+  if (flags.maxChars !== undefined) out.maxChars = flags.maxChars;
   if (flags.overlap !== undefined) {
-    const n = Number(flags.overlap);
-    if (!Number.isSafeInteger(n) || n < 0 || n >= (out.maxChars ?? 1000) / 2)
-      throw new CliError(
-        `--overlap must be a whole number from 0 to less than half of --max-chars, got ${flags.overlap}`,
-        EXIT.usage,
-      );
-    out.overlap = n;
+    // Each value was checked when parsed; how they relate is checked here.
+    if (flags.overlap >= (out.maxChars ?? D.maxChars) / 2)
+      throw new CliError(OVERLAP_MESSAGE(flags.overlap), EXIT.usage);
+    out.overlap = flags.overlap;
   }
-  if (flags.split !== undefined) {
-    if (flags.split !== 'plain' && flags.split !== 'markdown')
-      throw new CliError(`--split must be plain or markdown, got ${flags.split}`, EXIT.usage);
-    out.split = flags.split;
-  }
+  if (flags.split !== undefined) out.split = flags.split;
   return out;
 }
 
 /** How a new generation's index is built (`--quantization`, `--oversample`). */
 export interface IndexOptionFlags {
-  quantization?: string;
-  oversample?: string;
+  quantization?: Quantization;
+  oversample?: number;
 }
 
-/** Turns `--quantization` / `--oversample` into store options, refusing nonsense with a usage error. */
+/** `--quantization` / `--oversample` as store options (undefined when neither is given). */
 export function indexOptionsFrom(flags: IndexOptionFlags): GenerationOptions | undefined {
   if (flags.quantization === undefined && flags.oversample === undefined) return undefined;
-  const options: GenerationOptions = {};
-  if (flags.quantization !== undefined) {
-    if (!QUANTIZATIONS.includes(flags.quantization as Quantization)) {
-      throw new CliError(
-        `--quantization must be ${QUANTIZATIONS.join(' or ')}, got ${flags.quantization}`,
-        EXIT.usage,
-      );
-    }
-    options.quantization = flags.quantization as Quantization;
-  }
-  if (flags.oversample !== undefined) {
-    const n = Number(flags.oversample);
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new CliError(
-        `--oversample must be a positive integer, got ${flags.oversample}`,
-        EXIT.usage,
-      );
-    options.oversample = n;
-  }
-  return options;
+  return {
+    ...(flags.quantization !== undefined ? { quantization: flags.quantization } : {}),
+    ...(flags.oversample !== undefined ? { oversample: flags.oversample } : {}),
+  };
 }
-
-/** The model `--encoder transformers` loads without `--model`. */
-export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
 /**
  * The name of the variable that holds the API key. A key pasted where the
  * name belongs (`--api-key-env sk-proj-…`) is refused without repeating it.
  */
 export function apiKeyEnvFrom(name: string | undefined): string {
-  if (name === undefined) return 'OPENAI_API_KEY';
+  if (name === undefined) return D.apiKeyEnv;
   if (!isEnvName(name)) {
     cliSecrets.add(name);
     throw new CliError(
@@ -152,11 +120,7 @@ export function encoderSettingsFrom(flags: EncoderFlags): EncoderSettings {
 function encoderKindFrom(flags: EncoderFlags): EncoderSettings {
   const kind = flags.encoder ?? (flags.baseUrl || flags.model ? 'openai' : 'words');
   if (kind === 'words') {
-    const weighting = flags.weighting ?? 'sif';
-    if (weighting !== 'sif' && weighting !== 'mean') {
-      throw new CliError(`--weighting must be sif or mean, got ${weighting}`, EXIT.usage);
-    }
-    return { kind: 'words', weighting };
+    return { kind: 'words', weighting: flags.weighting ?? D.weighting };
   }
   if (kind === 'transformers') {
     const settings: EncoderSettings = {
@@ -166,16 +130,9 @@ function encoderKindFrom(flags: EncoderFlags): EncoderSettings {
         ? /^[.~]|^\//.test(flags.model) || existsSync(flags.model)
           ? resolve(flags.model)
           : flags.model
-        : DEFAULT_TRANSFORMERS_MODEL,
+        : D.transformersModel,
     };
-    if (flags.dtype !== undefined) {
-      if (!TRANSFORMERS_DTYPES.includes(flags.dtype as TransformersDtype))
-        throw new CliError(
-          `--dtype must be one of ${TRANSFORMERS_DTYPES.join(', ')}, got ${flags.dtype}`,
-          EXIT.usage,
-        );
-      settings.dtype = flags.dtype as TransformersDtype;
-    }
+    if (flags.dtype !== undefined) settings.dtype = flags.dtype;
     const textPrefix = flags.textPrefix ?? flags.prefix;
     if (textPrefix) settings.prefix = textPrefix;
     if (flags.queryPrefix !== undefined) settings.queryPrefix = flags.queryPrefix;
@@ -187,22 +144,14 @@ function encoderKindFrom(flags: EncoderFlags): EncoderSettings {
         '--encoder openai needs --model (e.g. --model text-embedding-3-small)',
         EXIT.usage,
       );
-    const baseURL = flags.baseUrl ?? 'https://api.openai.com/v1';
+    const baseURL = flags.baseUrl ?? D.openaiBaseUrl;
     const settings: EncoderSettings = {
       kind: 'openai',
       baseURL,
       model: flags.model,
       apiKeyEnv: apiKeyEnvFrom(flags.apiKeyEnv),
     };
-    if (flags.dimensions !== undefined) {
-      const d = Number(flags.dimensions);
-      if (!Number.isSafeInteger(d) || d <= 0)
-        throw new CliError(
-          `--dimensions must be a positive integer, got ${flags.dimensions}`,
-          EXIT.usage,
-        );
-      settings.dimensions = d;
-    }
+    if (flags.dimensions !== undefined) settings.dimensions = flags.dimensions;
     const textPrefix = flags.textPrefix ?? flags.prefix;
     if (textPrefix) settings.prefix = textPrefix;
     if (flags.queryPrefix !== undefined) settings.queryPrefix = flags.queryPrefix;

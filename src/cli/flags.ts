@@ -1,8 +1,45 @@
-import { type Command, Option } from 'commander';
-import { DEFAULT_LEASE_SECONDS } from './follower.js';
+/**
+ * Every command-line option: its definition, its parser and its default.
+ * A value is checked where commander reads it (`argParser`): a bad one is a
+ * usage error (exit 2) that names the flag before anything is opened.
+ * Rules between flags (`--overlap` under half of `--max-chars`, `--table`
+ * with `--id`) are checked where the flags are used.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { TRANSFORMERS_DTYPES, type TransformersDtype } from '../encoders/index.js';
+import { CLI_DEFAULTS as D } from './defaults.js';
 
-/** The database every command opens without `--db`. */
-export const DEFAULT_DB = './vecfill.db';
+/**
+ * A parser for a number flag: `Number(value)` within `[min, max]` (a whole
+ * number unless `fraction`), or commander's usage error saying `message`.
+ */
+export function numberFlag(
+  message: (value: string) => string,
+  range: { min?: number; max?: number; fraction?: boolean } = {},
+): (value: string) => number {
+  const { min = -Infinity, max = Infinity, fraction = false } = range;
+  return (value) => {
+    const n = Number(value);
+    const ok = fraction ? Number.isFinite(n) : Number.isSafeInteger(n);
+    if (!ok || n < min || n > max) throw new InvalidArgumentError(message(value));
+    return n;
+  };
+}
+
+/** A parser for a flag that takes one of `choices`, or commander's usage error saying `message`. */
+export function oneOf<T extends string>(
+  choices: readonly T[],
+  message: (value: string) => string,
+): (value: string) => T {
+  return (value) => {
+    if (!choices.includes(value as T)) throw new InvalidArgumentError(message(value));
+    return value as T;
+  };
+}
+
+/** `--batch-size` and `--concurrency` (and any other count) as positive whole numbers. */
+const positive = (flag: string, what = 'a positive whole number') =>
+  numberFlag(() => `${flag} must be ${what}`, { min: 1 });
 
 /** `--db`, `--vectors-prefix` and `--json`: every command that opens a database takes them. */
 export function withCommon(cmd: Command): Command {
@@ -10,11 +47,11 @@ export function withCommon(cmd: Command): Command {
     .option(
       '--db <path>',
       'SQLite database file, or a postgres://user@host/db URL (PostgreSQL with pgvector)',
-      DEFAULT_DB,
+      D.db,
     )
     .option(
       '--vectors-prefix <name>',
-      'prefix of the vector tables; one database holds several tables, each under its own prefix (default vecfill)',
+      `prefix of the vector tables; one database holds several tables, each under its own prefix (default ${D.vectorsPrefix})`,
     )
     .option('--json', 'print machine-readable JSON on stdout (errors as JSON on stderr)', false);
 }
@@ -38,7 +75,11 @@ export function withEncoder(cmd: Command): Command {
         G_ENCODER,
       ).choices(['words', 'openai', 'transformers']),
     )
-    .addOption(opt('--weighting <kind>', 'word-vector weighting: sif (default) or mean', G_WORDS))
+    .addOption(
+      opt('--weighting <kind>', 'word-vector weighting: sif (default) or mean', G_WORDS).argParser(
+        oneOf(['sif', 'mean'] as const, (v) => `--weighting must be sif or mean, got ${v}`),
+      ),
+    )
     .addOption(
       opt(
         '--model <name>',
@@ -64,7 +105,7 @@ export function withEncoder(cmd: Command): Command {
     .addOption(
       opt(
         '--base-url <url>',
-        'API root of the endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama (default https://api.openai.com/v1)',
+        `API root of the endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama (default ${D.openaiBaseUrl})`,
         G_OPENAI,
       ),
     )
@@ -73,12 +114,25 @@ export function withEncoder(cmd: Command): Command {
         '--api-key-env <name>',
         'environment variable holding the API key (never pass a key as a flag)',
         G_OPENAI,
-        'OPENAI_API_KEY',
+        D.apiKeyEnv,
       ),
     )
-    .addOption(opt('--dimensions <n>', 'vector length to request from the endpoint', G_OPENAI))
     .addOption(
-      opt('--dtype <type>', 'weights to load: fp32 (default), q8, fp16, …', G_TRANSFORMERS),
+      opt('--dimensions <n>', 'vector length to request from the endpoint', G_OPENAI).argParser(
+        numberFlag((v) => `--dimensions must be a positive integer, got ${v}`, { min: 1 }),
+      ),
+    )
+    .addOption(
+      opt(
+        '--dtype <type>',
+        'weights to load: fp32 (default), q8, fp16, …',
+        G_TRANSFORMERS,
+      ).argParser(
+        oneOf<TransformersDtype>(
+          TRANSFORMERS_DTYPES,
+          (v) => `--dtype must be one of ${TRANSFORMERS_DTYPES.join(', ')}, got ${v}`,
+        ),
+      ),
     );
 }
 /** Options of the commands that fill (index, fill, migrate): batching, and the new generation's index. */
@@ -87,11 +141,15 @@ export function withTuning(cmd: Command): Command {
     cmd
       .option(
         '--max-chars <n>',
-        "longest chunk in characters, saved with the new generation (default 1000, or the model's window)",
+        `longest chunk in characters, saved with the new generation (default ${D.maxChars}, or the model's window)`,
+        numberFlag((v) => `--max-chars must be a whole number of at least 50, got ${v}`, {
+          min: 50,
+        }),
       )
       .option(
         '--overlap <n>',
-        'characters repeated from the end of one chunk at the start of the next (default 0)',
+        `characters repeated from the end of one chunk at the start of the next (default ${D.overlap})`,
+        numberFlag(OVERLAP_MESSAGE, { min: 0 }),
       )
       .addOption(
         new Option(
@@ -99,8 +157,13 @@ export function withTuning(cmd: Command): Command {
           'plain (default) or markdown: sections under their headings, the heading path ("Guide › Install › Linux") prepended to the embedded text, not the stored passage',
         ).choices(['plain', 'markdown']),
       )
-      .option('--batch-size <n>', 'texts per encode call', '64')
-      .option('--concurrency <n>', 'encode calls in flight', '1'),
+      .option('--batch-size <n>', 'texts per encode call', positive('--batch-size'), D.batchSize)
+      .option(
+        '--concurrency <n>',
+        'encode calls in flight',
+        positive('--concurrency'),
+        D.concurrency,
+      ),
   );
 }
 
@@ -116,8 +179,13 @@ export function withIndexOptions(cmd: Command): Command {
     .option(
       '--oversample <n>',
       'candidates rescored per result of a quantized generation (binary 40, int8 4)',
+      numberFlag((v) => `--oversample must be a positive integer, got ${v}`, { min: 1 }),
     );
 }
+
+/** `--overlap`'s refusal, here and where it is compared with `--max-chars`. */
+export const OVERLAP_MESSAGE = (value: string | number) =>
+  `--overlap must be a whole number from 0 to less than half of --max-chars, got ${value}`;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -134,7 +202,13 @@ export function withFolderRules(cmd: Command): Command {
       'skip files matching (repeatable; always skipped: **/node_modules/**, **/.git/**)',
       collect,
     )
-    .option('--max-bytes <n>', 'skip files larger than this (default 20971520, 20 MiB)')
+    .option(
+      '--max-bytes <n>',
+      `skip files larger than this (default ${D.maxBytes}, ${D.maxBytes / 1024 / 1024} MiB)`,
+      numberFlag((v) => `--max-bytes must be a positive whole number of bytes, got ${v}`, {
+        min: 1,
+      }),
+    )
     .option(
       '--verbose',
       'list every file the rules left out (other types, excluded, symlinks leading outside) with why',
@@ -147,10 +221,25 @@ export function withFollowOptions(cmd: Command): Command {
     .option(
       '--metrics-port <port>',
       'serve Prometheus /metrics and /healthz on 127.0.0.1:<port> (0 picks a free port)',
+      numberFlag((v) => `--metrics-port must be a port number (0-65535), got ${v}`, {
+        min: 0,
+        max: 65535,
+      }),
     )
     .option(
       '--lease <seconds>',
-      `how long a scan page is reserved for this process, so several fillers share the work (default ${DEFAULT_LEASE_SECONDS})`,
+      `how long a scan page is reserved for this process, so several fillers share the work (default ${D.leaseSeconds})`,
+      numberFlag((v) => `--lease must be a positive number of seconds, got ${v}`, {
+        min: Number.MIN_VALUE,
+        fraction: true,
+      }),
     )
-    .option('--poll <ms>', 'how often to check for changes (default 200)');
+    .option(
+      '--poll <ms>',
+      `how often to check for changes (default ${D.pollMs})`,
+      numberFlag((v) => `--poll must be milliseconds between 10 and 60000, got ${v}`, {
+        min: 10,
+        max: 60_000,
+      }),
+    );
 }

@@ -1,15 +1,18 @@
 import type { Server } from 'node:http';
 import { describe, type FollowEvent, follow } from '../core/index.js';
 import type { Context } from './context.js';
-import { CliError, EXIT } from './errors.js';
-import { FollowMetrics, metricsPortFrom, serveMetrics } from './metrics.js';
+import { CLI_DEFAULTS as D } from './defaults.js';
+import { EXIT } from './errors.js';
+import { FollowMetrics, serveMetrics } from './metrics.js';
 import type { Workspace } from './workspace.js';
 
-/** Flags every following command takes (`fill --follow`, `watch`). */
+/** Flags every following command takes (`fill --follow`, `watch`), as `flags.ts` parsed them. */
 export interface FollowFlags {
-  metricsPort?: string;
-  lease?: string;
-  poll?: string;
+  metricsPort?: number;
+  /** Seconds. */
+  lease?: number;
+  /** Milliseconds. */
+  poll?: number;
 }
 
 export interface FollowerOptions {
@@ -21,27 +24,13 @@ export interface FollowerOptions {
   subscribe?: (onChange: () => void) => () => void;
 }
 
-/** Default lease of a following CLI process: long enough for one scan page, short enough that a crashed peer's page is free again soon. */
-export const DEFAULT_LEASE_SECONDS = 30;
-
-/** Reads `--lease` (seconds) and `--poll` (ms), refusing nonsense. */
+/** `--lease` (seconds) and `--poll` (ms), or their defaults. */
 export function followTimingFrom(flags: FollowFlags): { leaseMs: number; pollMs: number } {
-  const lease = flags.lease === undefined ? DEFAULT_LEASE_SECONDS : Number(flags.lease);
-  if (!(lease > 0) || !Number.isFinite(lease))
-    throw new CliError(
-      `--lease must be a positive number of seconds, got ${flags.lease}`,
-      EXIT.usage,
-    );
-  const poll = flags.poll === undefined ? 200 : Number(flags.poll);
-  if (!Number.isSafeInteger(poll) || poll < 10 || poll > 60_000)
-    throw new CliError(
-      `--poll must be milliseconds between 10 and 60000, got ${flags.poll}`,
-      EXIT.usage,
-    );
-  return { leaseMs: Math.round(lease * 1000), pollMs: poll };
+  return {
+    leaseMs: Math.round((flags.lease ?? D.leaseSeconds) * 1000),
+    pollMs: flags.poll ?? D.pollMs,
+  };
 }
-
-export { metricsPortFrom };
 
 /**
  * Runs `follow` for the CLI until Ctrl-C / SIGTERM: one JSON line per event
@@ -113,7 +102,7 @@ export async function runFollower(
       pollMs: opts.pollMs,
       // A crashed peer's page is free again when its lease ends: look once per lease.
       rescanMs: Math.max(1000, leaseMs),
-      scanBatch: 256,
+      scanBatch: D.scanBatch,
       batch: { batchSize: opts.batchSize },
       concurrency: opts.concurrency,
       onEvent,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CLI_DEFAULTS } from './defaults.js';
 
 /** The exit codes, listed after every command's --help. */
 const EXIT_CODES = `
@@ -13,7 +14,7 @@ Exit codes:
 
 With --json, output is JSON on stdout and an error is one line of JSON on
 stderr: { "error": { "code", "exit", "message" } }.
---db takes a SQLite file (default ./vecfill.db) or a postgres:// URL.`;
+--db takes a SQLite file (default ${CLI_DEFAULTS.db}) or a postgres:// URL.`;
 
 /** The example block shown after each command's --help. */
 const EXAMPLES: Record<string, string> = {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { CLI_DEFAULTS as D } from './defaults.js';
 import { CliError, EXIT } from './errors.js';
 import { fileText } from './file-text.js';
 import { type LeftOut, walkFolder, why } from './folder-walk.js';
@@ -13,7 +14,7 @@ export const FILES_TABLE = {
   id: 'path',
   content: 'content',
   revision: 'hash',
-  prefix: 'vecfill',
+  prefix: D.vectorsPrefix,
 } as const;
 
 export interface IndexOptions {
@@ -90,7 +91,7 @@ export async function indexFolder(
     throw new CliError(`folder ${dir} does not exist`, EXIT.notFound);
   }
   if (!st.isDirectory()) throw new CliError(`${dir} is not a folder`, EXIT.usage);
-  const maxBytes = opts.maxBytes ?? 20 * 1024 * 1024;
+  const maxBytes = opts.maxBytes ?? D.maxBytes;
 
   db.exec(`CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY,

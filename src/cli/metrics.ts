@@ -209,12 +209,3 @@ export async function serveMetrics(
   server.unref();
   return { url: `http://127.0.0.1:${bound}`, server };
 }
-
-/** Parses `--metrics-port`. */
-export function metricsPortFrom(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 65535)
-    throw new CliError(`--metrics-port must be a port number (0-65535), got ${value}`, EXIT.usage);
-  return n;
-}

@@ -18,7 +18,9 @@ import { statusCommand } from './commands/status.js';
 import { vacuumCommand } from './commands/vacuum.js';
 import { type WatchFlags, watchCommand } from './commands/watch.js';
 import type { Context } from './context.js';
+import { CLI_DEFAULTS as D } from './defaults.js';
 import {
+  numberFlag,
   withCommon,
   withEncoder,
   withFolderRules,
@@ -76,7 +78,7 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
     )
     .option(
       '--model <name>',
-      'model id or folder for --encoder transformers (default Xenova/all-MiniLM-L6-v2)',
+      `model id or folder for --encoder transformers (default ${D.transformersModel})`,
     )
     .option('--json', 'print machine-readable JSON on stdout', false)
     .action((opts: DemoFlags & { json?: boolean }) =>
@@ -109,7 +111,14 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
             .description(
               'index <dir> like `index`, then keep it indexed and embedded as files change (until Ctrl-C or SIGTERM)',
             )
-            .option('--debounce <ms>', 'quiet time that ends a burst of file events (default 100)'),
+            .option(
+              '--debounce <ms>',
+              `quiet time that ends a burst of file events (default ${D.debounceMs})`,
+              numberFlag((v) => `--debounce must be milliseconds (0-60000), got ${v}`, {
+                min: 0,
+                max: 60_000,
+              }),
+            ),
         ),
       ),
     ),
@@ -153,7 +162,15 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
     program
       .command('search <query>')
       .description('semantic search over every live generation')
-      .option('--limit <n>', 'results to show', '10')
+      .option(
+        '--limit <n>',
+        'results to show',
+        numberFlag((v) => `--limit must be a whole number from 1 to ${D.maxLimit}, got ${v}`, {
+          min: 1,
+          max: D.maxLimit,
+        }),
+        D.limit,
+      )
       .option(
         '--hybrid',
         'fuse full-text hits with vector hits (the default when the store has full text)',
@@ -162,12 +179,20 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
       .option(
         '--min-score <similarity>',
         'keep hits whose raw similarity (cosine, -1..1) is at least this; full-text-only hits have none and are left out',
+        numberFlag((v) => `--min-score is a similarity from -1 to 1 (cosine), got ${v}`, {
+          min: -1,
+          max: 1,
+          fraction: true,
+        }),
       )
       .option('--generation <key>', 'search this live generation only (see `vecfill status`)')
       .option(
         '--query-timeout <ms>',
         "deadline for each generation's query encoding; a generation that misses it is left out",
-        '3000',
+        numberFlag((v) => `--query-timeout must be a positive number of milliseconds, got ${v}`, {
+          min: 1,
+        }),
+        D.queryTimeoutMs,
       )
       .option(
         '--where <sql>',

@@ -3,6 +3,7 @@ import { EncoderConfigError, type FillProgress, type FillResult, fill } from '..
 import { skipPermanentErrors } from '../encoders/index.js';
 import { type Degraded, degraded, fillAdvice } from './advice.js';
 import type { Context } from './context.js';
+import { CLI_DEFAULTS as D } from './defaults.js';
 import { type ChunkSettings, splitMarkdown } from './markdown-split.js';
 import { indexProgressPrinter, ProgressReporter } from './progress.js';
 import type { Workspace } from './workspace.js';
@@ -45,9 +46,9 @@ export async function fillGeneration(
   const started = Date.now();
   try {
     const result = await fill(store, gen, encoder.encode, {
-      batch: { batchSize: opts.batchSize ?? 64 },
-      concurrency: opts.concurrency ?? 1,
-      scanBatch: 256,
+      batch: { batchSize: opts.batchSize ?? D.batchSize },
+      concurrency: opts.concurrency ?? D.concurrency,
+      scanBatch: D.scanBatch,
       ...splitFor(encoder.maxChars, (await ws.encoderSettings(gen)).chunking),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.retrySkipped ? { retrySkipped: true } : {}),

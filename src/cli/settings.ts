@@ -1,4 +1,5 @@
 import type { Backend } from './backends.js';
+import { CLI_DEFAULTS as D } from './defaults.js';
 import type { EncoderSettings } from './encoder-settings.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -10,9 +11,6 @@ export interface TableConfig {
   revision?: string;
   prefix: string;
 }
-
-/** The prefix of the vector tables when `--vectors-prefix` is not given. */
-export const DEFAULT_VECTORS_PREFIX = 'vecfill';
 
 /** Everything saved for one table: its settings and each generation's encoder. */
 export interface SavedSettings {
@@ -40,7 +38,7 @@ export class Settings {
   readonly #askedPrefix: string | undefined;
   /** Which saved settings this run uses: '' for the default (`table`, `encoder:<gen>`), `<prefix>:` otherwise. */
   #slot: string | undefined;
-  #prefix = DEFAULT_VECTORS_PREFIX;
+  #prefix: string = D.vectorsPrefix;
 
   private constructor(backend: Backend, location: string, askedPrefix: string | undefined) {
     this.#backend = backend;
@@ -72,14 +70,14 @@ export class Settings {
     const legacy = await this.#getRaw<TableConfig>('table');
     const asked = this.#askedPrefix;
     if (asked !== undefined) {
-      if (legacy && (legacy.prefix ?? DEFAULT_VECTORS_PREFIX) === asked) this.#slot = '';
-      else this.#slot = asked === DEFAULT_VECTORS_PREFIX && !legacy ? '' : `${asked}:`;
+      if (legacy && (legacy.prefix ?? D.vectorsPrefix) === asked) this.#slot = '';
+      else this.#slot = asked === D.vectorsPrefix && !legacy ? '' : `${asked}:`;
       this.#prefix = asked;
       return this.#slot;
     }
     if (legacy) {
       this.#slot = '';
-      this.#prefix = legacy.prefix ?? DEFAULT_VECTORS_PREFIX;
+      this.#prefix = legacy.prefix ?? D.vectorsPrefix;
       return this.#slot;
     }
     const others = await this.savedPrefixes();
@@ -104,7 +102,7 @@ export class Settings {
     );
     return rows.map((r) => {
       const cfg = JSON.parse(String(r.value)) as TableConfig;
-      return cfg.prefix ?? DEFAULT_VECTORS_PREFIX;
+      return cfg.prefix ?? D.vectorsPrefix;
     });
   }
 

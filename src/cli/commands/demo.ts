@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Context, emit } from '../context.js';
+import { CLI_DEFAULTS as D } from '../defaults.js';
 import { encoderSettingsFrom } from '../encoder-settings.js';
 import { indexFolder } from '../indexer.js';
 import { describeFill, type FillRun, fillGeneration } from '../run-fill.js';
@@ -45,7 +46,7 @@ export async function demoCommand(flags: DemoFlags, ctx: Context): Promise<numbe
               encoder: 'transformers',
               ...(flags.model ? { model: flags.model } : {}),
             })
-          : { kind: 'words', weighting: 'sif' },
+          : { kind: 'words', weighting: D.weighting },
         'active',
       );
     const runs: FillRun[] = [];
@@ -53,7 +54,7 @@ export async function demoCommand(flags: DemoFlags, ctx: Context): Promise<numbe
       runs.push(await fillGeneration(ws, gen, { signal: ctx.signal, quiet: ctx.json }));
     const results: { query: string; results: SearchRow[] }[] = [];
     for (const { query } of DEMO_QUERIES)
-      results.push({ query, results: await runSearch(ws, query, { limit: '3' }, ctx.signal) });
+      results.push({ query, results: await runSearch(ws, query, { limit: 3 }, ctx.signal) });
     const seconds = (Date.now() - started) / 1000;
     return emit(ctx, { database: dbPath, index, fill: runs, searches: results, seconds }, () =>
       [

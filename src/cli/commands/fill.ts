@@ -1,4 +1,5 @@
 import { type Context, emit } from '../context.js';
+import { CLI_DEFAULTS as D } from '../defaults.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
@@ -6,7 +7,7 @@ import {
   indexOptionsFrom,
 } from '../encoder-settings.js';
 import { CliError, EXIT } from '../errors.js';
-import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
+import { type FollowFlags, followTimingFrom, runFollower } from '../follower.js';
 import { describeFill, fillEach } from '../run-fill.js';
 import type { Workspace } from '../workspace.js';
 
@@ -18,8 +19,8 @@ export interface FillFlags extends EncoderFlags, IndexOptionFlags, FollowFlags {
   revision?: string;
   prefix?: string;
   generation?: string;
-  batchSize?: string;
-  concurrency?: string;
+  batchSize?: number;
+  concurrency?: number;
   retrySkipped?: boolean;
 }
 
@@ -29,7 +30,7 @@ export interface FillFlags extends EncoderFlags, IndexOptionFlags, FollowFlags {
  * the chosen encoder), so later runs need no flags.
  */
 export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
-  if (!flags.follow && (flags.metricsPort || flags.poll))
+  if (!flags.follow && (flags.metricsPort !== undefined || flags.poll !== undefined))
     throw new CliError('--metrics-port and --poll go with --follow', EXIT.usage);
   const saved = await ws.tableConfig();
   if (flags.table || flags.id || flags.content) {
@@ -110,23 +111,27 @@ export async function fillCommand(ws: Workspace, flags: FillFlags, ctx: Context)
 /** `fill --follow`: fill, then keep filling every live generation as the table changes, until stopped. */
 function followCommand(ws: Workspace, flags: FillFlags, ctx: Context): Promise<number> {
   const { leaseMs, pollMs } = followTimingFrom(flags);
-  const metricsPort = metricsPortFrom(flags.metricsPort);
   const { batchSize, concurrency } = fillTuning(flags, ctx);
   ws.useLeases(leaseMs);
   return runFollower(
     ws,
     ctx,
-    { batchSize, concurrency, pollMs, ...(metricsPort === undefined ? {} : { metricsPort }) },
+    {
+      batchSize,
+      concurrency,
+      pollMs,
+      ...(flags.metricsPort === undefined ? {} : { metricsPort: flags.metricsPort }),
+    },
     leaseMs,
   );
 }
 
-export function fillTuning(flags: { batchSize?: string; concurrency?: string }, ctx: Context) {
-  const batchSize = flags.batchSize === undefined ? 64 : Number(flags.batchSize);
-  const concurrency = flags.concurrency === undefined ? 1 : Number(flags.concurrency);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
-    throw new CliError('--batch-size must be a positive whole number', EXIT.usage);
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
-    throw new CliError('--concurrency must be a positive whole number', EXIT.usage);
-  return { batchSize, concurrency, signal: ctx.signal, quiet: ctx.json };
+/** How `index`, `fill`, `migrate` and `watch` fill: `--batch-size`, `--concurrency`, and the command's signal and mode. */
+export function fillTuning(flags: { batchSize?: number; concurrency?: number }, ctx: Context) {
+  return {
+    batchSize: flags.batchSize ?? D.batchSize,
+    concurrency: flags.concurrency ?? D.concurrency,
+    signal: ctx.signal,
+    quiet: ctx.json,
+  };
 }

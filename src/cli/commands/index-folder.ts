@@ -5,7 +5,7 @@ import {
   type IndexOptionFlags,
   indexOptionsFrom,
 } from '../encoder-settings.js';
-import { CliError, EXIT } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { describeLeftOut, type LeftOut } from '../folder-walk.js';
 import { DEFAULT_LEASE_SECONDS } from '../follower.js';
 import { type IndexOptions, indexFolder } from '../indexer.js';
@@ -18,12 +18,12 @@ export interface IndexFlags extends EncoderFlags, IndexOptionFlags {
   exclude?: string[];
   fill?: boolean;
   /** Largest file read, in bytes (`--max-bytes`). */
-  maxBytes?: string;
+  maxBytes?: number;
   moved?: boolean;
   /** List every file the rules left out, with why (`--verbose`). */
   verbose?: boolean;
-  batchSize?: string;
-  concurrency?: string;
+  batchSize?: number;
+  concurrency?: number;
 }
 
 /** `vecfill index <dir>`: load files into the documents table, then fill. */
@@ -72,7 +72,7 @@ export function folderOptionsFrom(
   return {
     ...(flags.include ? { include: flags.include } : {}),
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
-    ...(flags.maxBytes !== undefined ? { maxBytes: maxBytesFrom(flags.maxBytes) } : {}),
+    ...(flags.maxBytes !== undefined ? { maxBytes: flags.maxBytes } : {}),
   };
 }
 
@@ -87,17 +87,6 @@ export async function ensureFirstGeneration(ws: Workspace, flags: IndexFlags) {
       indexOptionsFrom(flags),
     );
   return store;
-}
-
-/** `--max-bytes` as a positive whole number of bytes. */
-export function maxBytesFrom(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new CliError(
-      `--max-bytes must be a positive whole number of bytes, got ${value}`,
-      EXIT.usage,
-    );
-  return n;
 }
 
 /** With `--verbose`, one line per entry the rules left out, on stderr. */

@@ -23,8 +23,8 @@ export interface MigrateFlags extends EncoderFlags, IndexOptionFlags {
   /** Activate even when too many documents were skipped (`--force`). */
   force?: boolean;
   fill?: boolean;
-  batchSize?: string;
-  concurrency?: string;
+  batchSize?: number;
+  concurrency?: number;
 }
 
 /**

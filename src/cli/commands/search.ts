@@ -7,22 +7,23 @@ import {
 import { type Degraded, degraded as degradedEntry, messageOf, searchAdvice } from '../advice.js';
 import type { CliFilter, CliKey, CliStore } from '../backends.js';
 import { type Context, emit } from '../context.js';
+import { CLI_DEFAULTS as D } from '../defaults.js';
 import { CliError, EXIT } from '../errors.js';
 import { highlight, passageOf } from '../output.js';
 import type { Workspace } from '../workspace.js';
 
 export interface SearchFlags {
-  limit?: string;
+  limit?: number;
   /** Default: on when the store has full text (`--no-hybrid` turns it off). */
   hybrid?: boolean;
   /** Keep hits whose raw similarity is at least this (`--min-score`). */
-  minScore?: string;
+  minScore?: number;
   /** Search this generation only (`--generation`). */
   generation?: string;
   where?: string;
   merge?: string;
   /** Milliseconds each generation's query encoding may take (`--query-timeout`). */
-  queryTimeout?: string;
+  queryTimeout?: number;
 }
 
 export interface SearchRow {
@@ -52,13 +53,7 @@ export async function runSearch(
   signal?: AbortSignal,
   degraded?: Degraded[],
 ): Promise<SearchRow[]> {
-  const limit = flags.limit === undefined ? 10 : Number(flags.limit);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
-    throw new CliError(
-      `--limit must be a whole number from 1 to 1000, got ${flags.limit}`,
-      EXIT.usage,
-    );
-  }
+  const limit = flags.limit ?? D.limit;
   ws.useOneQuery();
   const store = await ws.store();
   let live = await store.liveGenerations();
@@ -77,30 +72,14 @@ export async function runSearch(
   if (merge !== 'normalized' && merge !== 'raw' && merge !== 'rrf') {
     throw new CliError('--merge must be normalized, raw or rrf', EXIT.usage);
   }
-  let minScore: number | undefined;
-  if (flags.minScore !== undefined) {
-    minScore = Number(flags.minScore);
-    if (!Number.isFinite(minScore) || minScore < -1 || minScore > 1)
-      throw new CliError(
-        `--min-score is a similarity from -1 to 1 (cosine), got ${flags.minScore}`,
-        EXIT.usage,
-      );
-  }
+  const minScore = flags.minScore;
   if (live.length === 0) {
     throw new CliError(
       'no live generation to search; run `vecfill fill` (or `vecfill activate`) first',
       EXIT.notFound,
     );
   }
-  let queryTimeoutMs: number | undefined;
-  if (flags.queryTimeout !== undefined) {
-    queryTimeoutMs = Number(flags.queryTimeout);
-    if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1)
-      throw new CliError(
-        `--query-timeout must be a positive number of milliseconds, got ${flags.queryTimeout}`,
-        EXIT.usage,
-      );
-  }
+  const queryTimeoutMs = flags.queryTimeout;
   // Hybrid is the default where the store has full text.
   const hybrid = flags.hybrid ?? typeof store.queryFullText === 'function';
   // The offline encoder loads its word table (a conversion on the very
@@ -112,7 +91,7 @@ export async function runSearch(
   const filter: CliFilter | undefined = flags.where ? { where: flags.where } : undefined;
   // Every search asks each generation for the same number of candidates
   // whatever --limit is, so a document's score does not depend on --limit.
-  const fetch = Math.max(limit, CANDIDATES);
+  const fetch = Math.max(limit, D.searchCandidates);
   const failures: GenerationFailure[] = [];
   const lists: { gen: string; hits: DocHit<CliKey>[]; weight: number }[] = [];
   for (const gen of live) {
@@ -236,9 +215,6 @@ function queryWords(query: string): RegExp | undefined {
   const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`(?<![\\p{L}\\p{N}])(${escaped.join('|')})(?![\\p{L}\\p{N}])`, 'iu');
 }
-
-/** Candidates asked of each generation, whatever --limit is (up to this). */
-const CANDIDATES = 20;
 
 /** The store, seen as if `gen` were its only live generation. */
 function onlyGeneration(store: CliStore, gen: string): CliStore {

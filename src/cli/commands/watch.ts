@@ -1,9 +1,9 @@
 import { relative, resolve, sep } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import type { Context } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
+import { CLI_DEFAULTS as D } from '../defaults.js';
 import { describeLeftOut } from '../folder-walk.js';
-import { type FollowFlags, followTimingFrom, metricsPortFrom, runFollower } from '../follower.js';
+import { type FollowFlags, followTimingFrom, runFollower } from '../follower.js';
 import { folderRules, type IndexResult, indexFolder } from '../indexer.js';
 import type { Workspace } from '../workspace.js';
 import { fillTuning } from './fill.js';
@@ -16,7 +16,8 @@ import {
 } from './index-folder.js';
 
 export interface WatchFlags extends IndexFlags, FollowFlags {
-  debounce?: string;
+  /** Milliseconds (`--debounce`). */
+  debounce?: number;
 }
 
 /** Longest a burst of events can hold back an update (an editor saving every 50 ms, a checkout). */
@@ -35,14 +36,9 @@ export async function watchCommand(
   flags: WatchFlags,
   ctx: Context,
 ): Promise<number> {
-  const debounceMs = flags.debounce === undefined ? 100 : Number(flags.debounce);
-  if (!Number.isSafeInteger(debounceMs) || debounceMs < 0 || debounceMs > 60_000)
-    throw new CliError(
-      `--debounce must be milliseconds (0-60000), got ${flags.debounce}`,
-      EXIT.usage,
-    );
+  const debounceMs = flags.debounce ?? D.debounceMs;
   const { leaseMs, pollMs } = followTimingFrom(flags);
-  const metricsPort = metricsPortFrom(flags.metricsPort);
+  const metricsPort = flags.metricsPort;
   const { batchSize, concurrency } = fillTuning(flags, ctx);
   const rules = folderOptionsFrom(flags);
   const root = resolve(dir);

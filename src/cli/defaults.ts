@@ -1,0 +1,47 @@
+/**
+ * Every default of the command line, in one table: the flags' parsers, the
+ * commands and the --help texts all read it here, so a default is never
+ * written twice (the CLI once encoded 64 texts per call in one place and
+ * said another number elsewhere). The library's own defaults (batch size,
+ * search limit, query deadline, chunk length) are the core's `DEFAULTS`.
+ */
+export const CLI_DEFAULTS = Object.freeze({
+  /** `--db`: the database every command opens. */
+  db: './vecfill.db',
+  /** `--vectors-prefix`: the prefix of the vector tables (and the settings slot of older databases). */
+  vectorsPrefix: 'vecfill',
+  /** `--batch-size`: texts per encode call. */
+  batchSize: 64,
+  /** `--concurrency`: encode calls in flight. */
+  concurrency: 1,
+  /** Documents each fill scan reads. */
+  scanBatch: 256,
+  /** `--max-chars`: longest chunk in characters (or the model's window when smaller). */
+  maxChars: 1000,
+  /** `--overlap`: characters one chunk repeats from the previous. */
+  overlap: 0,
+  /** `search --limit`: results shown. */
+  limit: 10,
+  /** `search --limit` at most. */
+  maxLimit: 1000,
+  /** Candidates a search asks each generation for, whatever `--limit` is (so scores do not depend on it). */
+  searchCandidates: 20,
+  /** `--query-timeout`: milliseconds each generation's query encoding may take. */
+  queryTimeoutMs: 3000,
+  /** `--weighting` of the offline word vectors. */
+  weighting: 'sif',
+  /** `--model` of `--encoder transformers`. */
+  transformersModel: 'Xenova/all-MiniLM-L6-v2',
+  /** `--base-url` of `--encoder openai`. */
+  openaiBaseUrl: 'https://api.openai.com/v1',
+  /** `--api-key-env`: the variable that holds the API key. */
+  apiKeyEnv: 'OPENAI_API_KEY',
+  /** `--max-bytes`: files larger than this are skipped (20 MiB). */
+  maxBytes: 20 * 1024 * 1024,
+  /** `--lease`: seconds a scan page is reserved for one following process. */
+  leaseSeconds: 30,
+  /** `--poll`: milliseconds between checks for changes. */
+  pollMs: 200,
+  /** `watch --debounce`: quiet milliseconds that end a burst of file events. */
+  debounceMs: 100,
+});
