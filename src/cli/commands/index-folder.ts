@@ -1,4 +1,5 @@
 import { type Context, emit } from '../context.js';
+import { CLI_DEFAULTS as D } from '../defaults.js';
 import {
   type EncoderFlags,
   encoderSettingsFrom,
@@ -7,7 +8,6 @@ import {
 } from '../encoder-settings.js';
 import { EXIT } from '../errors.js';
 import { describeLeftOut, type LeftOut } from '../folder-walk.js';
-import { DEFAULT_LEASE_SECONDS } from '../follower.js';
 import { type IndexOptions, indexFolder } from '../indexer.js';
 import { describeFill, type FillAll, fillEach } from '../run-fill.js';
 import type { Workspace } from '../workspace.js';
@@ -36,7 +36,7 @@ export async function indexCommand(
   // Two `vecfill index` runs on one database at once (a cron job overlapping
   // a manual run) share the work: each leases the page of documents it embeds,
   // so neither embeds a file the other is embedding.
-  ws.useLeases(DEFAULT_LEASE_SECONDS * 1000);
+  ws.useLeases(D.leaseSeconds * 1000);
   const result = await indexFolder(ws, dir, {
     ...folderOptionsFrom(flags),
     ...(flags.moved ? { moved: true } : {}),
