@@ -6,6 +6,12 @@ import {
   type LifecycleStore,
   validateIdentifier,
 } from '../core/index.js';
+import {
+  type ColumnValue,
+  POSTGRES,
+  SQLITE,
+  equalityFilter as sharedEqualityFilter,
+} from '../sql/index.js';
 import type { GenerationOptions } from '../sqlite/index.js';
 import { sqliteBackend } from './backend-sqlite.js';
 import { CliError, EXIT } from './errors.js';
@@ -154,36 +160,19 @@ export async function dropVectorTables(backend: Backend, vectorsPrefix: string):
 
 /**
  * A filter that keeps rows whose columns equal the given values (`null`
- * matches NULL). Column names must be columns of the documents table; the
- * values are bound, never put into the SQL, so no input can inject SQL.
+ * matches NULL): the shared `equalityFilter` over the documents table's
+ * columns; a name that is not one is a usage error.
  */
 export async function equalityFilter(
   backend: Backend,
   cfg: TableConfig,
-  pairs: Record<string, string | number | boolean | null>,
+  pairs: Record<string, ColumnValue>,
 ): Promise<CliFilter | undefined> {
-  const entries = Object.entries(pairs);
-  if (entries.length === 0) return undefined;
-  const known = new Set(await backend.columns(cfg.table));
-  const clauses: string[] = [];
-  const params: (string | number | null)[] = [];
-  for (const [column, value] of entries) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column) || !known.has(column)) {
-      throw new CliError(
-        `filter: ${JSON.stringify(column)} is not a column of the documents table (columns: ${[...known].join(', ')})`,
-        EXIT.usage,
-      );
-    }
-    if (value === null) {
-      clauses.push(`d."${column}" IS NULL`);
-      continue;
-    }
-    params.push(
-      typeof value === 'boolean' && backend.kind === 'sqlite'
-        ? Number(value)
-        : (value as string | number),
-    );
-    clauses.push(`d."${column}" = ${backend.kind === 'sqlite' ? '?' : `$${params.length}`}`);
+  if (Object.keys(pairs).length === 0) return undefined;
+  const columns = await backend.columns(cfg.table);
+  try {
+    return sharedEqualityFilter(pairs, columns, backend.kind === 'sqlite' ? SQLITE : POSTGRES);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.usage);
   }
-  return { where: clauses.join(' AND '), params };
 }

@@ -1,9 +1,9 @@
 import { validateIdentifier } from '../core/index.js';
+import { type ColumnValue, equalityFilter, POSTGRES, SQLITE } from '../sql/index.js';
 
 /** A key of the documents table, as either backend returns it. */
 export type DocKey = string | number | bigint;
-/** A metadata or filter value that maps to one SQL column value. */
-export type ColumnValue = string | number | boolean | null;
+export type { ColumnValue };
 
 /** The SQL filter both stores take: a predicate over the documents table (alias `d`) and its bound parameters. */
 export interface SqlFilter {
@@ -122,28 +122,13 @@ export class DocumentTable {
    * NULL). Names must be columns of the table; values are bound.
    */
   async equalityFilter(pairs: Record<string, ColumnValue>): Promise<SqlFilter | undefined> {
-    const entries = Object.entries(pairs ?? {});
-    if (entries.length === 0) return undefined;
-    const known = await this.columns();
-    const clauses: string[] = [];
-    const params: (string | number | null)[] = [];
-    for (const [column, value] of entries) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column) || !known.has(column))
-        throw new TypeError(
-          `filter: ${JSON.stringify(column)} is not a column of ${this.#table} (columns: ${[...known].join(', ')})`,
-        );
-      if (value === null) {
-        clauses.push(`d."${column}" IS NULL`);
-        continue;
-      }
-      if (!['string', 'number', 'boolean'].includes(typeof value))
-        throw new TypeError(
-          `filter: the value of ${column} must be a string, number, boolean or null`,
-        );
-      params.push(this.#value(value));
-      clauses.push(`d."${column}" = ${this.#p(params.length)}`);
-    }
-    return { where: clauses.join(' AND '), params };
+    if (Object.keys(pairs ?? {}).length === 0) return undefined;
+    return equalityFilter(
+      pairs,
+      await this.columns(),
+      this.#dialect === 'sqlite' ? SQLITE : POSTGRES,
+      this.#table,
+    );
   }
 
   /** Inserts one row per document (content, chosen metadata columns, and the id when given); returns the keys. */

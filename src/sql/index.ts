@@ -6,6 +6,7 @@
  */
 export * from './coverage.js';
 export * from './dialect.js';
+export * from './filters.js';
 export * from './freshness.js';
 export * from './generations.js';
 export type * from './names.js';
