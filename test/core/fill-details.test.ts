@@ -1,0 +1,472 @@
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type Chunk,
+  type EncodeFn,
+  type FillProgress,
+  fill,
+  type Pending,
+  PermanentEncodeError,
+  type Revision,
+  VecfillError,
+} from '../../src/core/index.js';
+import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
+import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+// The finer promises of `fill` that the main fill tests do not pin down:
+// option checking, progress figures, what a save records, how encode calls
+// are cut, and the guards against loops. Each was found by a mutation
+// (docs/invariants.md) that no test noticed.
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function storeWith(
+  n: number,
+  content = (i: number) => `document number ${i} about topic ${i % 7}`,
+): MemoryStore {
+  const store = new MemoryStore();
+  for (let i = 0; i < n; i++) store.put(`d${String(i).padStart(4, '0')}`, content(i));
+  return store;
+}
+
+/** A real SQLite table of `n` documents (ids 1..n) and a store over it with generation `g1`. */
+function sqliteTable(n: number, content = (i: number) => `document ${i} about topic ${i % 7}`) {
+  const { dir, cleanup } = tempDir();
+  const db: Database.Database = openDatabase(join(dir, 'fill.db'));
+  cleanups.push(cleanup, () => db.close());
+  db.exec(DOCS_DDL);
+  const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+  for (let i = 1; i <= n; i++) ins.run(i, content(i));
+  const store = SqliteStore.open(db, SCHEMA);
+  store.ensureGeneration('g1', { model: 'hash-16', dimensions: 16 }, 'building');
+  return { db, store };
+}
+
+describe('fill options', () => {
+  it('accepts the smallest valid values', async () => {
+    const store = storeWith(3);
+    const result = await fill(store, 'g1', hashEncoder(8).encode, {
+      scanBatch: 1,
+      concurrency: 1,
+      batch: { batchSize: 1 },
+      maxConsecutiveSkips: 1,
+    });
+    expect(result.documents).toBe(3);
+  });
+
+  it.each([
+    [{ scanBatch: 0 }, 'scanBatch must be a positive integer, got 0'],
+    [{ scanBatch: 1.5 }, 'scanBatch must be a positive integer, got 1.5'],
+    [{ scanBatch: Number.NaN }, 'scanBatch must be a positive integer, got NaN'],
+    [{ scanBatch: Number.POSITIVE_INFINITY }, 'scanBatch must be a positive integer, got Infinity'],
+    [{ concurrency: 0 }, 'concurrency must be a positive integer, got 0'],
+    [{ concurrency: 2.5 }, 'concurrency must be a positive integer, got 2.5'],
+    [{ batch: { batchSize: 0 } }, 'batch.batchSize must be a positive integer, got 0'],
+    [{ batch: { batchSize: 0.5 } }, 'batch.batchSize must be a positive integer, got 0.5'],
+  ])('refuses %o with a RangeError that names the option and the value', async (opts, message) => {
+    const store = storeWith(2);
+    const { encode, calls } = hashEncoder(8);
+    const error = await fill(store, 'g1', encode, opts).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe(`fill: ${message}`);
+    expect(calls).toEqual([]);
+    expect(store.saves).toEqual([]);
+  });
+
+  it('stops after 20 skips in a row of the same failure by default, not before', async () => {
+    const rejectAll: EncodeFn = async () => {
+      throw new PermanentEncodeError('the model rejects this text', { status: 400 });
+    };
+    const nineteen = storeWith(19);
+    const r = await fill(nineteen, 'g1', rejectAll, { onEncodeError: () => true });
+    expect(r).toMatchObject({ documents: 19, skipped: 19 });
+    const twenty = storeWith(20);
+    await expect(fill(twenty, 'g1', rejectAll, { onEncodeError: () => true })).rejects.toThrow(
+      /20 inputs in a row failed the same way/,
+    );
+    expect(twenty.saves).toEqual([]);
+  });
+
+  it('retrySkipped needs a store with resetSkipped, and says so before any work', async () => {
+    const store = storeWith(2);
+    const { encode, calls } = hashEncoder(8);
+    await expect(fill(store, 'g1', encode, { retrySkipped: true })).rejects.toThrow(
+      new TypeError('fill: retrySkipped needs a store with resetSkipped'),
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it('retrySkipped re-attempts the documents an earlier fill skipped and counts them', async () => {
+    const { store } = sqliteTable(6);
+    let broken = true;
+    const inner = hashEncoder(16).encode;
+    const flaky: EncodeFn = async (texts, o) => {
+      if (broken && texts.some((t) => t.startsWith('document 3 ')))
+        throw new PermanentEncodeError('rejected', { status: 400 });
+      return inner(texts, o);
+    };
+    const first = await fill(store, 'g1', flaky, { onEncodeError: () => true });
+    expect(first).toEqual({
+      documents: 6,
+      chunks: 5,
+      skipped: 1,
+      skippedChunks: 0,
+      stale: 0,
+      pruned: 0,
+    });
+    broken = false;
+    // Without retrySkipped the skip stands: nothing is pending.
+    expect(await fill(store, 'g1', flaky)).toMatchObject({ documents: 0 });
+    const again = await fill(store, 'g1', flaky, { retrySkipped: true });
+    expect(again).toMatchObject({ retried: 1, documents: 1, chunks: 1, skipped: 0 });
+    expect(store.coverage('g1')).toEqual({ embedded: 6, skipped: 0, backlog: 0 });
+  });
+});
+
+describe('fill progress', () => {
+  it('reports after every save: documents rise, pending seen counts the scans, rate is documents per second', async () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => {
+      now += 10;
+      return now;
+    });
+    const store = storeWith(9);
+    store.put('d0004', '   ');
+    const events: FillProgress[] = [];
+    const result = await fill(store, 'g1', hashEncoder(8).encode, {
+      scanBatch: 4,
+      onProgress: (p) => events.push({ ...p }),
+    });
+    expect(result).toEqual({ documents: 9, chunks: 8, skipped: 1, skippedChunks: 0, stale: 0 });
+    const last = events.at(-1)!;
+    expect(last).toMatchObject({ documents: 9, pendingSeen: 9, chunks: 8, skipped: 1, stale: 0 });
+    for (const e of events) {
+      expect(e.elapsedMs).toBeGreaterThan(0);
+      expect(e.rate).toBeCloseTo((e.documents * 1000) / e.elapsedMs, 10);
+    }
+    // One event per save (each raises the count), then the final one.
+    const duringRun = events.slice(0, -1).map((e) => e.documents);
+    expect(duringRun).toEqual([...new Set(duringRun)].sort((a, b) => a - b));
+    expect(duringRun.at(-1)).toBe(9);
+    // pending seen grows page by page: 4, 8, 9.
+    expect([...new Set(events.map((e) => e.pendingSeen))]).toEqual([4, 8, 9]);
+  });
+
+  it('reports a rate of 0, not NaN, when no time has passed', async () => {
+    vi.spyOn(Date, 'now').mockReturnValue(5_000);
+    const events: FillProgress[] = [];
+    await fill(storeWith(2), 'g1', hashEncoder(8).encode, { onProgress: (p) => events.push(p) });
+    expect(events.length).toBeGreaterThan(0);
+    for (const e of events) expect(e).toMatchObject({ rate: 0, elapsedMs: 0 });
+  });
+});
+
+describe('how fill cuts encode calls', () => {
+  it('encodes a document on its own in calls of at most 64 chunks', async () => {
+    const store = new MemoryStore();
+    const words = Array.from({ length: 130 }, (_, i) => `Paragraph ${i} says word${i}.`);
+    store.put('long', words.join('\n\n'));
+    store.put('short', 'a short one');
+    const { encode, calls } = hashEncoder(8);
+    const result = await fill(store, 'g1', encode, { split: { maxChars: 30 } });
+    expect(calls.map((c) => c.length)).toEqual([64, 64, 2, 1]);
+    expect(result.chunks).toBe(131);
+    expect(
+      store.stamps
+        .get('g1')!
+        .get('long')!
+        .vectors.map((v) => v.index),
+    ).toEqual(words.map((_, i) => i));
+  });
+
+  it('cuts cross-document batches at batchSize and sends the remainder', async () => {
+    const store = storeWith(12);
+    const { encode, calls } = hashEncoder(8);
+    await fill(store, 'g1', encode, { batch: { batchSize: 5 } });
+    expect(calls.map((c) => c.length)).toEqual([5, 5, 2]);
+    expect(calls.flat()).toEqual([...store.rows.values()].map((r) => r.content));
+  });
+
+  it('runs at most `concurrency` encode calls at once, and no more workers than calls', async () => {
+    const store = storeWith(12);
+    let inFlight = 0;
+    let most = 0;
+    const encode: EncodeFn = async (texts) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return texts.map((t) => embed(t, 8));
+    };
+    await fill(store, 'g1', encode, { batch: { batchSize: 2 }, concurrency: 3 });
+    expect(most).toBe(3);
+    expect(store.pending('g1', 100)).toEqual([]);
+  });
+
+  it('uses a split function as given: its chunks, and no blank one is encoded', async () => {
+    const store = new MemoryStore();
+    store.put('a', 'alpha beta|  |gamma');
+    store.put('blank', ' \n ');
+    const seen: string[] = [];
+    const splitter = (content: string): Chunk[] => {
+      seen.push(content);
+      let start = 0;
+      return content.split('|').map((text, index) => {
+        const c = { index, start, end: start + text.length, text };
+        start += text.length + 1;
+        return c;
+      });
+    };
+    const { encode, calls } = hashEncoder(8);
+    const result = await fill(store, 'g1', encode, { split: splitter });
+    expect(seen).toEqual(['alpha beta|  |gamma']); // never asked to split blank content
+    expect(calls.flat()).toEqual(['alpha beta', 'gamma']);
+    expect(result).toMatchObject({ documents: 2, chunks: 2, skipped: 1 });
+    expect(
+      store.stamps
+        .get('g1')!
+        .get('a')!
+        .vectors.map(({ index, start, end }) => ({ index, start, end })),
+    ).toEqual([
+      { index: 0, start: 0, end: 10 },
+      { index: 2, start: 14, end: 19 },
+    ]);
+  });
+});
+
+describe('what a save records', () => {
+  it('a skip stamp keeps the error as one line of at most 300 characters', async () => {
+    const { store } = sqliteTable(4);
+    const long = `line one\n\n  line\ttwo ${'x'.repeat(400)}`;
+    const inner = hashEncoder(16).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.some((t) => t.startsWith('document 2 '))) throw new PermanentEncodeError(long);
+      if (texts.some((t) => t.startsWith('document 4 ')))
+        throw new PermanentEncodeError('  short\nreason  ');
+      return inner(texts, o);
+    };
+    const result = await fill(store, 'g1', encode, { onEncodeError: () => true });
+    expect(result).toMatchObject({ documents: 4, skipped: 2, chunks: 2 });
+    const reasons = store.skipReasons('g1').map((r) => r.reason);
+    const oneLine = long.replace(/\s+/g, ' ');
+    expect(reasons.sort()).toEqual([`${oneLine.slice(0, 299)}…`, 'short reason'].sort());
+  });
+
+  it('a skip of a non-Error value records the value', async () => {
+    const { store } = sqliteTable(2);
+    const inner = hashEncoder(16).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.some((t) => t.startsWith('document 2 '))) throw 'quota string';
+      return inner(texts, o);
+    };
+    await fill(store, 'g1', encode, { onEncodeError: () => true });
+    expect(store.skipReasons('g1')).toEqual([
+      { reason: expect.stringContaining('quota string'), documents: 1 },
+    ]);
+  });
+
+  it.each([
+    ['one save at a time', 1],
+    ['saves gathered into saveMany', 4],
+  ])(
+    'a document saved without its rejected chunks records how many were skipped (%s)',
+    async (_name, concurrency) => {
+      const para = (i: number) =>
+        [`First part of ${i} here.`, `REJECT part ${i}.`, `Last part of ${i} here.`].join('\n\n');
+      const { store } = sqliteTable(8, para);
+      const inner = hashEncoder(16).encode;
+      const encode: EncodeFn = async (texts, o) => {
+        await new Promise((r) => setTimeout(r, 1));
+        if (texts.some((t) => t.startsWith('REJECT'))) throw new PermanentEncodeError('no');
+        return inner(texts, o);
+      };
+      const result = await fill(store, 'g1', encode, {
+        split: { maxChars: 30 },
+        concurrency,
+        onEncodeError: () => true,
+      });
+      expect(result).toMatchObject({ documents: 8, chunks: 16, skipped: 0, skippedChunks: 8 });
+      expect(store.stats('g1').skippedChunks).toBe(8);
+      // Saved with their other chunks: not stamp-skips, no skip reason.
+      expect(store.coverage('g1')).toEqual({ embedded: 8, skipped: 0, backlog: 0 });
+      expect(store.skipReasons('g1')).toEqual([]);
+    },
+  );
+
+  it('prunes the vectors of rows deleted outside vecfill once nothing is pending', async () => {
+    const { db, store } = sqliteTable(5);
+    await fill(store, 'g1', hashEncoder(16).encode);
+    db.prepare('DELETE FROM docs WHERE id IN (2, 4)').run();
+    const result = await fill(store, 'g1', hashEncoder(16).encode);
+    expect(result).toEqual({
+      documents: 0,
+      chunks: 0,
+      skipped: 0,
+      skippedChunks: 0,
+      stale: 0,
+      pruned: 2,
+    });
+  });
+});
+
+describe('fill guards against loops', () => {
+  /** A store that makes `doc` pending again right after each of its first `times` saves. */
+  function invalidatedAfterSave(store: MemoryStore, doc: string, times: number) {
+    const save = store.saveVectors.bind(store);
+    let n = 0;
+    store.saveVectors = async (gen, d, revision, vectors) => {
+      await save(gen, d, revision, vectors);
+      if (d === doc && n < times) {
+        n++;
+        store.stamps.get(gen)!.delete(d); // as `embed_gen = NULL` would
+      }
+    };
+  }
+
+  it('a document invalidated right after its save three times is simply embedded again', async () => {
+    const store = storeWith(4);
+    invalidatedAfterSave(store, 'd0001', 3);
+    const result = await fill(store, 'g1', hashEncoder(8).encode, { scanBatch: 2 });
+    expect(result).toMatchObject({ documents: 7, stale: 0 });
+    expect(store.pending('g1', 10)).toEqual([]);
+  });
+
+  it('a document pending again after every save at the same revision stops the fill after 4 saves', async () => {
+    const store = storeWith(3);
+    invalidatedAfterSave(store, 'd0001', Number.POSITIVE_INFINITY);
+    const error = await fill(store, 'g1', hashEncoder(8).encode).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VecfillError);
+    expect((error as VecfillError).code).toBe('STORE_INCONSISTENT');
+    expect((error as Error).message).toContain('document "d0001" pending at revision 1');
+    expect((error as Error).message).toContain('each of 4 saves');
+    expect(store.saves.filter((s) => s.doc === 'd0001')).toHaveLength(4);
+  });
+
+  it('a document edited after each save (new revision every time) is not a loop', async () => {
+    const store = storeWith(2);
+    const save = store.saveVectors.bind(store);
+    let edits = 0;
+    store.saveVectors = async (gen, d, revision, vectors) => {
+      await save(gen, d, revision, vectors);
+      if (d === 'd0000' && edits < 6) {
+        edits++;
+        store.put('d0000', `edited ${edits}`);
+      }
+    };
+    const result = await fill(store, 'g1', hashEncoder(8).encode);
+    expect(result.documents).toBe(8);
+    expect(store.pending('g1', 10)).toEqual([]);
+  });
+
+  it('without revisions, a document pending again right after its save is left for the next run', async () => {
+    const inner = storeWith(3);
+    invalidatedAfterSave(inner, 'd0001', Number.POSITIVE_INFINITY);
+    // The store tracks no revision: pending documents carry none.
+    const store = Object.assign(Object.create(inner) as MemoryStore, {
+      async pendingForGeneration(gen: string, limit: number): Promise<Pending<string>[]> {
+        const rows = await inner.pendingForGeneration(gen, limit);
+        return rows.map(({ doc, content }) => ({ doc, content }));
+      },
+      saveVectors: (gen: string, doc: string, _rev: Revision | undefined, vectors: never[]) =>
+        inner.saveVectors(gen, doc, inner.rows.get(doc)?.revision, vectors),
+    });
+    const result = await fill(store, 'g1', hashEncoder(8).encode);
+    expect(result).toMatchObject({ documents: 3, stale: 0 });
+    expect(inner.saves.filter((s) => s.doc === 'd0001')).toHaveLength(1);
+    expect(inner.pending('g1', 10).map((p) => p.doc)).toEqual(['d0001']);
+  });
+
+  it('a stale document set aside does not shrink the next scan: scanBatch 1 still reaches every document', async () => {
+    const store = storeWith(5);
+    store.beforeSave = (doc) => {
+      if (doc === 'd0000') store.put('d0000', `edited ${Math.random()}`);
+    };
+    const result = await fill(store, 'g1', hashEncoder(8).encode, { scanBatch: 1 });
+    expect(result).toMatchObject({ documents: 4, stale: 1 });
+    expect(store.pending('g1', 10).map((p) => p.doc)).toEqual(['d0000']);
+  });
+
+  it('a skip held by the breaker does not shrink the next scan: scanBatch 1 still reaches every document', async () => {
+    const store = storeWith(5);
+    store.put('d0000', 'poison pill');
+    const inner = hashEncoder(8).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.includes('poison pill')) throw new PermanentEncodeError('rejected');
+      return inner(texts, o);
+    };
+    const result = await fill(store, 'g1', encode, { scanBatch: 1, onEncodeError: () => true });
+    expect(result).toMatchObject({ documents: 5, chunks: 4, skipped: 1, stale: 0 });
+    expect(store.pending('g1', 10)).toEqual([]);
+  });
+
+  it('a store failure stops the saves: nothing after the failed save is written', async () => {
+    const store = storeWith(8);
+    store.beforeSave = (doc) => {
+      if (doc === 'd0002') throw new Error('disk I/O error');
+    };
+    const slow: EncodeFn = async (texts) => {
+      await new Promise((r) => setTimeout(r, 2));
+      return texts.map((t) => embed(t, 8));
+    };
+    await expect(fill(store, 'g1', slow, { concurrency: 4 })).rejects.toThrow('disk I/O error');
+    expect(store.saves.map((s) => s.doc)).toEqual(['d0000', 'd0001']);
+  });
+
+  it('an abort while encoding is not an encoder error: onEncodeError is not asked', async () => {
+    const store = storeWith(6);
+    const controller = new AbortController();
+    const encode: EncodeFn = (texts, o) =>
+      new Promise((resolve, reject) => {
+        if (texts[0]!.startsWith('document number 3 ')) {
+          controller.abort(new Error('interrupted'));
+          reject(new Error('socket closed by abort'));
+          return;
+        }
+        resolve(texts.map((t) => embed(t, 8)));
+        void o;
+      });
+    const asked: unknown[] = [];
+    await expect(
+      fill(store, 'g1', encode, {
+        signal: controller.signal,
+        onEncodeError: (doc) => {
+          asked.push(doc);
+          return true;
+        },
+      }),
+    ).rejects.toThrow();
+    expect(asked).toEqual([]);
+    expect(store.pending('g1', 10).map((p) => p.doc)).toEqual(['d0003', 'd0004', 'd0005']);
+  });
+});
+
+describe('a batch with one unusable vector', () => {
+  it('skips the input the error names and encodes the rest together', async () => {
+    const store = storeWith(5);
+    const calls: string[][] = [];
+    const encode: EncodeFn = async (texts) => {
+      calls.push([...texts]);
+      return texts.map((t) =>
+        t.startsWith('document number 2 ') ? new Float32Array(8).fill(Number.NaN) : embed(t, 8),
+      );
+    };
+    const asked: unknown[] = [];
+    const result = await fill(store, 'g1', encode, {
+      batch: { batchSize: 5 },
+      onEncodeError: (doc, _e, chunk) => {
+        asked.push([doc, chunk.index]);
+        return true;
+      },
+    });
+    expect(asked).toEqual([['d0002', 0]]);
+    expect(calls.map((c) => c.length)).toEqual([5, 4]);
+    expect(result).toMatchObject({ documents: 5, chunks: 4, skipped: 1 });
+  });
+});
