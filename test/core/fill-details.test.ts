@@ -9,6 +9,7 @@ import {
   type Pending,
   PermanentEncodeError,
   type Revision,
+  type SaveItem,
   VecfillError,
 } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
@@ -468,5 +469,192 @@ describe('a batch with one unusable vector', () => {
     expect(asked).toEqual([['d0002', 0]]);
     expect(calls.map((c) => c.length)).toEqual([5, 4]);
     expect(result).toMatchObject({ documents: 5, chunks: 4, skipped: 1 });
+  });
+});
+
+describe('fill and the encoder', () => {
+  it('sends a batch of 100 as one call of 100 document texts', async () => {
+    const store = storeWith(100);
+    const seen: { n: number; kind: unknown }[] = [];
+    const encode: EncodeFn = async (texts, o) => {
+      seen.push({ n: texts.length, kind: o?.kind });
+      return texts.map((t) => embed(t, 8));
+    };
+    await fill(store, 'g1', encode, { batch: { batchSize: 100 } });
+    expect(seen).toEqual([{ n: 100, kind: 'document' }]);
+  });
+
+  it('an abort reaches an encoder call that never answers', async () => {
+    const store = storeWith(3);
+    const hanging: EncodeFn = () => new Promise(() => {});
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('interrupted')), 20);
+    await expect(fill(store, 'g1', hanging, { signal: controller.signal })).rejects.toThrow(
+      'interrupted',
+    );
+  }, 5_000);
+
+  it('starts no encode call after one failed (concurrency 2)', async () => {
+    const store = storeWith(40);
+    let failedAt = 0;
+    let startedAfter = 0;
+    const encode: EncodeFn = async (texts) => {
+      if (failedAt) startedAfter++;
+      if (texts[0]!.startsWith('document number 0 ')) {
+        await new Promise((r) => setTimeout(r, 5));
+        failedAt = Date.now();
+        throw new Error('boom');
+      }
+      return texts.map((t) => embed(t, 8));
+    };
+    await expect(fill(store, 'g1', encode, { concurrency: 2 })).rejects.toThrow('boom');
+    expect(failedAt).toBeGreaterThan(0);
+    expect(startedAfter).toBe(0);
+  });
+
+  it('takes a concurrency far above the work (no limit in practice)', async () => {
+    const store = storeWith(3);
+    const result = await fill(store, 'g1', hashEncoder(8).encode, {
+      concurrency: Number.MAX_SAFE_INTEGER,
+    });
+    expect(result.documents).toBe(3);
+  });
+
+  it('an abort lands between batches with a synchronous store and encoder (SQLite)', async () => {
+    const { db, store } = sqliteTable(0);
+    const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+    for (let i = 1; i <= 2000; i++) ins.run(i, `document ${i} about topic ${i % 7}`);
+    const syncEncode = ((texts: string[]) => {
+      const until = Date.now() + 2;
+      while (Date.now() < until) {}
+      return texts.map((t) => embed(t, 16));
+    }) as unknown as EncodeFn;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('interrupted')), 30);
+    await expect(
+      fill(store, 'g1', syncEncode, { batch: { batchSize: 4 }, signal: controller.signal }),
+    ).rejects.toThrow('interrupted');
+    const { backlog, embedded } = store.coverage('g1');
+    expect(embedded).toBeGreaterThan(0);
+    expect(backlog).toBeGreaterThan(1000);
+  });
+});
+
+describe('fill and a store without saveMany', () => {
+  /** The SQLite store seen through the Store methods only (no saveMany). */
+  function singleSaves(store: SqliteStore) {
+    return {
+      pendingForGeneration: (g: string, limit: number) => store.pendingForGeneration(g, limit),
+      saveVectors: (...a: Parameters<SqliteStore['saveVectors']>) => store.saveVectors(...a),
+      liveGenerations: () => store.liveGenerations(),
+      queryGeneration: (...a: Parameters<SqliteStore['queryGeneration']>) =>
+        store.queryGeneration(...a),
+    };
+  }
+
+  it('passes why a document was skipped and how many chunks were to saveVectors', async () => {
+    const para = (i: number) =>
+      i === 3
+        ? 'REJECT all of it.'
+        : [`First part of ${i} here.`, `REJECT part ${i}.`].join('\n\n');
+    const { store } = sqliteTable(4, para);
+    const inner = hashEncoder(16).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.some((t) => t.startsWith('REJECT'))) throw new PermanentEncodeError('no such word');
+      return inner(texts, o);
+    };
+    const result = await fill(singleSaves(store), 'g1', encode, {
+      split: { maxChars: 30 },
+      onEncodeError: () => true,
+    });
+    expect(result).toMatchObject({ documents: 4, skipped: 1, skippedChunks: 3, chunks: 3 });
+    expect(store.skipReasons('g1')).toEqual([{ reason: 'no such word', documents: 1 }]);
+    expect(store.stats('g1').skippedChunks).toBe(3);
+  });
+
+  it('stops at the first save that fails; the documents queued with it are not written', async () => {
+    const { db, store } = sqliteTable(0);
+    const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+    for (let i = 1; i <= 3; i++) ins.run(i, ' '); // blank: all queued at once
+    const saved: unknown[] = [];
+    const failing = {
+      ...singleSaves(store),
+      saveVectors: (...a: Parameters<SqliteStore['saveVectors']>) => {
+        if (a[1] === 1) throw new Error('disk I/O error');
+        saved.push(a[1]);
+        return store.saveVectors(...a);
+      },
+    };
+    await expect(fill(failing, 'g1', hashEncoder(16).encode)).rejects.toThrow('disk I/O error');
+    expect(saved).toEqual([]);
+  });
+});
+
+describe('fill and saveMany', () => {
+  function withSaveMany(
+    store: MemoryStore,
+    outcome: (doc: string, saved: () => void) => Error | null | undefined,
+  ) {
+    return Object.assign(store, {
+      saveMany(gen: string, items: readonly SaveItem<string>[]): (Error | null)[] {
+        // A JavaScript store may leave a saved item's entry undefined.
+        return items.map(
+          (it) =>
+            outcome(it.doc, () => store.save(gen, it.doc, it.revision, it.vectors)) as Error | null,
+        );
+      },
+    });
+  }
+
+  it('an item refused with another error than stale stops the fill with it', async () => {
+    const store = withSaveMany(storeWith(6), (doc, save) => {
+      if (doc === 'd0002') return new Error('constraint failed');
+      save();
+      return null;
+    });
+    await expect(
+      fill(store, 'g1', hashEncoder(8).encode, { batch: { batchSize: 6 } }),
+    ).rejects.toThrow('constraint failed');
+  });
+
+  it('an item reported as undefined counts as saved', async () => {
+    const store = withSaveMany(storeWith(6), (_doc, save) => {
+      save();
+      return undefined;
+    });
+    const result = await fill(store, 'g1', hashEncoder(8).encode, { batch: { batchSize: 6 } });
+    expect(result).toMatchObject({ documents: 6, chunks: 6, stale: 0 });
+  });
+});
+
+describe('fill counts returns in a row', () => {
+  it('a document whose returns are interrupted by a page without it starts counting again', async () => {
+    // scanBatch 1: "a" is deleted at its save (set aside, gone), so the next
+    // scans read two documents and keep the first. "c" is made pending again
+    // after each of its first 5 saves; after its 3rd, "b" is inserted and
+    // takes the page, so "c" is read but not saved once: its returns are no
+    // longer in a row, and the fill finishes.
+    const store = new MemoryStore();
+    store.put('a', 'alpha words');
+    store.put('c', 'gamma words');
+    store.put('d', 'delta words');
+    let cSaves = 0;
+    const save = store.saveVectors.bind(store);
+    store.saveVectors = async (gen, doc, revision, vectors) => {
+      if (doc === 'a') store.delete('a');
+      await save(gen, doc, revision, vectors);
+      if (doc === 'c') {
+        cSaves++;
+        if (cSaves <= 5) store.stamps.get(gen)!.delete('c');
+        if (cSaves === 3) store.put('b', 'beta words');
+      }
+    };
+    const { encode, calls } = hashEncoder(8);
+    const result = await fill(store, 'g1', encode, { scanBatch: 1, batch: { batchSize: 10 } });
+    expect(cSaves).toBe(6);
+    expect(result).toMatchObject({ stale: 1, documents: 8 });
+    expect(store.pending('g1', 10)).toEqual([]);
+    // scanBatch bounds every page, also when a set-aside document is gone.
+    expect(calls.every((c) => c.length === 1)).toBe(true);
   });
 });
