@@ -6,12 +6,4 @@
 export type { PgClient, PgPoolLike, PgQueryable, PgTransactional } from './pg-client.js';
 export type { PgSchema, ValidPgSchema } from './pg-schema.js';
 export { PgStore } from './pg-store.js';
-export type {
-  PgBuildIndexOptions,
-  PgFilter,
-  PgGenerationStats,
-  PgIndexProgress,
-  PgIndexStatus,
-  PgKey,
-  PgvectorInfo,
-} from './pg-types.js';
+export type * from './pg-types.js';

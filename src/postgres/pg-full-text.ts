@@ -1,5 +1,5 @@
 import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
-import { coveredSql, filterClause, POSTGRES } from '../sql/index.js';
+import { checkQuery, coveredSql, filterClause, POSTGRES } from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import { type GenRow, liveGenRow, type PgContext } from './pg-context.js';
 import type { PgFilter, PgKey } from './pg-types.js';
@@ -19,9 +19,7 @@ export async function queryFullText(
   opts: Omit<QueryOptions<PgFilter>, 'text' | 'hybrid'> = {},
 ): Promise<Hit<PgKey>[]> {
   const g = await liveGenRow(ctx, gen);
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new RangeError(`limit must be a positive integer, got ${limit}`);
-  opts.signal?.throwIfAborted();
+  checkQuery({ gen, dimensions: g.dimensions, limit, signal: opts.signal });
   return ctx.tx(
     async (tx) => fuseHybrid([], await textDocs(ctx, tx, g, text, limit, opts.filter), limit),
     { readOnly: true },

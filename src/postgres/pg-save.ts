@@ -1,11 +1,4 @@
-import {
-  type ChunkVector,
-  MissingDocumentError,
-  type Revision,
-  type SaveItem,
-  type SaveOptions,
-  StaleError,
-} from '../core/index.js';
+import { MissingDocumentError, type SaveItem, StaleError } from '../core/index.js';
 import {
   checkSave,
   dropOtherStampsSql,
@@ -23,17 +16,7 @@ import { vectorLiteral } from './pg-vector.js';
  * transaction; refused (nothing written) when the row is gone or its
  * revision changed since the scan.
  */
-export async function saveVectors(
-  ctx: PgContext,
-  gen: string,
-  doc: PgKey,
-  revision: Revision | undefined,
-  vectors: ChunkVector[],
-  options: SaveOptions = {},
-): Promise<void> {
-  const item: SaveItem<PgKey> = { doc, revision, vectors };
-  if (options.skipReason !== undefined) item.skipReason = options.skipReason;
-  if (options.skippedChunks !== undefined) item.skippedChunks = options.skippedChunks;
+export async function saveOne(ctx: PgContext, gen: string, item: SaveItem<PgKey>): Promise<void> {
   await ctx.tx(async (tx) => {
     const [refused] = await saveItems(ctx, tx, await liveGenRow(ctx, gen, tx), [item]);
     if (refused) throw refused;

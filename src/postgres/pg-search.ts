@@ -1,5 +1,12 @@
-import { DimensionMismatchError, fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
-import { chunkCountSql, coveredSql, filterClause, POSTGRES, type Slots } from '../sql/index.js';
+import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
+import {
+  checkQuery,
+  chunkCountSql,
+  coveredSql,
+  filterClause,
+  POSTGRES,
+  type Slots,
+} from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import { type GenRow, liveGenRow, type PgContext, type PgTables, type Row } from './pg-context.js';
 import { textDocs } from './pg-full-text.js';
@@ -67,16 +74,7 @@ export async function queryGeneration(
   opts: QueryOptions<PgFilter> = {},
 ): Promise<Hit<PgKey>[]> {
   const g = await liveGenRow(ctx, gen);
-  if (query.length !== g.dimensions) {
-    throw new DimensionMismatchError(
-      g.dimensions,
-      query.length,
-      `query for generation ${JSON.stringify(gen)}`,
-    );
-  }
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new RangeError(`limit must be a positive integer, got ${limit}`);
-  opts.signal?.throwIfAborted();
+  checkQuery({ gen, dimensions: g.dimensions, query, limit, signal: opts.signal });
   // One READ ONLY transaction, rolled back: a caller's filter can neither
   // write (setval, lo_unlink) nor leave a changed setting on the connection.
   return ctx.tx(

@@ -1,19 +1,4 @@
-import type {
-  ActivateOptions,
-  ChunkVector,
-  Coverage,
-  Generation,
-  GenerationInfo,
-  Hit,
-  LifecycleStore,
-  Pending,
-  QueryOptions,
-  Revision,
-  SaveItem,
-  SaveOptions,
-  SkipReason,
-  WaitForChangeOptions,
-} from '../core/index.js';
+import type * as core from '../core/index.js';
 import type { PgClient } from './pg-client.js';
 import { type PgContext, pgContext } from './pg-context.js';
 import * as coverage from './pg-coverage.js';
@@ -26,20 +11,13 @@ import {
   installTriggerSql,
   uninstallTriggerSql,
 } from './pg-notify.js';
-import { saveMany, saveVectors } from './pg-save.js';
+import { saveMany, saveOne } from './pg-save.js';
 import { pending } from './pg-scan.js';
 import { type PgSchema, type ValidPgSchema, validatePgSchema } from './pg-schema.js';
 import { queryGeneration } from './pg-search.js';
 import { createStoreTables, detectPgvector, inspectDocuments } from './pg-tables.js';
-import type {
-  PgBuildIndexOptions,
-  PgFilter,
-  PgGenerationStats,
-  PgIndexProgress,
-  PgIndexStatus,
-  PgKey,
-  PgvectorInfo,
-} from './pg-types.js';
+import type * as pg from './pg-types.js';
+import type { PgFilter, PgKey } from './pg-types.js';
 
 /**
  * The PostgreSQL + pgvector store: the same contract and guarantees as the
@@ -61,12 +39,12 @@ import type {
  *   revisionColumn: 'updated_at', vectorsPrefix: 'app.notes_vec' });
  * ```
  */
-export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
+export class PgStore implements core.LifecycleStore<PgKey, string, PgFilter> {
   readonly #ctx: PgContext;
   #changes: ChangeWatcher | undefined;
 
   /** Listener for index builds started by `pendingForGeneration` or `activate` (the CLI draws its bar from it). */
-  onIndexProgress: ((progress: PgIndexProgress) => void) | undefined = undefined;
+  onIndexProgress: ((progress: pg.PgIndexProgress) => void) | undefined = undefined;
 
   private constructor(ctx: PgContext) {
     this.#ctx = ctx;
@@ -90,7 +68,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   }
 
   /** The pgvector version the server offers and whether it has iterative index scans (0.8+). */
-  get pgvector(): PgvectorInfo {
+  get pgvector(): pg.PgvectorInfo {
     return this.#ctx.pgvector;
   }
 
@@ -102,7 +80,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
    * index once the backlog is really zero: the fill that completes a
    * generation ends with its index in place.
    */
-  async pendingForGeneration(gen: string, limit: number): Promise<Pending<PgKey>[]> {
+  async pendingForGeneration(gen: string, limit: number): Promise<core.Pending<PgKey>[]> {
     const rows = await pending(this.#ctx, gen, limit);
     if (rows.length === 0 && !(await this.indexStatus(gen)).valid) {
       if ((await this.coverage(gen)).backlog === 0) await this.buildIndex(gen);
@@ -113,18 +91,18 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   saveVectors(
     gen: string,
     doc: PgKey,
-    revision: Revision | undefined,
-    vectors: ChunkVector[],
-    options: SaveOptions = {},
+    revision: core.Revision | undefined,
+    vectors: core.ChunkVector[],
+    options: core.SaveOptions = {},
   ): Promise<void> {
-    return saveVectors(this.#ctx, gen, doc, revision, vectors, options);
+    return saveOne(this.#ctx, gen, { ...options, doc, revision, vectors });
   }
 
   /**
    * Saves many documents in one transaction; a stale or missing item writes
    * nothing and the others go on (see `pg-save.ts`).
    */
-  saveMany(gen: string, items: readonly SaveItem<PgKey>[]): Promise<(Error | null)[]> {
+  saveMany(gen: string, items: readonly core.SaveItem<PgKey>[]): Promise<(Error | null)[]> {
     return saveMany(this.#ctx, gen, items);
   }
 
@@ -142,8 +120,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     gen: string,
     query: Float32Array,
     limit: number,
-    opts: QueryOptions<PgFilter> = {},
-  ): Promise<Hit<PgKey>[]> {
+    opts: core.QueryOptions<PgFilter> = {},
+  ): Promise<core.Hit<PgKey>[]> {
     return queryGeneration(this.#ctx, gen, query, limit, opts);
   }
 
@@ -158,8 +136,8 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
     gen: string,
     text: string,
     limit: number,
-    opts: Omit<QueryOptions<PgFilter>, 'text' | 'hybrid'> = {},
-  ): Promise<Hit<PgKey>[]> {
+    opts: Omit<core.QueryOptions<PgFilter>, 'text' | 'hybrid'> = {},
+  ): Promise<core.Hit<PgKey>[]> {
     return queryFullText(this.#ctx, gen, text, limit, opts);
   }
 
@@ -171,7 +149,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
    * channel and polls the trigger's sequence every `pollMs`; without it,
    * it waits `pollMs` and says yes, so `follow` scans (the polling fallback).
    */
-  waitForChange(opts: WaitForChangeOptions): Promise<boolean> {
+  waitForChange(opts: core.WaitForChangeOptions): Promise<boolean> {
     this.#changes ??= new ChangeWatcher(this.client, this.schema);
     return this.#changes.wait(opts);
   }
@@ -200,7 +178,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   // ---------------------------------------------------------------- index
 
   /** Whether `gen`'s HNSW index exists, is valid, and its size. */
-  indexStatus(gen: string): Promise<PgIndexStatus> {
+  indexStatus(gen: string): Promise<pg.PgIndexStatus> {
     return indexStatus(this.#ctx, gen);
   }
 
@@ -219,7 +197,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
    * await store.buildIndex('nomic-v1', { onProgress: (p) => console.log(p.phase, p.done, p.total) });
    * ```
    */
-  buildIndex(gen: string, opts: PgBuildIndexOptions = {}): Promise<{ built: boolean }> {
+  buildIndex(gen: string, opts: pg.PgBuildIndexOptions = {}): Promise<{ built: boolean }> {
     const onProgress = opts.onProgress ?? this.onIndexProgress;
     return buildIndex(this.#ctx, gen, onProgress ? { ...opts, onProgress } : opts);
   }
@@ -228,22 +206,22 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
 
   ensureGeneration(
     gen: string,
-    generation: Generation,
+    generation: core.Generation,
     state: 'building' | 'active' = 'building',
-  ): Promise<GenerationInfo<string>> {
+  ): Promise<core.GenerationInfo<string>> {
     return lifecycle.ensureGeneration(this.#ctx, gen, generation, state);
   }
 
-  generations(): Promise<GenerationInfo<string>[]> {
+  generations(): Promise<core.GenerationInfo<string>[]> {
     return lifecycle.generations(this.#ctx);
   }
 
-  coverage(gen: string): Promise<Coverage> {
+  coverage(gen: string): Promise<core.Coverage> {
     return coverage.coverage(this.#ctx, gen);
   }
 
   /** Why `gen`'s current skip stamps were saved, most frequent reason first (blank documents are not listed). */
-  skipReasons(gen: string): Promise<SkipReason[]> {
+  skipReasons(gen: string): Promise<core.SkipReason[]> {
     return coverage.skipReasons(this.#ctx, gen);
   }
 
@@ -263,7 +241,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
    * is missing or invalid (a deferred or interrupted build), so an active
    * generation always has its index; a build that fails refuses activation.
    */
-  activate(gen: string, options: ActivateOptions = {}): Promise<void> {
+  activate(gen: string, options: core.ActivateOptions = {}): Promise<void> {
     return lifecycle.activate(this.#ctx, gen, options, () => this.buildIndex(gen));
   }
 
@@ -294,7 +272,7 @@ export class PgStore implements LifecycleStore<PgKey, string, PgFilter> {
   }
 
   /** Chunk count, vector bytes and HNSW index of a generation. */
-  stats(gen: string): Promise<PgGenerationStats> {
+  stats(gen: string): Promise<pg.PgGenerationStats> {
     return coverage.stats(this.#ctx, gen);
   }
 

@@ -11,5 +11,6 @@ export * from './freshness.js';
 export * from './generations.js';
 export type * from './names.js';
 export * from './pending.js';
+export * from './query.js';
 export * from './save.js';
 export * from './schema.js';
