@@ -84,13 +84,7 @@ export async function runFollower(
         stop.abort();
       }
     }
-    if (e.type === 'caught-up') void recenter(e.generation);
-  };
-  // A binary-quantized SQLite generation gets its codes centred once it is first fully embedded.
-  const recenter = async (gen: string) => {
-    if (!store.recenter) return;
-    const info = (await store.generations()).find((g) => g.key === gen);
-    if (info?.quantization === 'binary' && !info.centred) await store.recenter(gen);
+    // (A binary SQLite generation centres its codes itself once first fully embedded.)
   };
 
   if (!ctx.json)

@@ -68,12 +68,8 @@ export async function fillGeneration(
         });
       }),
     });
-    // A binary-quantized SQLite generation gets its codes centred once it is
-    // first fully embedded (activate does the same for a migration).
-    if (store.recenter && (await store.coverage(gen)).backlog === 0) {
-      const info = (await store.generations()).find((g) => g.key === gen);
-      if (info?.quantization === 'binary' && !info.centred) await store.recenter(gen);
-    }
+    // A binary SQLite generation centres its codes itself when this fill
+    // first completes it (the store's policy, the same for library users).
     return { ...result, generation: gen, skippedDocs, seconds: (Date.now() - started) / 1000 };
   } catch (e) {
     if (e instanceof EncoderConfigError && (e.status === 401 || e.status === 403)) {

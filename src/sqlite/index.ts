@@ -1,17 +1,11 @@
 /**
  * `vecfill/sqlite`: the embedded default store, on better-sqlite3 and the
- * sqlite-vec extension. See `SqliteStore` and `openDatabase`.
+ * sqlite-vec extension. See `SqliteStore` and `openDatabase`. The public API
+ * only: the store's parts (its SQL, its in-memory indexes) are internal.
  */
-export { ftsMatch, ftsQuery, ftsTerms } from './full-text.js';
-export type {
-  Candidate,
-  GenerationIndex,
-  ScanKind,
-  StoredVector,
-  VectorSource,
-} from './index/generation-index.js';
+export type { ScanKind } from './index/generation-index.js';
 export type { ScanOptions, ScanStatus } from './index/scan-indexes.js';
-export { loadVec, type OpenDatabaseOptions, openDatabase } from './open-database.js';
+export { type OpenDatabaseOptions, openDatabase } from './open-database.js';
 export { type GenerationOptions, QUANTIZATIONS, type Quantization } from './quantize.js';
 export type { SqliteSchema, ValidSqliteSchema } from './sqlite-schema.js';
 export {

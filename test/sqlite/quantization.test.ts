@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GenerationConflictError } from '../../src/core/index.js';
+import { fill, GenerationConflictError } from '../../src/core/index.js';
 import { openDatabase, type Quantization, SqliteStore } from '../../src/sqlite/index.js';
 import { quantize, rescore } from '../../src/sqlite/quantize.js';
 import { cosine } from '../support/memory-store.js';
@@ -241,6 +241,41 @@ describe('re-centring binary codes', () => {
       return v.map((x) => x / norm);
     });
   }
+
+  it('a library fill that completes a binary generation centres its codes, as the CLI fill does', async () => {
+    const { dir, cleanup } = tempDir();
+    const db = openDatabase(join(dir, 'f.db'));
+    try {
+      db.exec(DOCS_DDL);
+      const vectors = anisotropic(300, 5);
+      const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+      for (let i = 0; i < vectors.length; i++) ins.run(i + 1, `doc ${i + 1}`);
+      const store = SqliteStore.open(db, SCHEMA);
+      // Created active, so no activate() would centre it: the fill must.
+      store.ensureGeneration('a', G64, 'active', { quantization: 'binary' });
+      const encode = async (texts: string[]) =>
+        texts.map((t) => vectors[Number(t.split(' ')[1]) - 1]!);
+      // Part of it saved and scanned: the codes stay (the mean of a part is not the generation's).
+      store.saveMany(
+        'a',
+        vectors.slice(0, 100).map((vector, i) => ({
+          doc: i + 1,
+          revision: 1,
+          vectors: [{ index: 0, start: 0, end: 5, vector }],
+        })),
+      );
+      expect(store.pendingForGeneration('a', 10)).toHaveLength(10);
+      expect(store.generations()[0]!.centred).toBe(false);
+      await fill(store, 'a', encode);
+      expect(store.coverage('a').backlog).toBe(0);
+      expect(store.generations()[0]!.centred).toBe(true);
+      // Centred codes around the data's own mean: the nearest document is found again.
+      expect(store.queryGeneration('a', vectors[42]!, 1)[0]).toMatchObject({ doc: 43 });
+    } finally {
+      db.close();
+      cleanup();
+    }
+  });
 
   it('makes the codes informative again: recall rises, and activate does it for a binary generation', () => {
     const { dir, cleanup } = tempDir();

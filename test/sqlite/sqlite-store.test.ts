@@ -10,7 +10,11 @@ import {
   StaleError,
   search,
 } from '../../src/core/index.js';
-import { ftsQuery, openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { ftsQuery } from '../../src/sqlite/full-text.js';
+import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { tablesOf } from '../../src/sqlite/sqlite-context.js';
+import { sqliteNames } from '../../src/sqlite/sqlite-schema.js';
+import { knnSql } from '../../src/sqlite/sqlite-sql.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { DOCS_DDL, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
 
@@ -53,9 +57,15 @@ describe('SqliteStore (SQLite specifics)', () => {
     const h = await harness();
     h.store.ensureGeneration('a', { model: 'm', dimensions: 16 }, 'active');
     const store = h.store as SqliteStore;
+    // The store's own SQL text builder, with the names it derives from its schema.
+    const names = { t: tablesOf(store.schema), n: sqliteNames(store.schema) };
+    const gen = h.db
+      .prepare(`SELECT id FROM ${names.t.gens} WHERE key = 'a'`)
+      .pluck()
+      .get() as number;
     const plan = h.db
-      .prepare(`EXPLAIN QUERY PLAN ${store.knnSql('a', 'd.category = ?')}`)
-      .all(Buffer.from(new Float32Array(16).buffer), 10, 1, 'x', 10) as {
+      .prepare(`EXPLAIN QUERY PLAN ${knnSql(names, gen, ' AND (d.category = ?)')}`)
+      .all('x', { query: Buffer.from(new Float32Array(16).buffer), k: 10, gen, limit: 10 }) as {
       id: number;
       parent: number;
       detail: string;

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { StoredVector, VectorSource } from '../../../src/sqlite/index/generation-index.js';
 import { MemoryIndex } from '../../../src/sqlite/index/memory-index.js';
 import { topKOf } from '../../../src/sqlite/index/top-k.js';
 import { packRows } from '../../../src/sqlite/index/vec0-rows.js';
-import type { StoredVector, VectorSource } from '../../../src/sqlite/index.js';
 
 const blob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 /** Every row as stored: [chunk id, float32 BLOB]. */
