@@ -94,6 +94,11 @@ export class ScanIndexes {
     const kind = this.kindOf(g);
     if (kind === 'sqlite-vec') return null;
     const entry = this.#entries.get(g.id);
+    if (entry && entry.kind === kind && !this.#db.inTransaction) {
+      // Nothing changed since the last look (the common case): one query, no transaction.
+      const { head, floor } = this.log.head(g.id);
+      if (entry.seq === head && entry.seq >= floor) return entry.index;
+    }
     const read = this.#db.transaction(() => {
       const { head, floor } = this.log.head(g.id);
       if (entry && entry.kind === kind && entry.seq >= floor) {

@@ -10,18 +10,36 @@ const KERNEL_CODE: Record<RangeKernel, number> = { f32Range: 0, i8Range: 1, binR
 
 /** A scan shorter than this many bytes of rows stays on the calling thread. */
 export const PARALLEL_BYTES = 4 << 20;
-/** A helper that has not answered in this long is given up on; the caller scans its part. */
+/** Rows are handed out in blocks of about this many bytes. */
+const BLOCK_BYTES = 1 << 20;
+/** A helper that has not finished its block in this long is given up on; the caller scans alone. */
 const HELPER_TIMEOUT_MS = 10_000;
 
-// Control words per helper (Int32): 0 job number, 1 job done, 2 memory id,
-// 3 kernel, 4 q, 5 base, 6 stride, 7 from, 8 to, 9 out.
-const WORDS = 10;
+// Control words, shared by the caller and every helper (Int32):
+const GEN = 0; // job number: helpers wait for it to move
+const NEXT = 1; // (job tag << 16) | next unclaimed block
+const FINISHED = 2; // blocks scanned
+const MEMORY = 3; // memory id
+const KERNEL = 4;
+const Q = 5;
+const BASE = 6;
+const STRIDE = 7;
+const ROWS = 8;
+const OUT = 9;
+const PER = 10; // rows per block
+const BLOCKS = 11;
+const WORDS = 12;
+/** Blocks per job: the low 16 bits of NEXT. */
+const MAX_BLOCKS = 0xffff;
 
 /**
- * The helper's whole program: wait for a job number to move, scan its
- * range of rows with its own instance of the kernels over the same shared
- * memory, say done. Memories arrive over a port read synchronously, so the
- * helper never needs its event loop.
+ * The helpers' whole program: wait for the job number to move, then claim
+ * blocks of rows one at a time (compare-and-swap on NEXT, whose high bits
+ * name the job, so a helper that wakes late claims nothing of a job
+ * already done) and scan each with its own instance of the kernels over
+ * the same shared memory. A claimed block's job cannot finish before the
+ * block does, so its parameters are read after the claim. Memories arrive
+ * over a port read synchronously: the helper never needs its event loop.
  */
 const HELPER = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
@@ -29,64 +47,79 @@ const { ctrl, port, wasm } = workerData;
 const module = new WebAssembly.Module(Buffer.from(wasm, 'base64'));
 const instances = new Map();
 const names = ['f32_range', 'i8_range', 'bin_range'];
-let seen = 0;
-for (;;) {
-  Atomics.wait(ctrl, 0, seen);
-  seen = Atomics.load(ctrl, 0);
+const drain = () => {
   for (let m; (m = receiveMessageOnPort(port)); ) {
     const { id, memory } = m.message;
     if (memory) instances.set(id, new WebAssembly.Instance(module, { env: { memory } }).exports);
     else instances.delete(id);
   }
-  const e = instances.get(ctrl[2]);
-  if (e) e[names[ctrl[3]]](ctrl[4], ctrl[5], ctrl[6], ctrl[7], ctrl[8], ctrl[9]);
-  Atomics.store(ctrl, 1, seen);
-  Atomics.notify(ctrl, 1);
+};
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${GEN}, seen);
+  seen = Atomics.load(ctrl, ${GEN});
+  drain();
+  const tag = seen & 0x7fff;
+  for (;;) {
+    const w = Atomics.load(ctrl, ${NEXT});
+    const b = w & 0xffff;
+    if (w >>> 16 !== tag || b >= Atomics.load(ctrl, ${BLOCKS})) break;
+    if (Atomics.compareExchange(ctrl, ${NEXT}, w, w + 1) !== w) continue;
+    let e = instances.get(ctrl[${MEMORY}]);
+    if (!e) { drain(); e = instances.get(ctrl[${MEMORY}]); }
+    const blocks = ctrl[${BLOCKS}];
+    if (!e || b >= blocks) continue;
+    const per = ctrl[${PER}];
+    const from = b * per;
+    e[names[ctrl[${KERNEL}]]](ctrl[${Q}], ctrl[${BASE}], ctrl[${STRIDE}], from, Math.min(ctrl[${ROWS}], from + per), ctrl[${OUT}]);
+    if (Atomics.add(ctrl, ${FINISHED}, 1) + 1 === blocks) Atomics.notify(ctrl, ${FINISHED});
+  }
 }
 `;
 
 interface Helper {
   worker: Worker;
   port: MessagePort;
-  ctrl: Int32Array;
-  job: number;
-  broken: boolean;
 }
 
 /**
- * Worker threads that split a scan of one shared memory with the calling
- * thread, synchronously: the caller hands each helper a range of rows,
- * scans its own range, then waits (`Atomics.wait`, which Node allows on the
- * main thread) for the helpers. On a 2-core machine one helper and the
+ * Worker threads that share a scan of one shared memory with the calling
+ * thread, synchronously: the rows are cut into blocks of about 1 MiB, and
+ * the caller and the helpers each claim the next unclaimed block until
+ * none is left; then the caller waits (`Atomics.wait`, which Node allows on
+ * the main thread) for blocks still being scanned. A helper that is slow
+ * to be scheduled (a busy machine) costs at most the block it is scanning,
+ * not a fixed share of the rows. On a 2-core machine one helper and the
  * caller scan about twice as fast as one thread.
  */
 export class ScanPool {
   readonly #helpers: Helper[] = [];
+  readonly #ctrl = new Int32Array(new SharedArrayBuffer(WORDS * 4));
   readonly #ids = new WeakMap<WasmMemory, number>();
   #nextId = 1;
+  #job = 0;
+  #broken = false;
 
   constructor(helpers: number) {
     for (let i = 0; i < helpers; i++) {
-      const ctrl = new Int32Array(new SharedArrayBuffer(WORDS * 4));
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(HELPER, {
         eval: true,
-        workerData: { ctrl, port: port2, wasm: KERNELS_WASM_BASE64 },
+        workerData: { ctrl: this.#ctrl, port: port2, wasm: KERNELS_WASM_BASE64 },
         transferList: [port2],
       });
       worker.unref();
       port1.unref();
-      const helper: Helper = { worker, port: port1, ctrl, job: 0, broken: false };
       worker.on('error', () => {
-        helper.broken = true;
+        this.#broken = true;
       });
-      this.#helpers.push(helper);
+      this.#helpers.push({ worker, port: port1 });
     }
   }
 
-  /** Helper threads (the caller scans too). */
+  /** Helper threads (the caller scans too); 0 once one failed. */
   get helpers(): number {
-    return this.#helpers.filter((h) => !h.broken).length;
+    return this.#broken ? 0 : this.#helpers.length;
   }
 
   #idOf(memory: WasmMemory): number {
@@ -107,7 +140,7 @@ export class ScanPool {
     for (const h of this.#helpers) h.port.postMessage({ id });
   }
 
-  /** Scores rows [0, n) like `kernels[kernel]`, split across the helpers and the caller. */
+  /** Scores rows [0, n) like `kernels[kernel]`, shared by the helpers and the caller. */
   scan(
     memory: WasmMemory,
     kernels: ScanKernels,
@@ -118,44 +151,50 @@ export class ScanPool {
     n: number,
     out: number,
   ): void {
-    const helpers = this.#helpers.filter((h) => !h.broken);
-    const parts = helpers.length + 1;
-    const per = Math.ceil(n / parts);
-    const id = this.#idOf(memory);
-    const given: [Helper, number, number][] = [];
-    helpers.forEach((h, i) => {
-      const from = (i + 1) * per;
-      const to = Math.min(n, from + per);
-      if (from >= to) return;
-      const c = h.ctrl;
-      c[2] = id;
-      c[3] = KERNEL_CODE[kernel];
-      c[4] = q;
-      c[5] = base;
-      c[6] = stride;
-      c[7] = from;
-      c[8] = to;
-      c[9] = out;
-      h.job++;
-      Atomics.store(c, 0, h.job);
-      Atomics.notify(c, 0);
-      given.push([h, from, to]);
-    });
-    kernels[kernel](q, base, stride, 0, Math.min(n, per), out);
-    for (const [h, from, to] of given) {
-      const deadline = Date.now() + HELPER_TIMEOUT_MS;
-      for (;;) {
-        const done = Atomics.load(h.ctrl, 1);
-        if (done === h.job) break;
-        if (Date.now() > deadline) {
-          // A stuck or dead helper: leave it out from now on, scan its part here.
-          h.broken = true;
-          void h.worker.terminate();
-          kernels[kernel](q, base, stride, from, to, out);
-          break;
-        }
-        Atomics.wait(h.ctrl, 1, done, 50);
+    if (this.#broken || n === 0) {
+      kernels[kernel](q, base, stride, 0, n, out);
+      return;
+    }
+    const rowBytes = kernel === 'f32Range' ? stride * 4 : stride;
+    const wanted = Math.min(MAX_BLOCKS, Math.max(2, Math.ceil((n * rowBytes) / BLOCK_BYTES)));
+    const per = Math.ceil(n / wanted);
+    const blocks = Math.ceil(n / per);
+    const c = this.#ctrl;
+    const job = ++this.#job;
+    const tag = job & 0x7fff;
+    Atomics.store(c, FINISHED, 0);
+    c[MEMORY] = this.#idOf(memory);
+    c[KERNEL] = KERNEL_CODE[kernel];
+    c[Q] = q;
+    c[BASE] = base;
+    c[STRIDE] = stride;
+    c[ROWS] = n;
+    c[OUT] = out;
+    c[PER] = per;
+    c[BLOCKS] = blocks;
+    Atomics.store(c, NEXT, tag << 16);
+    Atomics.store(c, GEN, job);
+    Atomics.notify(c, GEN);
+    for (;;) {
+      const w = Atomics.load(c, NEXT);
+      const b = w & 0xffff;
+      if (b >= blocks) break;
+      if (Atomics.compareExchange(c, NEXT, w, w + 1) !== w) continue;
+      kernels[kernel](q, base, stride, b * per, Math.min(n, (b + 1) * per), out);
+      Atomics.add(c, FINISHED, 1);
+    }
+    const deadline = Date.now() + HELPER_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(c, FINISHED);
+      if (done >= blocks) return;
+      if (Date.now() > deadline) {
+        // A stuck or dead helper: stop using helpers and scan everything here.
+        this.#broken = true;
+        for (const h of this.#helpers) void h.worker.terminate();
+        kernels[kernel](q, base, stride, 0, n, out);
+        return;
       }
+      Atomics.wait(c, FINISHED, done, 50);
     }
   }
 }
