@@ -4,18 +4,12 @@ import { resolve, sep } from 'node:path';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import { CliError, EXIT } from './errors.js';
 import { fileText } from './file-text.js';
+import { FILES_TABLE, FilesTable } from './files-table.js';
 import { type LeftOut, walkFolder, why } from './folder-walk.js';
 import { globToRegExp } from './glob.js';
 import type { Workspace } from './workspace.js';
 
-/** The documents table `vecfill index` keeps: one row per file, the content hash as the revision. */
-export const FILES_TABLE = {
-  table: 'documents',
-  id: 'path',
-  content: 'content',
-  revision: 'hash',
-  prefix: D.vectorsPrefix,
-} as const;
+export { FILES_TABLE };
 
 export interface IndexOptions {
   include?: string[];
@@ -83,7 +77,6 @@ export async function indexFolder(
   opts: IndexOptions = {},
 ): Promise<IndexResult> {
   const root = resolve(dir);
-  const db = ws.db;
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(root);
@@ -93,14 +86,7 @@ export async function indexFolder(
   if (!st.isDirectory()) throw new CliError(`${dir} is not a folder`, EXIT.usage);
   const maxBytes = opts.maxBytes ?? D.maxBytes;
 
-  db.exec(`CREATE TABLE IF NOT EXISTS documents (
-    path TEXT PRIMARY KEY,
-    title TEXT,
-    content TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    indexed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-  )`);
+  const files = FilesTable.open(ws.db);
   const savedRoot = await ws.savedRoot();
   if (savedRoot !== undefined && savedRoot !== root && !opts.moved) {
     throw new CliError(
@@ -135,22 +121,13 @@ export async function indexFolder(
   /** Files that exist but could not be read: their rows are kept, not removed. */
   const unreadable = new Set<string>();
 
-  const existing = new Map(
-    (db.prepare('SELECT path, hash FROM documents').all() as { path: string; hash: string }[]).map(
-      (r) => [r.path, r.hash],
-    ),
-  );
-  const upsert =
-    db.prepare(`INSERT INTO documents (path, title, content, hash, bytes) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (path) DO UPDATE SET title = excluded.title, content = excluded.content, hash = excluded.hash,
-      bytes = excluded.bytes, indexed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-    WHERE documents.hash <> excluded.hash`);
+  const existing = files.hashes();
   const seen = new Set<string>();
   const store = await ws.store();
   const removed: string[] = [];
   /** New paths by content hash, for telling a move from a delete plus an add. */
   const addedByHash = new Map<string, string[]>();
-  db.transaction(() => {
+  files.transaction(() => {
     for (const { path, file } of found) {
       let size: number;
       let content: string;
@@ -184,12 +161,12 @@ export async function indexFolder(
         addedByHash.set(hash, [...(addedByHash.get(hash) ?? []), path]);
       } else if (before !== hash) result.changed++;
       else result.unchanged++;
-      if (before !== hash) upsert.run(path, title, content, hash, size);
+      if (before !== hash) files.write({ path, title, content, hash, bytes: size });
     }
     for (const [path, hash] of existing) {
       if (seen.has(path) || !inScope(path) || unreadable.has(path)) continue;
       if (unlisted.some((dir) => path.startsWith(dir))) continue;
-      db.prepare('DELETE FROM documents WHERE path = ?').run(path);
+      files.remove(path);
       const to = addedByHash.get(hash)?.shift();
       if (to !== undefined && store.moveVectors) {
         // A rename: the content hash is the revision, so the vectors stay valid under the new path.
@@ -201,7 +178,7 @@ export async function indexFolder(
       removed.push(path);
       result.removed++;
     }
-  })();
+  });
   // The rows are gone, so their vectors can never be returned; now free them.
   for (const path of removed) await store.deleteVectors(path);
   return result;
