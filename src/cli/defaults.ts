@@ -22,10 +22,14 @@ export const CLI_DEFAULTS = Object.freeze({
   overlap: 0,
   /** `search --limit`: results shown. */
   limit: 10,
-  /** `search --limit` at most. */
-  maxLimit: 1000,
-  /** Candidates a search asks each generation for, whatever `--limit` is (so scores do not depend on it). */
-  searchCandidates: 20,
+  /** `search --limit` at most: the candidate count, so no --limit asks for more. */
+  maxLimit: 100,
+  /**
+   * Candidates a search asks each generation for, whatever `--limit` is: a
+   * fused score depends on the lengths of the lists it fuses, so they never
+   * change with `--limit` and neither does a document's score.
+   */
+  searchCandidates: 100,
   /** `--query-timeout`: milliseconds each generation's query encoding may take. */
   queryTimeoutMs: 3000,
   /** `--weighting` of the offline word vectors. */

@@ -164,7 +164,7 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
       .description('semantic search over every live generation')
       .option(
         '--limit <n>',
-        'results to show',
+        `results to show (1-${D.maxLimit}; every search ranks the same ${D.searchCandidates} candidates, so a score never depends on it)`,
         numberFlag((v) => `--limit must be a whole number from 1 to ${D.maxLimit}, got ${v}`, {
           min: 1,
           max: D.maxLimit,

@@ -152,3 +152,62 @@ describe('scores (issue 17 #6, #7, #5)', () => {
     expect(s.results[0]!.similarity).toBeGreaterThan(0.3);
   }, 120_000);
 });
+
+describe('scores beyond 20 results (issue 17 #5)', () => {
+  it("a document's score is the same at --limit 5, 30 and 100; more than 100 is refused", async () => {
+    const notes = join(dir, 'many');
+    mkdirSync(notes);
+    // As on a real folder of READMEs: long notes whose many chunks crowd the
+    // top of the vector list without the query's words, and short notes that
+    // hold the words (first in full text) but rank below those chunks by
+    // vector. At a small candidate count a short note gets only its
+    // full-text share; with more candidates its vector share too.
+    const crowd = 'flowers plants soil seeds bloom planting greenhouse orchard blossom hedge lawn';
+    for (let i = 0; i < 10; i++)
+      writeFileSync(
+        join(notes, `crowd${i}.md`),
+        `# Plants ${i}\n${Array.from({ length: 200 }, (_, j) => `${crowd.split(' ')[(i + j) % 11]} ${crowd}.`).join('\n')}`,
+      );
+    const other =
+      'iron forge castle tower anvil hammer copper king moat gate harbour anchor violin';
+    for (let i = 0; i < 20; i++)
+      writeFileSync(
+        join(notes, `target${i}.md`),
+        `# Target ${i}\ncompost tulip garden ${other
+          .split(' ')
+          .slice(0, 3 + (i % 10))
+          .join(' ')}`,
+      );
+    for (let i = 0; i < 100; i++)
+      writeFileSync(
+        join(notes, `filler${i}.md`),
+        `# Filler ${i}\n${other
+          .split(' ')
+          .slice(i % 5)
+          .join(' ')} bread ${i}`,
+      );
+    const many = join(dir, 'many.db');
+    expect((await runCli(['index', notes, '--db', many])).code).toBe(0);
+    const scores = async (limit: number) =>
+      new Map(
+        (
+          await runJson<Out>([
+            'search',
+            'compost for the tulip garden',
+            '--db',
+            many,
+            '--limit',
+            String(limit),
+          ])
+        ).results.map((r) => [r.id, r.score]),
+      );
+    const [s5, s30, s100] = [await scores(5), await scores(30), await scores(100)];
+    expect(s30.size).toBe(30);
+    expect(s100.size).toBeGreaterThan(30);
+    for (const [id, score] of s5) expect(s30.get(id)).toBe(score);
+    for (const [id, score] of s30) expect(s100.get(id)).toBe(score);
+    const over = await runCli(['search', 'garden', '--db', many, '--limit', '101']);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(/--limit must be a whole number from 1 to 100/);
+  });
+});

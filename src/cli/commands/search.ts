@@ -91,7 +91,7 @@ export async function runSearch(
   const filter: CliFilter | undefined = flags.where ? { where: flags.where } : undefined;
   // Every search asks each generation for the same number of candidates
   // whatever --limit is, so a document's score does not depend on --limit.
-  const fetch = Math.max(limit, D.searchCandidates);
+  const fetch = D.searchCandidates;
   const failures: GenerationFailure[] = [];
   const lists: { gen: string; hits: DocHit<CliKey>[]; weight: number }[] = [];
   for (const gen of live) {
