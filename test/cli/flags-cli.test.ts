@@ -9,8 +9,8 @@ const MISSING = join(import.meta.dirname, 'no-such-folder', 'none.db');
 
 describe('a bad flag value is a usage error that names the flag, before anything is opened', () => {
   const cases: [string[], RegExp][] = [
-    [['search', 'x', '--limit', '0'], /--limit must be a whole number from 1 to 1000, got 0/],
-    [['search', 'x', '--limit', '1001'], /--limit must be a whole number from 1 to 1000/],
+    [['search', 'x', '--limit', '0'], /--limit must be a whole number from 1 to 100, got 0/],
+    [['search', 'x', '--limit', '101'], /--limit must be a whole number from 1 to 100, got 101/],
     [['search', 'x', '--min-score', '2'], /--min-score is a similarity from -1 to 1/],
     [['search', 'x', '--query-timeout', '0'], /--query-timeout must be a positive number/],
     [['fill', '--batch-size', '0'], /--batch-size must be a positive whole number/],
