@@ -1,7 +1,8 @@
-import { quantize, rescore } from '../quantize.js';
+import { rescore } from '../quantize.js';
 import { kernelMemory, kernelsFor, type ScanKernels } from '../simd/kernels.js';
 import { PARALLEL_BYTES, scanPool, startedScanPool } from '../simd/scan-pool.js';
 import type { WasmMemory } from '../simd/wasm-api.js';
+import { encodeRow, writeQuery } from './codes.js';
 import type {
   Candidate,
   GenerationIndex,
@@ -17,8 +18,6 @@ import { packRows } from './vec0-rows.js';
 const PAGE = 65536;
 /** The query sits at this byte offset of the memory. */
 const QUERY_AT = 64;
-/** The int16 query of the int8 kernel spans this range (±), within i32 sums up to 4096-d rows. */
-const QUERY_RANGE = 32767;
 
 export interface MemoryIndexOptions {
   kind: Exclude<ScanKind, 'sqlite-vec'>;
@@ -215,7 +214,18 @@ export class MemoryIndex implements GenerationIndex {
         this.#slots.set(id, slot);
         this.#ids[slot] = id;
       }
-      this.#encode(views, rowsAt + slot * this.#rowBytes, slot, vectors, i * this.#d);
+      const at = rowsAt + slot * this.#rowBytes;
+      const factor = encodeRow(
+        this.kind,
+        views,
+        at,
+        this.#stride,
+        vectors,
+        i * this.#d,
+        this.#d,
+        this.#centre,
+      );
+      if (this.kind === 'int8') this.#factors[slot] = factor;
     }
   }
 
@@ -240,70 +250,6 @@ export class MemoryIndex implements GenerationIndex {
         this.#slots.set(movedId, slot);
       }
     }
-  }
-
-  /** Writes one row's code at byte `at` (rows are zero-padded to the stride). */
-  #encode(
-    m: { f32: Float32Array; i8: Int8Array; u8: Uint8Array },
-    at: number,
-    slot: number,
-    src: Float32Array,
-    from: number,
-  ): void {
-    const d = this.#d;
-    if (this.kind === 'binary') {
-      m.u8.fill(0, at, at + this.#rowBytes);
-      m.u8.set(quantize('binary', src.subarray(from, from + d), this.#centre), at);
-      return;
-    }
-    let nn = 0;
-    let max = 0;
-    for (let j = 0; j < d; j++) {
-      const x = src[from + j]!;
-      nn += x * x;
-      const a = x < 0 ? -x : x;
-      if (a > max) max = a;
-    }
-    const norm = Math.sqrt(nn) || 1;
-    if (this.kind === 'float32') {
-      const o = at >> 2;
-      const inv = 1 / norm;
-      for (let j = 0; j < d; j++) m.f32[o + j] = src[from + j]! * inv;
-      m.f32.fill(0, o + d, o + this.#stride);
-      return;
-    }
-    const scale = max > 0 ? 127 / max : 0;
-    for (let j = 0; j < d; j++) m.i8[at + j] = Math.round(src[from + j]! * scale);
-    m.i8.fill(0, at + d, at + this.#stride);
-    this.#factors[slot] = max > 0 ? max / norm / 127 : 0;
-  }
-
-  /** Writes the query in the kernel's form; returns its norm. */
-  #setQuery(query: Float32Array): number {
-    const d = this.#d;
-    const buf = this.#memory.buffer;
-    let nn = 0;
-    let max = 0;
-    for (let j = 0; j < d; j++) {
-      nn += query[j]! * query[j]!;
-      max = Math.max(max, Math.abs(query[j]!));
-    }
-    if (this.kind === 'float32') {
-      const q = new Float32Array(buf, QUERY_AT, this.#stride);
-      q.set(query);
-      q.fill(0, d);
-    } else if (this.kind === 'int8') {
-      const q = new Int16Array(buf, QUERY_AT, this.#stride);
-      const range = Math.min(QUERY_RANGE, Math.floor(2 ** 31 / (127 * this.#stride)) - 1);
-      const scale = max > 0 ? range / max : 0;
-      for (let j = 0; j < d; j++) q[j] = Math.round(query[j]! * scale);
-      q.fill(0, d);
-    } else {
-      const q = new Uint8Array(buf, QUERY_AT, this.#stride);
-      q.fill(0);
-      q.set(quantize('binary', query, this.#centre));
-    }
-    return Math.sqrt(nn);
   }
 
   candidates(query: Float32Array, k: number, among?: readonly number[]): Candidate[] {
@@ -378,7 +324,14 @@ export class MemoryIndex implements GenerationIndex {
     this.#live();
     if (query.length !== this.#d)
       throw new RangeError(`query has ${query.length} dimensions, not ${this.#d}`);
-    const qNorm = this.#setQuery(query);
+    const qNorm = writeQuery(
+      this.kind,
+      this.#memory.buffer,
+      QUERY_AT,
+      this.#stride,
+      query,
+      this.#centre,
+    );
     const buf = this.#memory.buffer;
     const scoresAt = this.#scoresAt();
     let n = this.#size;

@@ -1,0 +1,95 @@
+import { quantize } from '../quantize.js';
+import type { ScanKind } from './generation-index.js';
+
+/** The int16 query of the int8 kernel spans this range (±), within i32 sums up to 4096-d rows. */
+const QUERY_RANGE = 32767;
+
+/** Views of one kernel memory. */
+export interface MemoryViews {
+  f32: Float32Array;
+  i8: Int8Array;
+  u8: Uint8Array;
+}
+
+/**
+ * Writes one row's code at byte `at`, zero-padded to `stride` elements
+ * (floats for float32, bytes otherwise), from `src[from, from + d)`:
+ * float32 the unit vector; int8 the unit vector scaled so its largest
+ * component is ±127; binary the sign bits around `centre`. Returns the
+ * int8 row's factor (1 / its scale, so a dot product × factor ranks by
+ * cosine), else 0.
+ */
+export function encodeRow(
+  kind: Exclude<ScanKind, 'sqlite-vec'>,
+  m: MemoryViews,
+  at: number,
+  stride: number,
+  src: Float32Array,
+  from: number,
+  d: number,
+  centre: Float32Array | undefined,
+): number {
+  if (kind === 'binary') {
+    m.u8.fill(0, at, at + stride);
+    m.u8.set(quantize('binary', src.subarray(from, from + d), centre), at);
+    return 0;
+  }
+  let nn = 0;
+  let max = 0;
+  for (let j = 0; j < d; j++) {
+    const x = src[from + j]!;
+    nn += x * x;
+    const a = x < 0 ? -x : x;
+    if (a > max) max = a;
+  }
+  const norm = Math.sqrt(nn) || 1;
+  if (kind === 'float32') {
+    const o = at >> 2;
+    const inv = 1 / norm;
+    for (let j = 0; j < d; j++) m.f32[o + j] = src[from + j]! * inv;
+    m.f32.fill(0, o + d, o + stride);
+    return 0;
+  }
+  const scale = max > 0 ? 127 / max : 0;
+  for (let j = 0; j < d; j++) m.i8[at + j] = Math.round(src[from + j]! * scale);
+  m.i8.fill(0, at + d, at + stride);
+  return max > 0 ? max / norm / 127 : 0;
+}
+
+/**
+ * Writes the query at byte `at` in the kernel's form for `kind` (`stride`
+ * elements: f32, int16 scaled to the widest range whose sums stay within
+ * i32, or the binary code around `centre`); returns its norm.
+ */
+export function writeQuery(
+  kind: Exclude<ScanKind, 'sqlite-vec'>,
+  buf: SharedArrayBuffer,
+  at: number,
+  stride: number,
+  query: Float32Array,
+  centre: Float32Array | undefined,
+): number {
+  const d = query.length;
+  let nn = 0;
+  let max = 0;
+  for (let j = 0; j < d; j++) {
+    nn += query[j]! * query[j]!;
+    max = Math.max(max, Math.abs(query[j]!));
+  }
+  if (kind === 'float32') {
+    const q = new Float32Array(buf, at, stride);
+    q.set(query);
+    q.fill(0, d);
+  } else if (kind === 'int8') {
+    const q = new Int16Array(buf, at, stride);
+    const range = Math.min(QUERY_RANGE, Math.floor(2 ** 31 / (127 * stride)) - 1);
+    const scale = max > 0 ? range / max : 0;
+    for (let j = 0; j < d; j++) q[j] = Math.round(query[j]! * scale);
+    q.fill(0, d);
+  } else {
+    const q = new Uint8Array(buf, at, stride);
+    q.fill(0);
+    q.set(quantize('binary', query, centre));
+  }
+  return Math.sqrt(nn);
+}
