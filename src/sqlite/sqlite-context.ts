@@ -158,9 +158,3 @@ export function keyOf<T>(v: T): T | number {
   return typeof v === 'bigint' && v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
 }
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** A search's result count: a positive integer. */
-export function checkLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new RangeError(`limit must be a positive integer, got ${limit}`);
-}

@@ -2,6 +2,7 @@ import {
   type ActivateOptions,
   type Coverage,
   checkSkippedShare,
+  type GenerationState,
   type SkipReason,
   UncoveredError,
 } from '../core/index.js';
@@ -108,22 +109,27 @@ export function recenterWhenComplete(c: SqliteContext, g: GenRow): number {
 
 /** `SqliteStore.retire`. */
 export function retire(c: SqliteContext, gen: string, force: boolean): void {
-  c.db
-    .transaction(() => {
-      const g = c.gen(gen);
-      if (g.state === 'active' && !force) throw refuseRetireActive(gen);
-      setState(c, gen, 'retired');
-    })
-    .immediate();
+  transition(c, gen, 'retired', (g) => {
+    if (g.state === 'active' && !force) throw refuseRetireActive(gen);
+  });
 }
 
 /** `SqliteStore.reopen`. */
 export function reopen(c: SqliteContext, gen: string): void {
+  transition(c, gen, 'building', (g) => checkReopen(gen, g.state, Boolean(g.reclaimed)));
+}
+
+/** A state change checked and made in one write transaction. */
+function transition(
+  c: SqliteContext,
+  gen: string,
+  state: GenerationState,
+  check: (g: GenRow) => void,
+): void {
   c.db
     .transaction(() => {
-      const g = c.gen(gen);
-      checkReopen(gen, g.state, Boolean(g.reclaimed));
-      setState(c, gen, 'building');
+      check(c.gen(gen));
+      setState(c, gen, state);
     })
     .immediate();
 }

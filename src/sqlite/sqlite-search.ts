@@ -1,10 +1,9 @@
-import { DimensionMismatchError, fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
-import { filterClause } from '../sql/index.js';
-import type { GenerationIndex } from './index/generation-index.js';
+import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
+import { checkQuery, filterClause } from '../sql/index.js';
+import type { Candidate, GenerationIndex } from './index/generation-index.js';
 import { storedIndex } from './index/stored-index.js';
 import { defaultOversample } from './quantize.js';
 import {
-  checkLimit,
   f32,
   type GenRow,
   keyOf,
@@ -46,15 +45,7 @@ export function queryGeneration(
   opts: QueryOptions<SqliteFilter>,
 ): Hit<SqliteKey>[] {
   const g = c.liveGen(gen);
-  if (query.length !== g.dimensions) {
-    throw new DimensionMismatchError(
-      g.dimensions,
-      query.length,
-      `query for generation ${JSON.stringify(gen)}`,
-    );
-  }
-  checkLimit(limit);
-  opts.signal?.throwIfAborted();
+  checkQuery({ gen, dimensions: g.dimensions, query, limit, signal: opts.signal });
   return readOnly(c, () => {
     const rows = vectorRows(c, g, query, limit, opts.filter);
     const hits: Hit<SqliteKey>[] = rows.map((r) => ({
@@ -186,14 +177,35 @@ function filteredRows(
   const budget = Math.max(1024, index.size / 32);
   // The rows found already passed the filter and the freshness predicate,
   // so `limit` of them is enough unless a write lands in between.
-  let k = limit;
+  return widen(c, g, where, fp, limit, limit, (k) =>
+    index.candidatesWhere!(query, k, keep, budget),
+  );
+}
+
+/**
+ * Ranked candidates joined back to fresh, matching rows, the window `k`
+ * widening four-fold while rows are missing and candidates remain; null
+ * when `ranked` gives up.
+ */
+function widen(
+  c: SqliteContext,
+  g: GenRow,
+  where: string,
+  fp: readonly SqliteValue[],
+  limit: number,
+  k: number,
+  ranked: (k: number) => Candidate[] | null,
+): ChunkRow[] | null {
+  const rerank = c.keyStmt({ name: 'rerank', gen: g.id, filter: where }, () => rerankSql(c, where));
   for (;;) {
-    const ranked = index.candidatesWhere!(query, k, keep, budget);
-    if (!ranked) return null;
-    const rows = c
-      .keyStmt(key('rerank'), () => rerankSql(c, where))
-      .all(...fp, { ranked: JSON.stringify(ranked), gen: g.id, limit }) as ChunkRow[];
-    if (rows.length >= limit || ranked.length < k) return rows;
+    const found = ranked(k);
+    if (!found) return null;
+    const rows = rerank.all(...fp, {
+      ranked: JSON.stringify(found),
+      gen: g.id,
+      limit,
+    }) as ChunkRow[];
+    if (rows.length >= limit || found.length < k) return rows;
     k *= 4;
   }
 }
@@ -217,14 +229,7 @@ function memoryRows(
     .stmt(key('among'), () => amongSql(c, where))
     .pluck()
     .all(...fp, { gen: g.id }) as number[];
-  for (;;) {
-    const ranked = index.candidates(query, k, among);
-    const rows = c
-      .keyStmt(key('rerank'), () => rerankSql(c, where))
-      .all(...fp, { ranked: JSON.stringify(ranked), gen: g.id, limit }) as ChunkRow[];
-    if (rows.length >= limit || ranked.length < k) return rows;
-    k *= 4;
-  }
+  return widen(c, g, where, fp, limit, k, (n) => index.candidates(query, n, among)) ?? [];
 }
 
 /** The share of the documents table a filter keeps (0 to 1). */

@@ -1,19 +1,5 @@
 import type Database from 'better-sqlite3';
-import type {
-  ActivateOptions,
-  ChunkVector,
-  Coverage,
-  Generation,
-  Hit,
-  LifecycleStore,
-  Pending,
-  QueryOptions,
-  Revision,
-  SaveItem,
-  SaveOptions,
-  SkipReason,
-  WaitForChangeOptions,
-} from '../core/index.js';
+import type * as core from '../core/index.js';
 import { liveGenerationsSql } from '../sql/index.js';
 import { dataVersion, waitForCommit } from './data-version.js';
 import { recenter } from './index/recenter.js';
@@ -65,7 +51,7 @@ export type { GenerationStats } from './sqlite-lifecycle.js';
  * const hits = await search(store, 'quarterly plans', { encoderFor: () => encoder.encode });
  * ```
  */
-export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilter> {
+export class SqliteStore implements core.LifecycleStore<SqliteKey, string, SqliteFilter> {
   readonly db: Database.Database;
   readonly schema: ValidSqliteSchema;
   readonly #c: SqliteContext;
@@ -99,7 +85,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * empty page that ends the fill completing a binary generation first
    * centres its codes (`recenter`), so library and CLI fills index alike.
    */
-  pendingForGeneration(gen: string, limit: number): Pending<SqliteKey>[] {
+  pendingForGeneration(gen: string, limit: number): core.Pending<SqliteKey>[] {
     const g = this.#c.liveGen(gen);
     const rows = pending(this.#c, g, limit);
     if (rows.length === 0) lifecycle.recenterWhenComplete(this.#c, g);
@@ -118,18 +104,18 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   saveVectors(
     gen: string,
     doc: SqliteKey,
-    revision: Revision | undefined,
-    vectors: ChunkVector[],
-    options: SaveOptions = {},
+    revision: core.Revision | undefined,
+    vectors: core.ChunkVector[],
+    options: core.SaveOptions = {},
   ): void {
-    const item: SaveItem<SqliteKey> = { doc, revision, vectors };
+    const item: core.SaveItem<SqliteKey> = { doc, revision, vectors };
     if (options.skipReason !== undefined) item.skipReason = options.skipReason;
     if (options.skippedChunks !== undefined) item.skippedChunks = options.skippedChunks;
     save.saveOne(this.#c, this.#c.liveGen(gen), item);
   }
 
   /** Saves many documents in one transaction; a stale or missing item writes nothing and the others go on. */
-  saveMany(gen: string, items: readonly SaveItem<SqliteKey>[]): (Error | null)[] {
+  saveMany(gen: string, items: readonly core.SaveItem<SqliteKey>[]): (Error | null)[] {
     return save.saveMany(this.#c, this.#c.liveGen(gen), items);
   }
 
@@ -140,7 +126,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * poll); `false` after `timeoutMs`. This connection's own writes are not
    * seen: tell `follow` about those through its `subscribe` option.
    */
-  async waitForChange(opts: WaitForChangeOptions): Promise<boolean> {
+  async waitForChange(opts: core.WaitForChangeOptions): Promise<boolean> {
     const since = this.#seenVersion ?? dataVersion(this.db);
     this.#seenVersion = since;
     const now = await waitForCommit(this.db, since, opts);
@@ -178,8 +164,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     gen: string,
     query: Float32Array,
     limit: number,
-    opts: QueryOptions<SqliteFilter> = {},
-  ): Hit<SqliteKey>[] {
+    opts: core.QueryOptions<SqliteFilter> = {},
+  ): core.Hit<SqliteKey>[] {
     return queryGeneration(this.#c, gen, query, limit, opts);
   }
 
@@ -194,8 +180,8 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
     gen: string,
     text: string,
     limit: number,
-    opts: Omit<QueryOptions<SqliteFilter>, 'text' | 'hybrid'> = {},
-  ): Hit<SqliteKey>[] {
+    opts: Omit<core.QueryOptions<SqliteFilter>, 'text' | 'hybrid'> = {},
+  ): core.Hit<SqliteKey>[] {
     return queryFullText(this.#c, gen, text, limit, opts);
   }
 
@@ -218,7 +204,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    */
   ensureGeneration(
     gen: string,
-    generation: Generation,
+    generation: core.Generation,
     state: 'building' | 'active' = 'building',
     options: GenerationOptions = {},
   ): SqliteGenerationInfo {
@@ -230,12 +216,12 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
   }
 
   /** How much of the documents table `gen` covers, by the shared freshness predicate. */
-  coverage(gen: string): Coverage {
+  coverage(gen: string): core.Coverage {
     return lifecycle.coverage(this.#c, this.#c.gen(gen));
   }
 
   /** Why `gen`'s current skip stamps were saved, most frequent reason first (blank documents are not listed). */
-  skipReasons(gen: string): SkipReason[] {
+  skipReasons(gen: string): core.SkipReason[] {
     return lifecycle.skipReasons(this.#c, this.#c.gen(gen));
   }
 
@@ -257,7 +243,7 @@ export class SqliteStore implements LifecycleStore<SqliteKey, string, SqliteFilt
    * unless `force`. A binary generation is re-centred first (`recenter`, in
    * short transactions of its own), so the switch itself stays short.
    */
-  activate(gen: string, options: ActivateOptions = {}): void {
+  activate(gen: string, options: core.ActivateOptions = {}): void {
     lifecycle.activate(this.#c, gen, options);
   }
 

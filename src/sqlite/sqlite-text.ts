@@ -1,8 +1,7 @@
 import { fuseHybrid, type Hit, type QueryOptions, VecfillError } from '../core/index.js';
-import { filterClause } from '../sql/index.js';
+import { checkQuery, filterClause } from '../sql/index.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import {
-  checkLimit,
   type GenRow,
   keyOf,
   type SqliteContext,
@@ -60,8 +59,7 @@ export function queryFullText(
   opts: Omit<QueryOptions<SqliteFilter>, 'text' | 'hybrid'>,
 ): Hit<SqliteKey>[] {
   const g = c.liveGen(gen);
-  checkLimit(limit);
-  opts.signal?.throwIfAborted();
+  checkQuery({ gen, dimensions: g.dimensions, limit, signal: opts.signal });
   if (!c.schema.fullText) {
     // No full-text side: a search must not mistake that for "no match".
     throw new VecfillError(

@@ -136,7 +136,12 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
         all: () =>
           (!q && readVec0Chunks(c.db, vec, g.dimensions)) || [
             packRows(
-              asRows(c.db.prepare(`SELECT ${id}, ${column} FROM ${table}`).raw().all()),
+              asRows(
+                c
+                  .stmt(key('allVectors'), () => `SELECT ${id}, ${column} FROM ${table}`)
+                  .raw()
+                  .all(),
+              ),
               g.dimensions,
             ),
           ],
