@@ -4,6 +4,7 @@ import type { Context } from './context.js';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import { EXIT } from './errors.js';
 import { FollowMetrics, serveMetrics } from './metrics.js';
+import { splitFor } from './run-fill.js';
 import type { Workspace } from './workspace.js';
 
 /** Flags every following command takes (`fill --follow`, `watch`), as `flags.ts` parsed them. */
@@ -92,6 +93,11 @@ export async function runFollower(
   try {
     const summary = await follow(store, {
       encoderFor: async (gen) => (await ws.encoderFor(gen)).encode,
+      // Each generation is followed with the chunk settings it was filled
+      // with (--max-chars, --overlap, --split, the model's window), as `fill` does.
+      splitFor: async (gen) =>
+        splitFor((await ws.encoderFor(gen)).maxChars, (await ws.encoderSettings(gen)).chunking)
+          .split,
       signal: stop.signal,
       pollMs: opts.pollMs,
       // A crashed peer's page is free again when its lease ends: look once per lease.

@@ -51,6 +51,13 @@ export interface FollowOptions<K, G>
   /** The encoder of each generation (called once per generation). */
   encoderFor: (gen: G) => Awaitable<EncodeFn>;
   /**
+   * How each generation cuts documents into chunks (called once per
+   * generation, like `encoderFor`), for generations that differ: each was
+   * filled with its own chunk settings and must be followed with them.
+   * Overrides `split` for the generations it returns a value for.
+   */
+  splitFor?: (gen: G) => Awaitable<FillOptions<K>['split']>;
+  /**
    * Fill only these generations. Default: every live generation, re-read on
    * every change, so a generation created by a migration joins by itself and
    * a retired one leaves.
@@ -200,6 +207,7 @@ export async function follow<K, G, F = never>(
 
   const runWorker = async (gen: G, w: Worker) => {
     let encode: EncodeFn | undefined;
+    let split: FillOptions<K>['split'];
     let attempt = 0;
     let caughtUp = false;
     while (!w.signal.aborted) {
@@ -233,9 +241,13 @@ export async function follow<K, G, F = never>(
         return worked;
       };
       try {
-        encode ??= await opts.encoderFor(gen);
+        if (encode === undefined) {
+          split = opts.splitFor ? await opts.splitFor(gen) : undefined;
+          encode = await opts.encoderFor(gen);
+        }
         const result = await fill(fillStore, gen, encode, {
           ...pick(opts),
+          ...(split !== undefined ? { split } : {}),
           signal: w.signal,
           onProgress: (p) => {
             pass = { ...pass, documents: p.documents, chunks: p.chunks, skipped: p.skipped };
