@@ -9,7 +9,13 @@
 // with a reason in docs/invariants.md.
 const scopes = {
   core: ['src/core/**/*.ts'],
-  stores: ['src/sqlite/freshness.ts', 'src/sqlite/sqlite-store.ts', 'src/postgres/pg-store.ts'],
+  stores: [
+    'src/sql/**/*.ts',
+    'src/sqlite/sqlite-*.ts',
+    'src/sqlite/statement-cache.ts',
+    'src/sqlite/index/stored-index.ts',
+    'src/postgres/pg-*.ts',
+  ],
 };
 const scope = process.env.MUTATE_SCOPE;
 const mutate = scope ? scopes[scope] : [...scopes.core, ...scopes.stores];

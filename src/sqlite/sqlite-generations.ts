@@ -24,8 +24,15 @@ import {
 } from './quantize.js';
 import type { GenRow, SqliteContext } from './sqlite-context.js';
 
-/** What the SQLite store tells about a generation beyond the core's `GenerationInfo`. */
-export type SqliteGenerationInfo = GenerationInfo<string>;
+/** What the SQLite store tells about a generation: the core's `GenerationInfo` and how it is indexed. */
+export interface SqliteGenerationInfo extends GenerationInfo<string> {
+  /** How the stored index keeps the vectors, when it quantizes them. */
+  quantization?: Quantization;
+  /** Candidates rescored per wanted hit, for a quantized generation. */
+  oversample?: number;
+  /** For a binary generation: whether its codes are centred on its mean (`recenter`). */
+  centred?: boolean;
+}
 
 /** `SqliteStore.ensureGeneration`: registers `gen` (idempotent), in one write transaction. */
 export function ensureGeneration(
