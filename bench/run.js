@@ -18,6 +18,7 @@ import {
   timeIt,
   toBuffer,
 } from './lib.js';
+import { benchQuantizedFill } from './quantized-fill.js';
 import { benchScans } from './scan.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -513,6 +514,8 @@ async function main() {
   const queries = randomUnitVectors(QUERIES, DIMS, rng(8));
   console.error('fill');
   await benchFill(vectors);
+  console.error('fill a new quantized generation');
+  await benchQuantizedFill({ quick, row });
   console.error('peak RSS (child processes)');
   benchRss();
   printTable('fill', results);
