@@ -277,6 +277,58 @@ describe('re-centring binary codes', () => {
     }
   });
 
+  it.each([24, 20])(
+    'recenter stores every code as the sign bits around the published centre (%i-d, over several batches)',
+    (dims) => {
+      const { dir, cleanup } = tempDir();
+      const db = openDatabase(join(dir, `codes-${dims}.db`));
+      try {
+        db.exec(DOCS_DDL);
+        const n = 5003; // past one rewrite batch (5,000 rows)
+        const random = rng(dims);
+        const vectors = Array.from({ length: n }, () =>
+          Float32Array.from({ length: dims }, () => 0.2 + gaussian(random)),
+        );
+        const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+        db.transaction(() => {
+          for (let i = 0; i < n; i++) ins.run(i + 1, `doc ${i + 1}`);
+        })();
+        const store = SqliteStore.open(db, SCHEMA);
+        store.ensureGeneration('b', { model: 'm', dimensions: dims }, 'active', {
+          quantization: 'binary',
+        });
+        store.saveMany(
+          'b',
+          vectors.map((vector, i) => ({
+            doc: i + 1,
+            revision: 1,
+            vectors: [{ index: 0, start: 0, end: 1, vector }],
+          })),
+        );
+        expect(store.recenter('b')).toBe(n);
+        const gen = db.prepare("SELECT id, centre FROM vf_generations WHERE key = 'b'").get() as {
+          id: number;
+          centre: Buffer;
+        };
+        const centre = new Float32Array(new Uint8Array(gen.centre).buffer);
+        const rows = db
+          .prepare(
+            `SELECT c.doc, v.embedding FROM vf_chunks c JOIN vf_vec_${gen.id} v ON v.id = c.id WHERE c.gen = ?`,
+          )
+          .raw()
+          .all(gen.id) as [number, Buffer][];
+        expect(rows).toHaveLength(n);
+        let wrong = 0;
+        for (const [doc, code] of rows)
+          if (!code.equals(quantize('binary', vectors[doc - 1]!, centre))) wrong++;
+        expect(wrong).toBe(0);
+      } finally {
+        db.close();
+        cleanup();
+      }
+    },
+  );
+
   it('makes the codes informative again: recall rises, and activate does it for a binary generation', () => {
     const { dir, cleanup } = tempDir();
     const db = openDatabase(join(dir, 'c.db'));
