@@ -1,6 +1,7 @@
 import { DuplicateKeyError, LifecycleError } from '../core/index.js';
 import type { SqliteContext } from './sqlite-context.js';
 import { quoted } from './sqlite-schema.js';
+import { createTextIndex } from './sqlite-text.js';
 
 /**
  * The store's tables, and the upgrades of databases made by older
@@ -105,11 +106,10 @@ export function createTables(c: SqliteContext): void {
       ) WITHOUT ROWID`);
   }
   if (s.fullText) {
-    c.db.exec(`
-        CREATE TABLE IF NOT EXISTS ${t.keys} (id INTEGER PRIMARY KEY, doc ${docType} NOT NULL UNIQUE);
-        CREATE VIRTUAL TABLE IF NOT EXISTS ${t.fts} USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
-        CREATE VIRTUAL TABLE IF NOT EXISTS ${t.fts}_vocab USING fts5vocab(${t.fts}, 'row');
-      `);
+    c.db.exec(
+      `CREATE TABLE IF NOT EXISTS ${t.keys} (id INTEGER PRIMARY KEY, doc ${docType} NOT NULL UNIQUE)`,
+    );
+    createTextIndex(c);
   }
 }
 
