@@ -9,12 +9,25 @@
 // with a reason in docs/invariants.md.
 const scopes = {
   core: ['src/core/**/*.ts'],
+  // The shared SQL (the freshness predicate, the pending scan, save
+  // preconditions and stamp, generation rules, coverage) and each store's
+  // files for the freshness, save, search and lifecycle concerns.
   stores: [
     'src/sql/**/*.ts',
-    'src/sqlite/sqlite-*.ts',
-    'src/sqlite/statement-cache.ts',
-    'src/sqlite/index/stored-index.ts',
-    'src/postgres/pg-*.ts',
+    '!src/sql/index.ts',
+    'src/sqlite/sqlite-scan.ts',
+    'src/sqlite/sqlite-save.ts',
+    'src/sqlite/sqlite-search.ts',
+    'src/sqlite/sqlite-sql.ts',
+    'src/sqlite/sqlite-text.ts',
+    'src/sqlite/sqlite-generations.ts',
+    'src/sqlite/sqlite-lifecycle.ts',
+    'src/postgres/pg-scan.ts',
+    'src/postgres/pg-save.ts',
+    'src/postgres/pg-search.ts',
+    'src/postgres/pg-full-text.ts',
+    'src/postgres/pg-coverage.ts',
+    'src/postgres/pg-lifecycle.ts',
   ],
 };
 const scope = process.env.MUTATE_SCOPE;

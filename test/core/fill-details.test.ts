@@ -6,6 +6,7 @@ import {
   type EncodeFn,
   type FillProgress,
   fill,
+  InvalidVectorError,
   type Pending,
   PermanentEncodeError,
   type Revision,
@@ -27,6 +28,21 @@ afterEach(async () => {
   vi.restoreAllMocks();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/**
+ * The error `p` rejects with. Vitest's `rejects.toThrow('text')` also passes
+ * when a promise rejects with `undefined`, so a fill that lost its error
+ * would go unnoticed: this insists on an Error.
+ */
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  const outcome = await p.then(
+    () => ({ resolved: true as const }),
+    (error: unknown) => ({ resolved: false as const, error }),
+  );
+  if (outcome.resolved) throw new Error('expected the promise to reject');
+  expect(outcome.error).toBeInstanceOf(Error);
+  return outcome.error as Error;
+}
 
 function storeWith(
   n: number,
@@ -244,20 +260,25 @@ describe('how fill cuts encode calls', () => {
 
 describe('what a save records', () => {
   it('a skip stamp keeps the error as one line of at most 300 characters', async () => {
-    const { store } = sqliteTable(4);
+    const { store } = sqliteTable(6);
+    const exactly300 = 'y'.repeat(300);
     const long = `line one\n\n  line\ttwo ${'x'.repeat(400)}`;
     const inner = hashEncoder(16).encode;
     const encode: EncodeFn = async (texts, o) => {
       if (texts.some((t) => t.startsWith('document 2 '))) throw new PermanentEncodeError(long);
       if (texts.some((t) => t.startsWith('document 4 ')))
         throw new PermanentEncodeError('  short\nreason  ');
+      if (texts.some((t) => t.startsWith('document 6 ')))
+        throw new PermanentEncodeError(exactly300);
       return inner(texts, o);
     };
     const result = await fill(store, 'g1', encode, { onEncodeError: () => true });
-    expect(result).toMatchObject({ documents: 4, skipped: 2, chunks: 2 });
+    expect(result).toMatchObject({ documents: 6, skipped: 3, chunks: 3 });
     const reasons = store.skipReasons('g1').map((r) => r.reason);
     const oneLine = long.replace(/\s+/g, ' ');
-    expect(reasons.sort()).toEqual([`${oneLine.slice(0, 299)}…`, 'short reason'].sort());
+    expect(reasons.sort()).toEqual(
+      [`${oneLine.slice(0, 299)}…`, 'short reason', exactly300].sort(),
+    );
   });
 
   it('a skip of a non-Error value records the value', async () => {
@@ -366,23 +387,31 @@ describe('fill guards against loops', () => {
     expect(store.pending('g1', 10)).toEqual([]);
   });
 
-  it('without revisions, a document pending again right after its save is left for the next run', async () => {
-    const inner = storeWith(3);
-    invalidatedAfterSave(inner, 'd0001', Number.POSITIVE_INFINITY);
-    // The store tracks no revision: pending documents carry none.
-    const store = Object.assign(Object.create(inner) as MemoryStore, {
-      async pendingForGeneration(gen: string, limit: number): Promise<Pending<string>[]> {
-        const rows = await inner.pendingForGeneration(gen, limit);
-        return rows.map(({ doc, content }) => ({ doc, content }));
-      },
-      saveVectors: (gen: string, doc: string, _rev: Revision | undefined, vectors: never[]) =>
-        inner.saveVectors(gen, doc, inner.rows.get(doc)?.revision, vectors),
-    });
-    const result = await fill(store, 'g1', hashEncoder(8).encode);
-    expect(result).toMatchObject({ documents: 3, stale: 0 });
-    expect(inner.saves.filter((s) => s.doc === 'd0001')).toHaveLength(1);
-    expect(inner.pending('g1', 10).map((p) => p.doc)).toEqual(['d0001']);
-  });
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+  ])(
+    'without revisions (%s), a document pending again right after its save is left for the next run',
+    async (_name, none) => {
+      const inner = storeWith(3);
+      invalidatedAfterSave(inner, 'd0001', Number.POSITIVE_INFINITY);
+      // The store tracks no revision: pending documents carry none.
+      const store = Object.assign(Object.create(inner) as MemoryStore, {
+        async pendingForGeneration(gen: string, limit: number): Promise<Pending<string>[]> {
+          const rows = await inner.pendingForGeneration(gen, limit);
+          return rows.map(({ doc, content }) =>
+            none === null ? { doc, content, revision: none } : { doc, content },
+          );
+        },
+        saveVectors: (gen: string, doc: string, _rev: Revision | undefined, vectors: never[]) =>
+          inner.saveVectors(gen, doc, inner.rows.get(doc)?.revision, vectors),
+      });
+      const result = await fill(store, 'g1', hashEncoder(8).encode);
+      expect(result).toMatchObject({ documents: 3, stale: 0 });
+      expect(inner.saves.filter((s) => s.doc === 'd0001')).toHaveLength(1);
+      expect(inner.pending('g1', 10).map((p) => p.doc)).toEqual(['d0001']);
+    },
+  );
 
   it('a stale document set aside does not shrink the next scan: scanBatch 1 still reaches every document', async () => {
     const store = storeWith(5);
@@ -416,7 +445,9 @@ describe('fill guards against loops', () => {
       await new Promise((r) => setTimeout(r, 2));
       return texts.map((t) => embed(t, 8));
     };
-    await expect(fill(store, 'g1', slow, { concurrency: 4 })).rejects.toThrow('disk I/O error');
+    expect((await rejection(fill(store, 'g1', slow, { concurrency: 4 }))).message).toBe(
+      'disk I/O error',
+    );
     expect(store.saves.map((s) => s.doc)).toEqual(['d0000', 'd0001']);
   });
 
@@ -459,16 +490,73 @@ describe('a batch with one unusable vector', () => {
       );
     };
     const asked: unknown[] = [];
+    let pendingSeen = 0;
     const result = await fill(store, 'g1', encode, {
       batch: { batchSize: 5 },
       onEncodeError: (doc, _e, chunk) => {
         asked.push([doc, chunk.index]);
         return true;
       },
+      onProgress: (p) => {
+        pendingSeen = p.pendingSeen;
+      },
     });
     expect(asked).toEqual([['d0002', 0]]);
     expect(calls.map((c) => c.length)).toEqual([5, 4]);
     expect(result).toMatchObject({ documents: 5, chunks: 4, skipped: 1 });
+    // All in the one scan: the rest was not left for another page.
+    expect(pendingSeen).toBe(5);
+  });
+
+  it('a batch with the wrong number of vectors is the provider failing: the fill stops, nothing is skipped', async () => {
+    const store = storeWith(5);
+    const calls: number[] = [];
+    const encode: EncodeFn = async (texts) => {
+      calls.push(texts.length);
+      // A provider that drops the last vector of a batch.
+      return texts.map((t) => embed(t, 8)).slice(0, -1);
+    };
+    const asked: unknown[] = [];
+    const error = await rejection(
+      fill(store, 'g1', encode, {
+        batch: { batchSize: 5 },
+        onEncodeError: (doc) => {
+          asked.push(doc);
+          return true;
+        },
+      }),
+    );
+    expect(error).toBeInstanceOf(InvalidVectorError);
+    expect(asked).toEqual([]);
+    expect(calls).toEqual([5]);
+    expect(store.saves).toEqual([]);
+  });
+});
+
+describe('fill and the breaker', () => {
+  it('a document saved with its good chunks stays saved when the breaker trips after it', async () => {
+    const store = new MemoryStore();
+    store.put('a', 'good words here\n\nREJECT this part');
+    store.put('b', 'REJECT b');
+    store.put('c', 'REJECT c');
+    store.put('d', 'REJECT d');
+    const inner = hashEncoder(8).encode;
+    const encode: EncodeFn = async (texts, o) => {
+      if (texts.some((t) => t.startsWith('REJECT'))) throw new PermanentEncodeError('unknown word');
+      return inner(texts, o);
+    };
+    const error = await rejection(
+      fill(store, 'g1', encode, {
+        split: { maxChars: 20 },
+        maxConsecutiveSkips: 3,
+        onEncodeError: () => true,
+      }),
+    );
+    expect(error.message).toMatch(/3 inputs in a row failed the same way/);
+    // "a" was complete (one chunk embedded, one skipped) before the run of
+    // rejections: it is saved. The stamp-skips of b, c, d are not.
+    expect(store.saves.map((s) => [s.doc, s.chunks])).toEqual([['a', 1]]);
+    expect(store.pending('g1', 10).map((p) => p.doc)).toEqual(['b', 'c', 'd']);
   });
 });
 
@@ -484,6 +572,24 @@ describe('fill and the encoder', () => {
     expect(seen).toEqual([{ n: 100, kind: 'document' }]);
   });
 
+  it("an abort between encode calls rejects with the signal's reason; saved documents stay", async () => {
+    const store = storeWith(20);
+    const controller = new AbortController();
+    const error = await rejection(
+      fill(store, 'g1', hashEncoder(8).encode, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.documents === 3) controller.abort(new Error('stop here'));
+        },
+      }),
+    );
+    expect(error.message).toBe('stop here');
+    const saved = store.saves.length;
+    expect(saved).toBeGreaterThanOrEqual(3);
+    expect(saved).toBeLessThan(20);
+    expect(store.pending('g1', 100)).toHaveLength(20 - saved);
+  });
+
   it('an abort reaches an encoder call that never answers', async () => {
     const store = storeWith(3);
     const hanging: EncodeFn = () => new Promise(() => {});
@@ -495,13 +601,14 @@ describe('fill and the encoder', () => {
   }, 5_000);
 
   it('starts no encode call after one failed (concurrency 2)', async () => {
-    const store = storeWith(40);
+    const store = storeWith(200);
     let failedAt = 0;
     let startedAfter = 0;
     const encode: EncodeFn = async (texts) => {
       if (failedAt) startedAfter++;
       if (texts[0]!.startsWith('document number 0 ')) {
-        await new Promise((r) => setTimeout(r, 5));
+        // Fails while the other worker is between its calls.
+        for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
         failedAt = Date.now();
         throw new Error('boom');
       }
