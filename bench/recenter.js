@@ -152,7 +152,7 @@ async function main(rows, dims) {
         items.push({
           doc: id,
           revision: undefined,
-          vectors: [{ index: 0, start: 0, end: 1, vector }],
+          vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
         });
       }
       store.saveMany('bin', items);

@@ -21,7 +21,7 @@ const items = vectors.map((vector, i) => {
   const doc = 1 + ((i * 97 + round * 13) % n);
   db.prepare('UPDATE docs SET rev = rev + 1 WHERE id = ?').run(doc);
   const revision = db.prepare('SELECT rev FROM docs WHERE id = ?').pluck().get(doc);
-  return { doc, revision, vectors: [{ index: 0, start: 0, end: 1, vector }] };
+  return { doc, revision, vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }] };
 });
 store.saveMany('g', items);
 db.close();

@@ -188,7 +188,7 @@ async function benchSearch(vectors, queries) {
     vectors.slice(k, k + 5000).map((v, j) => ({
       doc: k + j + 1,
       revision: 1,
-      vectors: [{ index: 0, start: 0, end: 10, vector: v }],
+      vectors: [{ chunkIndex: 0, start: 0, end: 10, vector: v }],
     }));
   for (let k = 0; k < N; k += 5000) store.saveMany('a', items(k));
   const bare = db.prepare(
@@ -280,7 +280,7 @@ async function benchHybridRealText(vectors, queries) {
       vectors.slice(k, k + 5000).map((v, j) => ({
         doc: k + j + 1,
         revision: 1,
-        vectors: [{ index: 0, start: 0, end: 10, vector: v }],
+        vectors: [{ chunkIndex: 0, start: 0, end: 10, vector: v }],
       })),
     );
   }
@@ -351,7 +351,11 @@ function benchQuantized(name, flat, n, dims, queries) {
       const items = [];
       for (let i = k; i < Math.min(n, k + 5000); i++) {
         const vector = flat.subarray(i * dims, (i + 1) * dims);
-        items.push({ doc: i + 1, revision: 1, vectors: [{ index: 0, start: 0, end: 1, vector }] });
+        items.push({
+          doc: i + 1,
+          revision: 1,
+          vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
+        });
       }
       store.saveMany('g', items);
     }

@@ -74,7 +74,11 @@ function saveAll(store, gen, flat, n, dims, from = 0) {
     const items = [];
     for (let i = k; i < Math.min(n, k + 5000); i++) {
       const vector = flat.subarray(i * dims, (i + 1) * dims);
-      items.push({ doc: i + 1, revision: 1, vectors: [{ index: 0, start: 0, end: 1, vector }] });
+      items.push({
+        doc: i + 1,
+        revision: 1,
+        vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
+      });
     }
     store.saveMany(gen, items);
   }

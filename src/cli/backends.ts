@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3';
 import {
   type Awaitable,
   type Generation,
-  type GenerationInfo,
   type LifecycleStore,
   validateIdentifier,
 } from '../core/index.js';
@@ -12,7 +11,10 @@ import {
   SQLITE,
   equalityFilter as sharedEqualityFilter,
 } from '../sql/index.js';
-import type { GenerationOptions } from '../sqlite/index.js';
+import type {
+  SqliteGenerationOptions as GenerationOptions,
+  SqliteGenerationInfo,
+} from '../sqlite/index.js';
 import { sqliteBackend } from './backend-sqlite.js';
 import { CliError, EXIT } from './errors.js';
 import type { TableConfig } from './settings.js';
@@ -25,7 +27,12 @@ export interface CliFilter {
   params?: readonly (string | number | null)[];
 }
 /** The store the command line drives: the lifecycle contract plus storage statistics. */
-export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
+export type CliStore = Omit<
+  LifecycleStore<CliKey, string, CliFilter, GenerationOptions>,
+  'stats' | 'generations' | 'ensureGeneration'
+> & {
+  /** Both backends' generations; the index facts are SQLite's (absent on PostgreSQL). */
+  generations(): Awaitable<SqliteGenerationInfo[]>;
   stats(gen: string): Awaitable<{
     chunks: number;
     /** Chunks the encoder rejected in documents embedded without them. */
@@ -56,7 +63,7 @@ export type CliStore = LifecycleStore<CliKey, string, CliFilter> & {
     generation: Generation,
     state?: 'building' | 'active',
     options?: GenerationOptions,
-  ): Awaitable<GenerationInfo<string>>;
+  ): Awaitable<SqliteGenerationInfo>;
 };
 
 /** How a store is opened: leasing scanned documents, or tuned for one query. */

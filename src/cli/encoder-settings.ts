@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TransformersDtype } from '../encoders/index.js';
-import type { GenerationOptions, Quantization } from '../sqlite/index.js';
+import type {
+  SqliteGenerationOptions as GenerationOptions,
+  Quantization,
+} from '../sqlite/index.js';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import { CliError, EXIT } from './errors.js';
 import { OVERLAP_MESSAGE } from './flags.js';

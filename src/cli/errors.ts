@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../core/index.js';
+
 /** Exit codes: each means one thing, so scripts can branch on them. */
 export const EXIT = {
   ok: 0,
@@ -20,12 +22,25 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * The stable `code` of a `--json` error: the library's `ErrorCode`s, plus
+ * the CLI's own, named after the exit code.
+ */
+export type CliErrorCode =
+  | ErrorCode
+  | 'FAILURE'
+  | 'USAGE'
+  | 'NOT_FOUND'
+  | 'REFUSED'
+  | 'PARTIAL'
+  | 'INTERRUPTED';
+
 /** An error the CLI prints as it is (no stack) and exits with `exitCode`. */
 export class CliError extends Error {
   readonly exitCode: number;
   /** A stable code for `--json` errors (by default the exit code's: USAGE, NOT_FOUND, …). */
-  readonly code: string | undefined;
-  constructor(message: string, exitCode: number = EXIT.failure, code?: string) {
+  readonly code: CliErrorCode | undefined;
+  constructor(message: string, exitCode: number = EXIT.failure, code?: CliErrorCode) {
     super(message);
     this.exitCode = exitCode;
     this.code = code;

@@ -23,7 +23,7 @@ export class ProgressReporter {
 
   update(p: FillProgress): void {
     const now = Date.now();
-    const done = p.documents + p.stale;
+    const done = p.documents + p.stale + p.missing;
     if (this.#tty) {
       if (now - this.#lastLine < 100 && done < this.#total) return;
       this.#lastLine = now;
@@ -37,7 +37,7 @@ export class ProgressReporter {
 
   /** One status line: bar, counts, rate and ETA. */
   line(p: FillProgress): string {
-    const done = p.documents + p.stale;
+    const done = p.documents + p.stale + p.missing;
     const total = Math.max(this.#total, done);
     const frac = total > 0 ? done / total : 1;
     const width = 24;

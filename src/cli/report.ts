@@ -1,9 +1,9 @@
 import { CommanderError } from 'commander';
 import { EmptyInputError, VecfillError } from '../core/index.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, type CliErrorCode, EXIT } from './errors.js';
 
 /** The stable `code` of an error printed with `--json`, by exit code when the error has none. */
-const CODE_BY_EXIT: Record<number, string> = {
+const CODE_BY_EXIT: Record<number, CliErrorCode> = {
   [EXIT.failure]: 'FAILURE',
   [EXIT.usage]: 'USAGE',
   [EXIT.notFound]: 'NOT_FOUND',
@@ -14,7 +14,7 @@ const CODE_BY_EXIT: Record<number, string> = {
 
 /** Prints an error on stderr (`vecfill: …`, or `{ "error": { "code", "message" } }` with --json) and gives the exit code. */
 export function report(e: unknown, json: boolean): number {
-  const print = (exit: number, message: string, code?: string) => {
+  const print = (exit: number, message: string, code?: CliErrorCode) => {
     if (json) {
       process.stderr.write(
         `${JSON.stringify({ error: { code: code ?? CODE_BY_EXIT[exit] ?? 'FAILURE', exit, message } })}\n`,

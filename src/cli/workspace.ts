@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { fingerprint, validateIdentifier } from '../core/index.js';
+import { fingerprint, VecfillError, validateIdentifier } from '../core/index.js';
 import type { Encoder } from '../encoders/index.js';
-import type { GenerationOptions } from '../sqlite/index.js';
+import type { SqliteGenerationOptions as GenerationOptions } from '../sqlite/index.js';
 import {
   type Backend,
   type CliFilter,
@@ -159,11 +159,10 @@ export class Workspace {
         oneQuery: this.#oneQuery,
       });
     } catch (e) {
-      const code = (e as { code?: unknown }).code;
       throw new CliError(
         (e as Error).message,
         EXIT.usage,
-        typeof code === 'string' ? code : undefined,
+        e instanceof VecfillError ? e.code : undefined,
       );
     }
     await this.#settings.saveTable(cfg);

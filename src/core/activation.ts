@@ -1,18 +1,17 @@
+import { DEFAULTS } from './defaults.js';
 import { type SkipReason, TooManySkippedError } from './errors.js';
 
 /** Options of a store's `activate`. */
 export interface ActivateOptions {
   /**
    * Largest share (0..1) of documents skipped after encoder errors that
-   * `activate` accepts; blank documents do not count. Default 0.01 (1 %).
+   * `activate` accepts; blank documents do not count. Default
+   * `DEFAULTS.maxSkippedShare` (0.01, 1 %).
    */
   maxSkippedShare?: number;
   /** Activate even when the generation skipped more, or embedded nothing. */
   force?: boolean;
 }
-
-/** The default of `ActivateOptions.maxSkippedShare`. */
-export const DEFAULT_MAX_SKIPPED_SHARE = 0.01;
 
 /**
  * The rule every store's `activate` applies once the backlog is zero: a
@@ -27,7 +26,7 @@ export function checkSkippedShare(
   reasons: readonly SkipReason[],
   options: ActivateOptions = {},
 ): void {
-  const max = options.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE;
+  const max = options.maxSkippedShare ?? DEFAULTS.maxSkippedShare;
   if (!(max >= 0 && max <= 1)) {
     throw new RangeError(`activate: maxSkippedShare must be between 0 and 1, got ${max}`);
   }

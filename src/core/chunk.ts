@@ -1,4 +1,5 @@
 import { isBlank } from './blank.js';
+import { DEFAULTS } from './defaults.js';
 
 /**
  * One piece of a document. `start`/`end` are UTF-16 offsets into the source
@@ -20,13 +21,11 @@ export interface SplitOptions {
    * fixed-size windows.
    */
   mode?: 'boundary' | 'window';
-  /** Longest chunk in UTF-16 code units. Default 1000. */
+  /** Longest chunk in UTF-16 code units. Default `DEFAULTS.maxChars` (1000). */
   maxChars?: number;
   /** Characters repeated from the end of one chunk at the start of the next. Default 0. */
   overlap?: number;
 }
-
-export const DEFAULT_MAX_CHARS = 1000;
 
 const PARAGRAPH = /\n[^\S\n]*\n\s*/g;
 const SENTENCE = /[.!?;:\u3002\uff01\uff1f][)"'\u201d\u2019\]]*\s+/g;
@@ -47,7 +46,7 @@ const WORD = /\s+/g;
  * ```
  */
 export function split(content: string, opts: SplitOptions = {}): Chunk[] {
-  const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
+  const maxChars = opts.maxChars ?? DEFAULTS.maxChars;
   const overlap = opts.overlap ?? 0;
   if (!Number.isSafeInteger(maxChars) || maxChars < 2) {
     throw new RangeError(`split: maxChars must be an integer >= 2, got ${maxChars}`);

@@ -1,4 +1,5 @@
 import { isBlank } from './blank.js';
+import { DEFAULTS, positiveInteger } from './defaults.js';
 import { EmptyInputError, InvalidVectorError, ProviderFailureError } from './errors.js';
 
 /**
@@ -24,7 +25,7 @@ export interface EncodeCallOptions {
 export type EncodeFn = (texts: string[], opts: EncodeCallOptions) => Promise<ArrayLike<number>[]>;
 
 export interface EncodeBatchedOptions {
-  /** Texts per encode call. Default 64. */
+  /** Texts per encode call. Default `DEFAULTS.batchSize` (64). */
   batchSize?: number;
   /** Encode calls in flight at once. Default 1. */
   concurrency?: number;
@@ -55,16 +56,14 @@ export async function encodeBatched(
   texts: readonly string[],
   opts: EncodeBatchedOptions = {},
 ): Promise<Float32Array[]> {
-  const batchSize = opts.batchSize ?? 64;
-  const concurrency = opts.concurrency ?? 1;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`encodeBatched: batchSize must be a positive integer, got ${batchSize}`);
-  }
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(
-      `encodeBatched: concurrency must be a positive integer, got ${concurrency}`,
-    );
-  }
+  const batchSize = positiveInteger(
+    opts.batchSize ?? DEFAULTS.batchSize,
+    'encodeBatched: batchSize',
+  );
+  const concurrency = positiveInteger(
+    opts.concurrency ?? DEFAULTS.concurrency,
+    'encodeBatched: concurrency',
+  );
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
     if (typeof t !== 'string' || isBlank(t)) throw new EmptyInputError(i);

@@ -1,6 +1,7 @@
 import { isBlank } from './blank.js';
 import { SkipBreaker } from './breaker.js';
 import { type Chunk, type SplitOptions, split } from './chunk.js';
+import { DEFAULTS, positiveInteger } from './defaults.js';
 import { type EncodeFn, encodeBatched } from './encode.js';
 import {
   describe,
@@ -21,14 +22,17 @@ export interface FillProgress {
   /** Chunks embedded so far. */
   chunks: number;
   skipped: number;
+  /** Saves refused because the row changed after the scan. */
   stale: number;
+  /** Saves refused because the row was deleted after the scan. */
+  missing: number;
   /** Finished documents per second since the fill started. */
   rate: number;
   elapsedMs: number;
 }
 
 export interface FillOptions<K> {
-  /** Documents read per scan. Default 128. */
+  /** Documents read per scan. Default `DEFAULTS.scanBatch` (128). */
   scanBatch?: number;
   /** How documents are cut into chunks: `split` options, or your own function. */
   split?: SplitOptions | ((content: string) => Chunk[]);
@@ -36,10 +40,10 @@ export interface FillOptions<K> {
    * Cross-document batching: chunks of several documents of one scan share an
    * encode call of up to `batchSize` texts, and the vectors are scattered back
    * to their documents. Without it each document is encoded on its own
-   * (in calls of at most 64 chunks).
+   * (in calls of at most `DEFAULTS.batchSize`, 64, chunks).
    */
   batch?: { batchSize: number };
-  /** Encode calls in flight at once. Default 1. */
+  /** Encode calls in flight at once. Default `DEFAULTS.concurrency` (1). */
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (progress: FillProgress) => void;
@@ -63,9 +67,18 @@ export interface FillOptions<K> {
    * The breaker: this many inputs skipped in a row for the same failure stop
    * the fill with `ProviderFailureError`, and none of them is stamped (skip
    * stamps are held back until a success, a different failure or the end of
-   * the fill). Default 20; `Infinity` turns it off.
+   * the fill). Default `DEFAULTS.maxConsecutiveSkips` (20); `Infinity` turns it off.
    */
   maxConsecutiveSkips?: number;
+  /**
+   * Once nothing is pending, run the store's full `prune` sweep (drop the
+   * vectors of rows deleted outside vecfill) and report it as `pruned`.
+   * Default false: a sweep reads every stamp, so `fill` does not run one on
+   * every call. Deleted rows never reach search either way (hits join back
+   * to existing rows); the sweep only frees their space. The SQLite store
+   * also prunes a bounded slice inside every save.
+   */
+  prune?: boolean;
   /**
    * Re-attempt documents an earlier fill stamp-skipped (after an encoder
    * error; blank documents are re-stamped without calling the encoder).
@@ -76,6 +89,7 @@ export interface FillOptions<K> {
 
 /** The chunk `onEncodeError` is asked about: its position in the document's chunks and content. */
 export interface RejectedChunk {
+  /** The chunk's `index` among the document's chunks (as in `Chunk`). */
   index: number;
   start: number;
   end: number;
@@ -89,9 +103,11 @@ export interface FillResult {
   skipped: number;
   /** Chunks skipped by `onEncodeError` in documents that were saved with their other chunks. */
   skippedChunks: number;
-  /** Documents whose save was refused because they changed (or vanished) after the scan; a later fill picks them up. */
+  /** Documents whose save was refused because they changed after the scan; a later fill embeds their new content. */
   stale: number;
-  /** Deleted documents whose leftover vectors the store pruned at the end (stores with `prune`). */
+  /** Documents whose save was refused because their row was deleted after the scan; nothing was saved for them. */
+  missing: number;
+  /** With `prune: true`: deleted documents whose leftover vectors the store's sweep dropped. */
   pruned?: number;
   /** With `retrySkipped`: documents skipped by an earlier fill that became pending again. */
   retried?: number;
@@ -143,26 +159,32 @@ export async function fill<K, G, F = never>(
   encode: EncodeFn,
   opts: FillOptions<K> = {},
 ): Promise<FillResult> {
-  const scanBatch = opts.scanBatch ?? 128;
-  const concurrency = opts.concurrency ?? 1;
-  if (!Number.isSafeInteger(scanBatch) || scanBatch < 1) {
-    throw new RangeError(`fill: scanBatch must be a positive integer, got ${scanBatch}`);
-  }
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`fill: concurrency must be a positive integer, got ${concurrency}`);
-  }
-  const batchSize = opts.batch?.batchSize;
-  if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1)) {
-    throw new RangeError(`fill: batch.batchSize must be a positive integer, got ${batchSize}`);
-  }
+  const scanBatch = positiveInteger(opts.scanBatch ?? DEFAULTS.scanBatch, 'fill: scanBatch');
+  const concurrency = positiveInteger(
+    opts.concurrency ?? DEFAULTS.concurrency,
+    'fill: concurrency',
+  );
+  const batchSize =
+    opts.batch === undefined
+      ? undefined
+      : positiveInteger(opts.batch.batchSize, 'fill: batch.batchSize');
   const splitter =
     typeof opts.split === 'function'
       ? opts.split
       : (content: string) => split(content, opts.split as SplitOptions | undefined);
   const signal = opts.signal;
   const started = Date.now();
-  const result: FillResult = { documents: 0, chunks: 0, skipped: 0, skippedChunks: 0, stale: 0 };
-  const breaker = new SkipBreaker<DocState<K>>(opts.maxConsecutiveSkips ?? 20);
+  const result: FillResult = {
+    documents: 0,
+    chunks: 0,
+    skipped: 0,
+    skippedChunks: 0,
+    stale: 0,
+    missing: 0,
+  };
+  const breaker = new SkipBreaker<DocState<K>>(
+    opts.maxConsecutiveSkips ?? DEFAULTS.maxConsecutiveSkips,
+  );
   /** Documents whose skip the breaker holds back: settled, not saved, not to be scanned again. */
   const held = new Set<K>();
   if (opts.retrySkipped) {
@@ -232,7 +254,10 @@ export async function fill<K, G, F = never>(
   // The run of skips the breaker still holds was shorter than its threshold:
   // those documents really are unusable, so their skips are saved now.
   if (breaker.held.length > 0) await fillPage([], breaker.success());
-  if (store.prune) result.pruned = await store.prune();
+  if (opts.prune) {
+    if (!store.prune) throw new TypeError('fill: prune needs a store with prune');
+    result.pruned = await store.prune();
+  }
   report();
   return result;
 
@@ -279,7 +304,7 @@ export async function fill<K, G, F = never>(
       const vectors: ChunkVector[] = [];
       state.chunks.forEach((c, i) => {
         const vector = state.vectors[i];
-        if (vector) vectors.push({ index: c.index, start: c.start, end: c.end, vector });
+        if (vector) vectors.push({ chunkIndex: c.index, start: c.start, end: c.end, vector });
       });
       queue.push({ state, vectors });
       flushing = flushing.then(flush);
@@ -331,9 +356,12 @@ export async function fill<K, G, F = never>(
             if (it.vectors.length === 0) result.skipped++;
             else result.skippedChunks += it.state.skippedChunks;
             result.chunks += it.vectors.length;
-          } else if (outcome instanceof StaleError || outcome instanceof MissingDocumentError) {
+          } else if (outcome instanceof StaleError) {
             setAside.add(doc);
             result.stale++;
+          } else if (outcome instanceof MissingDocumentError) {
+            setAside.add(doc);
+            result.missing++;
           } else {
             throw outcome;
           }
@@ -499,8 +527,10 @@ function planUnits<K>(docs: DocState<K>[], batchSize: number | undefined): Unit[
   const units: Unit[] = [];
   if (batchSize === undefined) {
     docs.forEach((d, di) => {
-      for (let c = 0; c < d.chunks.length; c += 64) {
-        const refs = d.chunks.slice(c, c + 64).map((_, j) => ({ doc: di, chunk: c + j }));
+      for (let c = 0; c < d.chunks.length; c += DEFAULTS.batchSize) {
+        const refs = d.chunks
+          .slice(c, c + DEFAULTS.batchSize)
+          .map((_, j) => ({ doc: di, chunk: c + j }));
         units.push({ texts: refs.map((r) => unitText(docs, r)), refs });
       }
     });

@@ -1,5 +1,11 @@
+import { DEFAULTS } from './defaults.js';
 import type { EncodeFn } from './encode.js';
-import { InvalidVectorError, PermanentEncodeError, VecfillError } from './errors.js';
+import {
+  type ErrorCode,
+  InvalidVectorError,
+  PermanentEncodeError,
+  VecfillError,
+} from './errors.js';
 import {
   type FillOptions,
   type FillProgress,
@@ -28,8 +34,10 @@ export type FollowEvent<K, G> =
       skipped: number;
       /** Chunks the model rejected, left out of documents that were saved with the rest. */
       skippedChunks: number;
-      /** Saves refused because the row changed or vanished after the scan; they are filled again. */
+      /** Saves refused because the row changed after the scan; they are filled again. */
       stale: number;
+      /** Saves refused because the row was deleted after the scan. */
+      missing: number;
       /** Deleted documents whose leftover vectors were dropped. */
       pruned: number;
       seconds: number;
@@ -73,7 +81,11 @@ export interface FollowOptions<K, G>
    * Default 30 000.
    */
   rescanMs?: number;
-  /** Drop leftover vectors of deleted rows at most this often. Default 30 000. */
+  /**
+   * Run the store's full `prune` sweep (drop leftover vectors of deleted
+   * rows) after a pass at most this often. Default `DEFAULTS.pruneEveryMs`
+   * (30 000); 0 sweeps after every pass.
+   */
   pruneEveryMs?: number;
   /** Backoff after a transient failure: exponential from `initialMs`, capped at `maxMs`, with jitter. Default 1 000 / 60 000. */
   backoff?: { initialMs?: number; maxMs?: number };
@@ -108,11 +120,12 @@ export interface FollowSummary<G> {
   chunks: number;
   skipped: number;
   stale: number;
+  missing: number;
   /** Generations left out after a configuration error. */
   failed: { generation: G; error: Error }[];
 }
 
-const CONFIG_CODES = new Set([
+const CONFIG_CODES = new Set<ErrorCode>([
   'ENCODER_CONFIG',
   'DIMENSION_MISMATCH',
   'UNKNOWN_GENERATION',
@@ -161,7 +174,7 @@ export async function follow<K, G, F = never>(
 ): Promise<FollowSummary<G>> {
   const pollMs = positive(opts.pollMs ?? 200, 'pollMs');
   const rescanMs = positive(opts.rescanMs ?? 30_000, 'rescanMs');
-  const pruneEveryMs = opts.pruneEveryMs ?? 30_000;
+  const pruneEveryMs = opts.pruneEveryMs ?? DEFAULTS.pruneEveryMs;
   if (!(pruneEveryMs >= 0))
     throw new RangeError(`follow: pruneEveryMs must be >= 0, got ${pruneEveryMs}`);
   const initialMs = positive(opts.backoff?.initialMs ?? 1_000, 'backoff.initialMs');
@@ -175,26 +188,24 @@ export async function follow<K, G, F = never>(
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
   const signal = stop.signal;
 
-  const summary: FollowSummary<G> = { documents: 0, chunks: 0, skipped: 0, stale: 0, failed: [] };
+  const summary: FollowSummary<G> = {
+    documents: 0,
+    chunks: 0,
+    skipped: 0,
+    stale: 0,
+    missing: 0,
+    failed: [],
+  };
   const failed = new Set<G>();
   const workers = new Map<G, Worker>();
 
   // Pruning scans every stamp: at most once per pruneEveryMs, not after every pass.
   let lastPrune = Number.NEGATIVE_INFINITY;
-  const prune = store.prune;
-  const fillStore: Store<K, G, F> = new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'prune' && prune) {
-        return () => {
-          if (Date.now() - lastPrune < pruneEveryMs) return 0;
-          lastPrune = Date.now();
-          return prune.call(target);
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  const pruneDue = () => {
+    if (!store.prune || Date.now() - lastPrune < pruneEveryMs) return false;
+    lastPrune = Date.now();
+    return true;
+  };
 
   const backoff = (attempt: number, error: unknown) => {
     const exp = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
@@ -218,13 +229,21 @@ export async function follow<K, G, F = never>(
       }
       const started = Date.now();
       // What this pass saved so far: a pass that stops (abort, outage) still reports it.
-      let pass: FillResult = { documents: 0, chunks: 0, skipped: 0, skippedChunks: 0, stale: 0 };
+      let pass: FillResult = {
+        documents: 0,
+        chunks: 0,
+        skipped: 0,
+        skippedChunks: 0,
+        stale: 0,
+        missing: 0,
+      };
       const account = (result: FillResult) => {
         summary.documents += result.documents;
         summary.chunks += result.chunks;
         summary.skipped += result.skipped;
         summary.stale += result.stale;
-        const worked = result.documents + result.stale + (result.pruned ?? 0) > 0;
+        summary.missing += result.missing;
+        const worked = result.documents + result.stale + result.missing + (result.pruned ?? 0) > 0;
         if (worked) {
           emit({
             type: 'filled',
@@ -234,6 +253,7 @@ export async function follow<K, G, F = never>(
             skipped: result.skipped,
             skippedChunks: result.skippedChunks,
             stale: result.stale,
+            missing: result.missing,
             pruned: result.pruned ?? 0,
             seconds: (Date.now() - started) / 1000,
           });
@@ -245,13 +265,15 @@ export async function follow<K, G, F = never>(
           split = opts.splitFor ? await opts.splitFor(gen) : undefined;
           encode = await opts.encoderFor(gen);
         }
-        const result = await fill(fillStore, gen, encode, {
+        const result = await fill(store, gen, encode, {
           ...pick(opts),
           ...(split !== undefined ? { split } : {}),
+          prune: pruneDue(),
           signal: w.signal,
           onProgress: (p) => {
             pass = { ...pass, documents: p.documents, chunks: p.chunks, skipped: p.skipped };
             pass.stale = p.stale;
+            pass.missing = p.missing;
             opts.onProgress?.(gen, p);
           },
           onEncodeError: async (doc, error, chunk) => {

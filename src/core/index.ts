@@ -12,13 +12,10 @@
  * live in `vecfill/sqlite` and `vecfill/postgres`, encoders in
  * `vecfill/encoders`. A test keeps it that way.
  */
-export {
-  type ActivateOptions,
-  checkSkippedShare,
-  DEFAULT_MAX_SKIPPED_SHARE,
-} from './activation.js';
+export { type ActivateOptions, checkSkippedShare } from './activation.js';
 export { isBlank } from './blank.js';
-export { type Chunk, DEFAULT_MAX_CHARS, type SplitOptions, split } from './chunk.js';
+export { type Chunk, type SplitOptions, split } from './chunk.js';
+export { DEFAULTS } from './defaults.js';
 export {
   checkVector,
   type EncodeBatchedOptions,
@@ -33,6 +30,7 @@ export {
   describe,
   EmptyInputError,
   EncoderConfigError,
+  type ErrorCode,
   GenerationConflictError,
   type GenerationFailure,
   InvalidIdentifierError,
@@ -90,7 +88,9 @@ export type {
   ChunkVector,
   Coverage,
   GenerationInfo,
+  GenerationOptions,
   GenerationState,
+  GenerationStats,
   Hit,
   LifecycleStore,
   Pending,

@@ -1,7 +1,8 @@
+import { DEFAULTS } from './defaults.js';
 import type { Hit } from './store.js';
 
 /** A document-level result: the best chunk of one document. */
-export interface DocHit<K> {
+export interface DocHit<K, G = unknown> {
   doc: K;
   score: number;
   /** The best-scoring chunk. */
@@ -15,21 +16,25 @@ export interface DocHit<K> {
    * `score` became after fusion or merging; absent on a full-text-only hit.
    */
   similarity?: number;
-  /** Position of the list (generation) the result came from, in `merge` output. */
-  list?: number;
+  /**
+   * The generation the hit came from: `search` sets it on every hit, so a
+   * caller can show or re-query it without mapping a list position back to
+   * `liveGenerations()`. `merge` keeps whatever its input hits carry.
+   */
+  generation?: G;
 }
 
 /**
  * Collapses chunk hits to one result per document, keeping each document's
  * best chunk, best first. Ties keep the order of first appearance.
  */
-export function rollupByDocument<K>(hits: readonly Hit<K>[]): DocHit<K>[] {
-  const byDoc = new Map<K, DocHit<K>>();
-  const order: DocHit<K>[] = [];
+export function rollupByDocument<K, G = unknown>(hits: readonly Hit<K>[]): DocHit<K, G>[] {
+  const byDoc = new Map<K, DocHit<K, G>>();
+  const order: DocHit<K, G>[] = [];
   for (const h of hits) {
     const seen = byDoc.get(h.doc);
     if (seen === undefined) {
-      const d: DocHit<K> = { doc: h.doc, score: h.score, chunkIndex: h.chunkIndex, chunks: 1 };
+      const d: DocHit<K, G> = { doc: h.doc, score: h.score, chunkIndex: h.chunkIndex, chunks: 1 };
       if (h.similarity !== undefined) d.similarity = h.similarity;
       if (h.start !== undefined) d.start = h.start;
       if (h.end !== undefined) d.end = h.end;
@@ -54,7 +59,7 @@ export type MergeStrategy = 'normalized' | 'raw' | 'rrf';
 export interface MergeOptions {
   /** Default `'normalized'`: min-max scale each list to [0, 1] so generations with different score ranges compare. */
   strategy?: MergeStrategy;
-  /** The `k` of reciprocal rank fusion, `1 / (k + rank)`. Default 60. */
+  /** The `k` of reciprocal rank fusion, `1 / (k + rank)`. Default `DEFAULTS.rankConstant` (60). */
   rankConstant?: number;
   limit?: number;
 }
@@ -74,12 +79,12 @@ export interface MergeOptions {
  * merge([buildingHits, activeHits], { strategy: 'rrf', limit: 10 });
  * ```
  */
-export function merge<K>(
-  lists: readonly (readonly DocHit<K>[])[],
+export function merge<K, G = unknown>(
+  lists: readonly (readonly DocHit<K, G>[])[],
   opts: MergeOptions = {},
-): DocHit<K>[] {
+): DocHit<K, G>[] {
   const strategy = opts.strategy ?? 'normalized';
-  const k = opts.rankConstant ?? 60;
+  const k = opts.rankConstant ?? DEFAULTS.rankConstant;
   if (!['normalized', 'raw', 'rrf'].includes(strategy)) {
     throw new RangeError(
       `merge: unknown strategy ${JSON.stringify(strategy)}; use 'normalized', 'raw' or 'rrf'`,
@@ -87,9 +92,9 @@ export function merge<K>(
   }
   if (!Number.isFinite(k) || k < 0)
     throw new RangeError(`merge: rankConstant must be >= 0, got ${k}`);
-  const winners = new Map<K, DocHit<K>>();
-  const out: DocHit<K>[] = [];
-  lists.forEach((list, li) => {
+  const winners = new Map<K, DocHit<K, G>>();
+  const out: DocHit<K, G>[] = [];
+  for (const list of lists) {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (const h of list) {
@@ -104,11 +109,11 @@ export function merge<K>(
       if (strategy === 'raw') score = h.score;
       else if (strategy === 'rrf') score = 1 / (k + rank + 1);
       else score = span > 0 ? (h.score - min) / span : 1;
-      const merged: DocHit<K> = { ...h, score, list: li };
+      const merged: DocHit<K, G> = { ...h, score };
       winners.set(h.doc, merged);
       out.push(merged);
     });
-  });
+  }
   const sorted = stableSortDesc(out);
   return opts.limit === undefined ? sorted : sorted.slice(0, Math.max(0, opts.limit));
 }
@@ -121,7 +126,7 @@ export function merge<K>(
  */
 export function fuseRanks<K>(
   lists: readonly (readonly K[])[],
-  rankConstant = 60,
+  rankConstant: number = DEFAULTS.rankConstant,
 ): { key: K; score: number }[] {
   const scores = new Map<K, number>();
   for (const list of lists) {
@@ -150,7 +155,7 @@ export function fuseHybrid<K>(
   vectorHits: readonly Hit<K>[],
   textDocs: readonly K[],
   limit: number,
-  rankConstant = 60,
+  rankConstant: number = DEFAULTS.rankConstant,
 ): Hit<K>[] {
   const best = new Map<K, Hit<K>>();
   for (const h of vectorHits) if (!best.has(h.doc)) best.set(h.doc, h);

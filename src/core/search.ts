@@ -1,4 +1,5 @@
 import { isBlank } from './blank.js';
+import { DEFAULTS, positiveInteger } from './defaults.js';
 import { type EncodeFn, encodeBatched } from './encode.js';
 import {
   EmptyInputError,
@@ -9,15 +10,12 @@ import {
 import { type DocHit, type MergeStrategy, merge, rollupByDocument } from './merge.js';
 import type { Awaitable, Store } from './store.js';
 
-/** How long a generation's query encoding may take, by default: a failing endpoint costs a search at most this. */
-export const DEFAULT_QUERY_TIMEOUT_MS = 3000;
-
 export interface SearchOptions<G, F = never> {
   /** The encoder of each generation: a query must be encoded in the same space as the documents. */
   encoderFor: (gen: G) => Awaitable<EncodeFn>;
-  /** Documents to return. Default 10. */
+  /** Documents to return. Default `DEFAULTS.limit` (10). */
   limit?: number;
-  /** Chunk hits to ask each generation for at first. Default `limit * 3`; widened when chunks of one document crowd the window. */
+  /** Chunk hits to ask each generation for at first. Default `limit * DEFAULTS.perGenerationFactor` (3); widened when chunks of one document crowd the window. */
   perGeneration?: number;
   merge?: MergeStrategy;
   rankConstant?: number;
@@ -33,7 +31,7 @@ export interface SearchOptions<G, F = never> {
   signal?: AbortSignal;
   /**
    * Deadline for each generation's query encoding, in milliseconds. Default
-   * 3000. The encoder's signal aborts at the deadline, so its retries and
+   * `DEFAULTS.queryTimeoutMs` (3000): a failing endpoint costs a search at most this. The encoder's signal aborts at the deadline, so its retries and
    * backoff stop there; a generation that misses it is left out with a
    * `QueryTimeoutError` and the others answer.
    */
@@ -77,18 +75,15 @@ export async function search<K, G, F = never>(
   store: Store<K, G, F>,
   queryText: string,
   opts: SearchOptions<G, F>,
-): Promise<DocHit<K>[]> {
+): Promise<DocHit<K, G>[]> {
   if (typeof queryText !== 'string' || isBlank(queryText))
     throw new EmptyInputError(0, 'query text');
-  const limit = opts.limit ?? 10;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new RangeError(`search: limit must be a positive integer, got ${limit}`);
-  }
-  const first = opts.perGeneration ?? limit * 3;
-  if (!Number.isSafeInteger(first) || first < 1) {
-    throw new RangeError(`search: perGeneration must be a positive integer, got ${first}`);
-  }
-  const timeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const limit = positiveInteger(opts.limit ?? DEFAULTS.limit, 'search: limit');
+  const first = positiveInteger(
+    opts.perGeneration ?? limit * DEFAULTS.perGenerationFactor,
+    'search: perGeneration',
+  );
+  const timeoutMs = opts.queryTimeoutMs ?? DEFAULTS.queryTimeoutMs;
   if (!(timeoutMs > 0)) {
     throw new RangeError(`search: queryTimeoutMs must be a positive number, got ${timeoutMs}`);
   }
@@ -97,7 +92,7 @@ export async function search<K, G, F = never>(
   const failures: GenerationFailure[] = [];
   const fullText = opts.hybrid === true && typeof store.queryFullText === 'function';
   const lists = await Promise.all(
-    gens.map(async (gen): Promise<DocHit<K>[] | undefined> => {
+    gens.map(async (gen): Promise<DocHit<K, G>[] | undefined> => {
       let vector: Float32Array;
       try {
         vector = await encodeQuery(gen, queryText, timeoutMs, opts);
@@ -109,7 +104,7 @@ export async function search<K, G, F = never>(
           try {
             const hits = await store.queryFullText!(gen, queryText, limit, queryOptions(opts));
             if (!isPermanent(e)) opts.onGenerationError?.(gen, e);
-            return rollupByDocument(hits);
+            return from(gen, rollupByDocument(hits));
           } catch {
             // No full-text side either: the encoder's error says why.
             opts.signal?.throwIfAborted();
@@ -119,14 +114,14 @@ export async function search<K, G, F = never>(
         return leaveOut(gen, e);
       }
       try {
-        return await queryDocuments(store, gen, vector, queryText, limit, first, opts);
+        return from(gen, await queryDocuments(store, gen, vector, queryText, limit, first, opts));
       } catch (e) {
         opts.signal?.throwIfAborted();
         return leaveOut(gen, e);
       }
     }),
   );
-  const answered = lists.filter((l): l is DocHit<K>[] => l !== undefined);
+  const answered = lists.filter((l): l is DocHit<K, G>[] => l !== undefined);
   // No live generation at all is an empty index, not a failure: nothing to search.
   if (answered.length === 0 && failures.length > 0) {
     const hint =
@@ -136,10 +131,8 @@ export async function search<K, G, F = never>(
     throw new SearchUnavailableError(failures, hint);
   }
   const mergeOpts = { strategy: opts.merge ?? 'normalized', limit } as const;
-  // `list` in the merged hits keeps naming the position in liveGenerations().
-  const positioned = lists.map((l) => l ?? []);
   return merge(
-    positioned,
+    answered,
     opts.rankConstant === undefined ? mergeOpts : { ...mergeOpts, rankConstant: opts.rankConstant },
   );
 
@@ -148,6 +141,11 @@ export async function search<K, G, F = never>(
     opts.onGenerationError?.(gen, error);
     return undefined;
   }
+}
+
+/** Names the generation each hit came from. */
+function from<K, G>(gen: G, hits: DocHit<K>[]): DocHit<K, G>[] {
+  return hits.map((h) => ({ ...h, generation: gen }));
 }
 
 /** True for a query its encoder rejects for good (a word it does not know), as opposed to an outage. */

@@ -20,9 +20,12 @@ export interface Pending<K> {
   revision?: Revision;
 }
 
-/** One chunk's vector, with the chunk's position in the document content. */
+/**
+ * One chunk's vector, with the chunk's position in the document's chunks
+ * (`chunkIndex`, the same name a {@link Hit} carries) and in its content.
+ */
 export interface ChunkVector {
-  index: number;
+  chunkIndex: number;
   start: number;
   end: number;
   vector: Float32Array;
@@ -98,9 +101,13 @@ export interface Store<K, G, F = never> {
   /** Generations to search, most preferred first (building before active during a migration). */
   liveGenerations(): Awaitable<G[]>;
   /**
-   * Optional housekeeping `fill` calls once nothing is pending: drop the
-   * vectors of documents whose rows were deleted outside vecfill (they are
-   * never returned, but they take space). Returns how many documents it pruned.
+   * Optional explicit housekeeping: one full sweep that drops the vectors of
+   * documents whose rows were deleted outside vecfill. Such vectors are never
+   * returned (hits join back to existing rows), they only take space, so
+   * nothing calls this on every fill: call it yourself, pass `prune: true`
+   * to `fill`, or let `follow` run it every `pruneEveryMs`. (The SQLite
+   * store also prunes a bounded slice of stamps inside every save.) Returns
+   * how many documents it pruned.
    */
   prune?(): Awaitable<number>;
   /**
@@ -182,12 +189,29 @@ export interface GenerationInfo<G> {
   /** True once a retired generation's vectors were dropped by `reclaim`. */
   reclaimed: boolean;
   createdAt: string;
-  /** How the backend's KNN index stores the vectors, when it quantizes them (SQLite store option). */
-  quantization?: 'binary' | 'int8';
-  /** Candidates rescored per wanted hit, for a quantized generation. */
-  oversample?: number;
-  /** For a binary-quantized generation: whether its codes are centred on its mean (`recenter`). */
-  centred?: boolean;
+}
+
+/**
+ * Options of {@link LifecycleStore.ensureGeneration} that shape how a
+ * generation's vectors are indexed. The core defines none; a backend names
+ * the ones it supports in a type that extends this one (`vecfill/sqlite`'s
+ * `SqliteGenerationOptions`: `quantization`, `oversample`) and refuses an
+ * option it does not support with a `TypeError`, so an index setting is
+ * never silently dropped.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: the base every backend's options extend
+export interface GenerationOptions {}
+
+/** Storage one generation uses; backends add their own facts (index kind, scan). */
+export interface GenerationStats {
+  /** Chunk rows (vectors) of the generation. */
+  chunks: number;
+  /** Chunks the encoder rejected in documents saved with their other chunks (current stamps only). */
+  skippedChunks: number;
+  /** Bytes of float32 vector data (chunks × dimensions × 4). */
+  vectorBytes: number;
+  /** Bytes of the backend's vector index beside the vectors (0 when it keeps none). */
+  indexBytes: number;
 }
 
 /** How much of the documents table a generation covers. */
@@ -204,15 +228,24 @@ export interface Coverage {
  * The generation lifecycle every backend provides beside {@link Store}.
  * At most one generation is `active` and at most one `building`.
  */
-export interface LifecycleStore<K, G, F = never> extends Store<K, G, F> {
-  /** Registers `gen` (idempotent). Refuses a known key with another fingerprint or dimension. */
+export interface LifecycleStore<K, G, F = never, O extends GenerationOptions = GenerationOptions>
+  extends Store<K, G, F> {
+  /**
+   * Registers `gen` (idempotent). Refuses a known key with another
+   * fingerprint or dimension with `GenerationConflictError`. `options` are
+   * the backend's index options (see {@link GenerationOptions}); a backend
+   * refuses options it does not support.
+   */
   ensureGeneration(
     gen: G,
     generation: Generation,
     state?: 'building' | 'active',
+    options?: O,
   ): Awaitable<GenerationInfo<G>>;
   generations(): Awaitable<GenerationInfo<G>[]>;
   coverage(gen: G): Awaitable<Coverage>;
+  /** Storage `gen` uses: chunks, vector and index bytes. Throws `UnknownGenerationError` for an unknown key. */
+  stats(gen: G): Awaitable<GenerationStats>;
   /**
    * Atomically makes `gen` the single active generation. Refuses with
    * `UncoveredError` while backlog > 0, and with `TooManySkippedError` when

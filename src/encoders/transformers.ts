@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { type EncodeFn, type Generation, VecfillError } from '../core/index.js';
+import { type EncodeFn, type ErrorCode, type Generation, VecfillError } from '../core/index.js';
 import type { Encoder } from './encoder.js';
 import type { WorkerInfo, WorkerInit } from './transformers-worker.js';
 
@@ -69,7 +69,7 @@ export const CHARS_PER_TOKEN = 3;
 
 type FromWorker =
   | { type: 'ready'; info: WorkerInfo }
-  | { type: 'fatal'; code: string; message: string }
+  | { type: 'fatal'; code: ErrorCode; message: string }
   | { type: 'progress'; status: string; file?: string; loaded?: number; total?: number }
   | { type: 'result'; id: number; vectors: Float32Array[]; truncated: number }
   | { type: 'failed'; id: number; message: string };

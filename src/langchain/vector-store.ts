@@ -122,7 +122,7 @@ export class VecfillVectorStore extends VectorStore {
     return this.#table.equalityFilter(filter as Record<string, ColumnValue>);
   }
 
-  async #documents(hits: DocHit<DocKey>[], gens: string[]): Promise<[Document, number][]> {
+  async #documents(hits: DocHit<DocKey, string>[]): Promise<[Document, number][]> {
     const rows = await this.#table.read(hits.map((h) => h.doc));
     const out: [Document, number][] = [];
     for (const h of hits) {
@@ -142,7 +142,7 @@ export class VecfillVectorStore extends VectorStore {
             chunkIndex: h.chunkIndex,
             ...(h.start !== undefined ? { start: h.start } : {}),
             ...(h.end !== undefined ? { end: h.end } : {}),
-            generation: gens[h.list ?? 0] ?? this.generation,
+            generation: h.generation ?? this.generation,
           },
         }),
         h.score,
@@ -170,9 +170,8 @@ export class VecfillVectorStore extends VectorStore {
         want,
         where ? { filter: where } : {},
       );
-      const docs = rollupByDocument(hits);
-      if (docs.length >= k || hits.length < want)
-        return this.#documents(docs.slice(0, k), [this.generation]);
+      const docs = rollupByDocument<DocKey, string>(hits);
+      if (docs.length >= k || hits.length < want) return this.#documents(docs.slice(0, k));
       want *= 2;
     }
   }
@@ -208,7 +207,7 @@ export class VecfillVectorStore extends VectorStore {
       ...(this.#hybrid ? { hybrid: true } : {}),
       ...(where ? { filter: where } : {}),
     });
-    return this.#documents(hits, gens);
+    return this.#documents(hits);
   }
 
   override async similaritySearch(

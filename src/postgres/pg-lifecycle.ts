@@ -4,6 +4,7 @@ import {
   fingerprint,
   type Generation,
   type GenerationInfo,
+  type GenerationOptions,
   type GenerationState,
   LifecycleError,
   UncoveredError,
@@ -45,8 +46,14 @@ export async function ensureGeneration(
   gen: string,
   generation: Generation,
   state: 'building' | 'active',
+  options: GenerationOptions = {},
 ): Promise<GenerationInfo<string>> {
   checkGenerationKey(gen);
+  const unsupported = Object.keys(options ?? {});
+  if (unsupported.length > 0)
+    throw new TypeError(
+      `the PostgreSQL store has no generation options (got ${unsupported.join(', ')}); pgvector's HNSW index is built the same way for every generation`,
+    );
   validateGeneration(generation);
   const fp = fingerprint(generation);
   const t = ctx.t;

@@ -160,7 +160,7 @@ async function writeVectors(
   for (const o of ok) {
     for (const cv of o.item.vectors) {
       docs.push(o.key);
-      index.push(cv.index);
+      index.push(cv.chunkIndex);
       start.push(cv.start);
       end.push(cv.end);
       vectors.push(vectorLiteral(cv.vector));

@@ -1,3 +1,5 @@
+import type { GenerationStats } from '../core/index.js';
+
 /** A document key as the driver returns it (int4 → number, int8/text → string). */
 export type PgKey = string | number;
 
@@ -55,12 +57,8 @@ export interface PgBuildIndexOptions {
   parallelWorkers?: number;
 }
 
-/** A generation's storage, as `PgStore.stats` reports it. */
-export interface PgGenerationStats {
-  chunks: number;
-  vectorBytes: number;
-  skippedChunks: number;
+/** A generation's storage, as `PgStore.stats` reports it; `indexBytes` is its HNSW index. */
+export interface PgGenerationStats extends GenerationStats {
   /** `hnsw`, `hnsw (building, or invalid: rebuilt at activate)`, `none (deferred: built when filled)`. */
   index: string;
-  indexBytes: number;
 }

@@ -74,7 +74,7 @@ export function checkDimensions(
       throw new DimensionMismatchError(
         dimensions,
         cv.vector.length,
-        `document ${String(doc)} chunk ${cv.index}`,
+        `document ${String(doc)} chunk ${cv.chunkIndex}`,
       );
     }
   }

@@ -6,12 +6,16 @@
 export type { ScanKind } from './index/generation-index.js';
 export type { ScanOptions, ScanStatus } from './index/scan-indexes.js';
 export { type OpenDatabaseOptions, openDatabase } from './open-database.js';
-export { type GenerationOptions, QUANTIZATIONS, type Quantization } from './quantize.js';
+export {
+  QUANTIZATIONS,
+  type Quantization,
+  type SqliteGenerationOptions,
+} from './quantize.js';
 export type { SqliteGenerationInfo } from './sqlite-generations.js';
 export type { SqliteSchema, ValidSqliteSchema } from './sqlite-schema.js';
 export {
-  type GenerationStats,
   type SqliteFilter,
+  type SqliteGenerationStats,
   type SqliteKey,
   SqliteStore,
   type SqliteValue,

@@ -8,8 +8,10 @@
 /** How a generation's KNN index stores its vectors. */
 export type Quantization = 'binary' | 'int8';
 
-/** Per-generation index options of the SQLite store. */
-export interface GenerationOptions {
+import type { GenerationOptions } from '../core/index.js';
+
+/** Per-generation index options of the SQLite store (`ensureGeneration`'s fourth argument). */
+export interface SqliteGenerationOptions extends GenerationOptions {
   /**
    * Index the vectors quantized: `binary` keeps one sign bit per dimension
    * (32× smaller, candidate KNN by Hamming distance), `int8` one byte per

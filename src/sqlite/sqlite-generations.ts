@@ -18,9 +18,9 @@ import {
 import { storedIndex } from './index/stored-index.js';
 import {
   defaultOversample,
-  type GenerationOptions,
   QUANTIZATIONS,
   type Quantization,
+  type SqliteGenerationOptions,
 } from './quantize.js';
 import type { GenRow, SqliteContext } from './sqlite-context.js';
 
@@ -30,8 +30,8 @@ export interface SqliteGenerationInfo extends GenerationInfo<string> {
   quantization?: Quantization;
   /** Candidates rescored per wanted hit, for a quantized generation. */
   oversample?: number;
-  /** For a binary generation: whether its codes are centred on its mean (`recenter`). */
-  centred?: boolean;
+  /** For a binary generation: whether its codes are centered on its mean (`recenter`). */
+  centered?: boolean;
 }
 
 /** `SqliteStore.ensureGeneration`: registers `gen` (idempotent), in one write transaction. */
@@ -40,7 +40,7 @@ export function ensureGeneration(
   gen: string,
   generation: Generation,
   state: 'building' | 'active',
-  options: GenerationOptions,
+  options: SqliteGenerationOptions,
 ): SqliteGenerationInfo {
   checkGenerationKey(gen);
   validateGeneration(generation);
@@ -136,13 +136,13 @@ export function toInfo(row: GenRow): SqliteGenerationInfo {
       ? {
           quantization: row.quantization,
           oversample: row.oversample ?? defaultOversample(row.quantization),
-          ...(row.quantization === 'binary' ? { centred: row.centre !== null } : {}),
+          ...(row.quantization === 'binary' ? { centered: row.centre !== null } : {}),
         }
       : {}),
   };
 }
 
-function validateOptions(options: GenerationOptions): {
+function validateOptions(options: SqliteGenerationOptions): {
   quantization: Quantization | undefined;
   oversample: number;
 } {

@@ -3,6 +3,7 @@ import {
   type Coverage,
   checkSkippedShare,
   type GenerationState,
+  type GenerationStats,
   type SkipReason,
   UncoveredError,
 } from '../core/index.js';
@@ -26,15 +27,8 @@ import type { Quantization } from './quantize.js';
 import type { GenRow, SqliteContext } from './sqlite-context.js';
 import { setState } from './sqlite-generations.js';
 
-/** Storage a generation uses. */
-export interface GenerationStats {
-  chunks: number;
-  /** Chunks the encoder rejected in documents saved with their other chunks (current stamps only). */
-  skippedChunks: number;
-  /** Bytes of float32 vector data (chunks × dimensions × 4). */
-  vectorBytes: number;
-  /** Bytes of the quantized index beside the float vectors (0 without quantization). */
-  indexBytes: number;
+/** Storage a generation uses; `indexBytes` is the quantized index beside the float vectors (0 without quantization). */
+export interface SqliteGenerationStats extends GenerationStats {
   quantization?: Quantization;
   /**
    * How searches scan the generation (`float32`, `int8` or `binary` in
@@ -151,7 +145,7 @@ export function reclaim(c: SqliteContext, gen: string): void {
 }
 
 /** `SqliteStore.stats`. */
-export function stats(c: SqliteContext, gen: string): GenerationStats {
+export function stats(c: SqliteContext, gen: string): SqliteGenerationStats {
   const g = c.gen(gen);
   const chunks = c.chunkCount(g);
   const q = g.quantization;

@@ -97,7 +97,7 @@ function save(c: SqliteContext, g: GenRow, item: SaveItem<SqliteKey>): void {
     vectors.map(
       (cv) =>
         [
-          BigInt(insChunk.run(g.id, key, cv.index, cv.start, cv.end).lastInsertRowid),
+          BigInt(insChunk.run(g.id, key, cv.chunkIndex, cv.start, cv.end).lastInsertRowid),
           cv.vector,
         ] as const,
     ),

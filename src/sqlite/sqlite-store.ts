@@ -4,10 +4,10 @@ import { liveGenerationsSql } from '../sql/index.js';
 import { dataVersion, waitForCommit } from './data-version.js';
 import { recenter } from './index/recenter.js';
 import { loadVec } from './open-database.js';
-import type { GenerationOptions } from './quantize.js';
+import type { SqliteGenerationOptions } from './quantize.js';
 import { SqliteContext, type SqliteFilter, type SqliteKey } from './sqlite-context.js';
 import { ensureGeneration, type SqliteGenerationInfo, toInfo } from './sqlite-generations.js';
-import type { GenerationStats } from './sqlite-lifecycle.js';
+import type { SqliteGenerationStats } from './sqlite-lifecycle.js';
 import * as lifecycle from './sqlite-lifecycle.js';
 import * as save from './sqlite-save.js';
 import { pending, releaseLeases } from './sqlite-scan.js';
@@ -18,7 +18,7 @@ import { createTables } from './sqlite-tables.js';
 import { queryFullText } from './sqlite-text.js';
 
 export type { SqliteFilter, SqliteKey, SqliteValue } from './sqlite-context.js';
-export type { GenerationStats } from './sqlite-lifecycle.js';
+export type { SqliteGenerationStats } from './sqlite-lifecycle.js';
 
 /**
  * The SQLite store: embeddings of a table you own, kept beside it in the same
@@ -51,7 +51,9 @@ export type { GenerationStats } from './sqlite-lifecycle.js';
  * const hits = await search(store, 'quarterly plans', { encoderFor: () => encoder.encode });
  * ```
  */
-export class SqliteStore implements core.LifecycleStore<SqliteKey, string, SqliteFilter> {
+export class SqliteStore
+  implements core.LifecycleStore<SqliteKey, string, SqliteFilter, SqliteGenerationOptions>
+{
   readonly db: Database.Database;
   readonly schema: ValidSqliteSchema;
   readonly #c: SqliteContext;
@@ -206,7 +208,7 @@ export class SqliteStore implements core.LifecycleStore<SqliteKey, string, Sqlit
     gen: string,
     generation: core.Generation,
     state: 'building' | 'active' = 'building',
-    options: GenerationOptions = {},
+    options: SqliteGenerationOptions = {},
   ): SqliteGenerationInfo {
     return ensureGeneration(this.#c, gen, generation, state, options);
   }
@@ -309,7 +311,7 @@ export class SqliteStore implements core.LifecycleStore<SqliteKey, string, Sqlit
   }
 
   /** Chunk count, vector bytes, quantized index bytes and in-memory scan of a generation. */
-  stats(gen: string): GenerationStats {
+  stats(gen: string): SqliteGenerationStats {
     return lifecycle.stats(this.#c, gen);
   }
 }

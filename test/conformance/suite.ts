@@ -66,7 +66,7 @@ function attempt<T>(fn: () => T | Promise<T>): Promise<T> {
 }
 
 function vectorsFor(content: string, seed = ''): ChunkVector[] {
-  return [{ index: 0, start: 0, end: content.length, vector: embed(content, DIMS, seed) }];
+  return [{ chunkIndex: 0, start: 0, end: content.length, vector: embed(content, DIMS, seed) }];
 }
 
 /**
@@ -243,7 +243,7 @@ export function runConformance<K, F>(
         limit: 10,
         merge: 'raw',
       });
-      expect(both[0]).toMatchObject({ doc: h.key(1), list: 0 });
+      expect(both[0]).toMatchObject({ doc: h.key(1), generation: 'b' });
       expect(new Set(both.map((x) => x.doc)).size).toBe(10);
     });
 
@@ -501,8 +501,8 @@ export function runConformance<K, F>(
       const [p] = await store.pendingForGeneration('a', 1);
       for (const length of [DIMS - 1, DIMS + 1]) {
         const vectors: ChunkVector[] = [
-          { index: 0, start: 0, end: 3, vector: embed(p!.content, DIMS) },
-          { index: 1, start: 3, end: 6, vector: embed(p!.content, length) },
+          { chunkIndex: 0, start: 0, end: 3, vector: embed(p!.content, DIMS) },
+          { chunkIndex: 1, start: 3, end: 6, vector: embed(p!.content, length) },
         ];
         await expect(
           attempt(() => store.saveVectors('a', p!.doc, p!.revision, vectors)),
@@ -537,18 +537,26 @@ export function runConformance<K, F>(
       expect(await searchDocs('rocket launch orbit note 2', 1)).toEqual([h.key(2)]);
     });
 
-    it('fill prunes the vectors of rows deleted outside vecfill', async () => {
+    it('fill does not sweep rows deleted outside vecfill (search never returns them); prune: true drops their vectors', async () => {
       await seed(6);
       await store.ensureGeneration('a', GEN, 'active');
       await fill(store, 'a', enc.encode);
       await h.remove(2);
       await h.remove(5);
+      // A fill with nothing to do runs no sweep: the vectors stay, search skips them.
+      const plain = await fill(store, 'a', enc.encode);
+      expect(plain.pruned).toBeUndefined();
       expect(await h.vectorRows('a')).toBe(6);
-      const result = await fill(store, 'a', enc.encode);
+      expect((await store.stats('a')).chunks).toBe(6);
+      expect(await searchDocs('rocket launch orbit note 2', 10)).not.toContainEqual(h.key(2));
+      expect(await searchDocs('mountain hiking trail note 5', 10)).not.toContainEqual(h.key(5));
+      // Asked for, the sweep drops them.
+      const result = await fill(store, 'a', enc.encode, { prune: true });
       expect(result).toMatchObject({ documents: 0, pruned: 2 });
       expect(await h.vectorRows('a')).toBe(4);
-      // A second pass has nothing left to prune.
-      expect((await fill(store, 'a', enc.encode)).pruned).toBe(0);
+      expect((await store.stats('a')).chunks).toBe(4);
+      // A second sweep has nothing left to prune.
+      expect(await store.prune!()).toBe(0);
     });
 
     it('answers a query the encoder cannot embed from full text alone (queryFullText), only from live current rows', async () => {
@@ -627,7 +635,7 @@ export function runConformance<K, F>(
         limit: 3,
         onGenerationError: (g, e) => left.push([g, e]),
       });
-      expect(hits[0]).toMatchObject({ doc: h.key(2), list: 1 });
+      expect(hits[0]).toMatchObject({ doc: h.key(2), generation: 'a' });
       expect(left).toEqual([['b', down]]);
     });
 

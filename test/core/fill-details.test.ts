@@ -136,7 +136,7 @@ describe('fill options', () => {
       skipped: 1,
       skippedChunks: 0,
       stale: 0,
-      pruned: 0,
+      missing: 0,
     });
     broken = false;
     // Without retrySkipped the skip stands: nothing is pending.
@@ -161,7 +161,14 @@ describe('fill progress', () => {
       scanBatch: 4,
       onProgress: (p) => events.push({ ...p }),
     });
-    expect(result).toEqual({ documents: 9, chunks: 8, skipped: 1, skippedChunks: 0, stale: 0 });
+    expect(result).toEqual({
+      documents: 9,
+      chunks: 8,
+      skipped: 1,
+      skippedChunks: 0,
+      stale: 0,
+      missing: 0,
+    });
     const last = events.at(-1)!;
     expect(last).toMatchObject({ documents: 9, pendingSeen: 9, chunks: 8, skipped: 1, stale: 0 });
     for (const e of events) {
@@ -199,7 +206,7 @@ describe('how fill cuts encode calls', () => {
       store.stamps
         .get('g1')!
         .get('long')!
-        .vectors.map((v) => v.index),
+        .vectors.map((v) => v.chunkIndex),
     ).toEqual(words.map((_, i) => i));
   });
 
@@ -250,10 +257,10 @@ describe('how fill cuts encode calls', () => {
       store.stamps
         .get('g1')!
         .get('a')!
-        .vectors.map(({ index, start, end }) => ({ index, start, end })),
+        .vectors.map(({ chunkIndex, start, end }) => ({ chunkIndex, start, end })),
     ).toEqual([
-      { index: 0, start: 0, end: 10 },
-      { index: 2, start: 14, end: 19 },
+      { chunkIndex: 0, start: 0, end: 10 },
+      { chunkIndex: 2, start: 14, end: 19 },
     ]);
   });
 });
@@ -322,19 +329,24 @@ describe('what a save records', () => {
     },
   );
 
-  it('prunes the vectors of rows deleted outside vecfill once nothing is pending', async () => {
+  it('prunes the vectors of rows deleted outside vecfill once nothing is pending, only when asked', async () => {
     const { db, store } = sqliteTable(5);
     await fill(store, 'g1', hashEncoder(16).encode);
     db.prepare('DELETE FROM docs WHERE id IN (2, 4)').run();
-    const result = await fill(store, 'g1', hashEncoder(16).encode);
+    const plain = await fill(store, 'g1', hashEncoder(16).encode);
+    expect(plain.pruned).toBeUndefined();
+    expect(store.stats('g1').chunks).toBe(5);
+    const result = await fill(store, 'g1', hashEncoder(16).encode, { prune: true });
     expect(result).toEqual({
       documents: 0,
       chunks: 0,
       skipped: 0,
       skippedChunks: 0,
       stale: 0,
+      missing: 0,
       pruned: 2,
     });
+    expect(store.stats('g1').chunks).toBe(3);
   });
 });
 
@@ -759,7 +771,7 @@ describe('fill counts returns in a row', () => {
     const { encode, calls } = hashEncoder(8);
     const result = await fill(store, 'g1', encode, { scanBatch: 1, batch: { batchSize: 10 } });
     expect(cSaves).toBe(6);
-    expect(result).toMatchObject({ stale: 1, documents: 8 });
+    expect(result).toMatchObject({ stale: 0, missing: 1, documents: 8 });
     expect(store.pending('g1', 10)).toEqual([]);
     // scanBatch bounds every page, also when a set-aside document is gone.
     expect(calls.every((c) => c.length === 1)).toBe(true);

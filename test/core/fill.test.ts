@@ -27,7 +27,14 @@ describe('fill', () => {
     const store = storeWith(50);
     const { encode } = hashEncoder(16);
     const result = await fill(store, 'g1', encode, { scanBatch: 7 });
-    expect(result).toEqual({ documents: 50, chunks: 50, skipped: 0, skippedChunks: 0, stale: 0 });
+    expect(result).toEqual({
+      documents: 50,
+      chunks: 50,
+      skipped: 0,
+      skippedChunks: 0,
+      stale: 0,
+      missing: 0,
+    });
     expect(store.pending('g1', 1000)).toEqual([]);
     // A second fill has nothing to do.
     expect(await fill(store, 'g1', encode)).toEqual({
@@ -36,6 +43,7 @@ describe('fill', () => {
       skipped: 0,
       skippedChunks: 0,
       stale: 0,
+      missing: 0,
     });
   });
 
@@ -77,15 +85,37 @@ describe('fill', () => {
     );
   });
 
-  it('counts a document deleted between scan and save as stale and saves nothing for it', async () => {
+  it('counts a document deleted between scan and save as missing (not stale) and saves nothing for it', async () => {
     const store = storeWith(5);
     store.beforeSave = (doc) => {
       if (doc === 'd0002') store.delete('d0002');
     };
     const result = await fill(store, 'g1', hashEncoder(16).encode);
-    expect(result).toMatchObject({ documents: 4, chunks: 4, stale: 1 });
+    expect(result).toMatchObject({ documents: 4, chunks: 4, stale: 0, missing: 1 });
     expect(store.stamps.get('g1')!.has('d0002')).toBe(false);
     expect(store.stamps.get('g1')!.get('d0003')!.vectors).toHaveLength(1);
+  });
+
+  it('never runs the store prune sweep unless asked (prune: true), and then once at the end', async () => {
+    const store = storeWith(3);
+    let sweeps = 0;
+    const pruning = Object.assign(store, {
+      prune: async () => {
+        sweeps++;
+        return 2;
+      },
+    });
+    const { encode } = hashEncoder(16);
+    const plain = await fill(pruning, 'g1', encode);
+    expect(sweeps).toBe(0);
+    expect(plain.pruned).toBeUndefined();
+    store.put('d0001', 'changed text');
+    const asked = await fill(pruning, 'g1', encode, { prune: true });
+    expect(sweeps).toBe(1);
+    expect(asked).toMatchObject({ documents: 1, pruned: 2 });
+    await expect(fill(storeWith(1), 'g1', encode, { prune: true })).rejects.toThrow(
+      /prune needs a store with prune/,
+    );
   });
 
   it('stamp-skips blank documents without calling the encoder', async () => {
@@ -94,7 +124,14 @@ describe('fill', () => {
     store.put('b', 'real words here');
     const { encode, calls } = hashEncoder(16);
     const result = await fill(store, 'g1', encode);
-    expect(result).toEqual({ documents: 2, chunks: 1, skipped: 1, skippedChunks: 0, stale: 0 });
+    expect(result).toEqual({
+      documents: 2,
+      chunks: 1,
+      skipped: 1,
+      skippedChunks: 0,
+      stale: 0,
+      missing: 0,
+    });
     expect(calls.flat()).toEqual(['real words here']);
     expect(store.pending('g1', 10)).toEqual([]);
   });
@@ -181,7 +218,7 @@ describe('fill', () => {
       expect(reported).toEqual([['tls', { index: 1, start, end: start + FINGERPRINT.length }]]);
       expect(result).toMatchObject({ documents: 4, skipped: 0, skippedChunks: 1, chunks: 6 });
       const saved = store.stamps.get('g1')!.get('tls')!.vectors;
-      expect(saved.map((v) => v.index)).toEqual([0, 2, 3]);
+      expect(saved.map((v) => v.chunkIndex)).toEqual([0, 2, 3]);
       // Stamped: nothing is pending, a rerun does not retry it.
       expect(store.pending('g1', 100)).toEqual([]);
       store.live = ['g1'];
@@ -313,7 +350,7 @@ describe('fill', () => {
         split(content, { maxChars: 60 }).map((c) => c.text),
       );
       stamp.vectors.forEach((cv, i) => {
-        expect(cv.index).toBe(i);
+        expect(cv.chunkIndex).toBe(i);
         expect(Array.from(cv.vector)).toEqual(
           Array.from(embed(content.slice(cv.start, cv.end), 24)),
         );

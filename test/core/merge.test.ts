@@ -24,8 +24,14 @@ describe('rollupByDocument', () => {
 });
 
 describe('merge', () => {
-  const building = [hit('x', 0.9), hit('shared', 0.8, 5), hit('y', 0.3)];
-  const active = [hit('shared', 0.99, 1), hit('z', 0.5), hit('w', 0.1)];
+  const building = [hit('x', 0.9), hit('shared', 0.8, 5), hit('y', 0.3)].map((h) => ({
+    ...h,
+    generation: 'building',
+  }));
+  const active = [hit('shared', 0.99, 1), hit('z', 0.5), hit('w', 0.1)].map((h) => ({
+    ...h,
+    generation: 'active',
+  }));
 
   it('covers the union of every list', () => {
     const docs = merge([building, active]).map((h) => h.doc);
@@ -37,7 +43,7 @@ describe('merge', () => {
     for (const strategy of ['normalized', 'raw', 'rrf'] as const) {
       const shared = merge([building, active], { strategy }).find((h) => h.doc === 'shared')!;
       expect(shared.chunkIndex).toBe(5);
-      expect(shared.list).toBe(0);
+      expect(shared.generation).toBe('building');
     }
     expect(
       merge([building, active], { strategy: 'raw' }).find((h) => h.doc === 'shared')!.score,
@@ -83,7 +89,7 @@ describe('merge', () => {
   });
 
   it('scores a single-valued list as 1 and handles empty lists', () => {
-    expect(merge([[], [hit('a', 0.3)]])).toEqual([{ ...hit('a', 1), list: 1 }]);
+    expect(merge([[], [hit('a', 0.3)]])).toEqual([hit('a', 1)]);
     expect(merge([])).toEqual([]);
   });
 

@@ -46,7 +46,7 @@ describe('search', () => {
     const hits = await search(store, 'apple orchard harvest', { encoderFor, limit: 3 });
     const doc0 = hits.find((h) => h.doc === 'doc0');
     expect(doc0).toBeDefined();
-    expect(doc0!.list).toBe(1);
+    expect(doc0!.generation).toBe('old');
     // Under the raw strategy (one scale: cosine) the exact match ranks first.
     const raw = await search(store, 'apple orchard harvest', {
       encoderFor,
@@ -60,7 +60,7 @@ describe('search', () => {
     const { store, encoderFor } = await migratingStore();
     const hits = await search(store, 'rocket launch orbit', { encoderFor, limit: 5 });
     expect(hits[0]!.doc).toBe('doc1');
-    expect(hits[0]!.list).toBe(0);
+    expect(hits[0]!.generation).toBe('new');
     expect(new Set(hits.map((h) => h.doc)).size).toBe(hits.length);
   });
 
@@ -140,7 +140,7 @@ describe('search', () => {
             : encoderFor(g),
         onGenerationError: (g, e) => left.push([g, e]),
       });
-      expect(hits[0]).toMatchObject({ doc: 'doc0', list: 1 });
+      expect(hits[0]).toMatchObject({ doc: 'doc0', generation: 'old' });
       expect(left).toEqual([['new', boom]]);
     });
 

@@ -206,7 +206,7 @@ describe(`a building generation's HNSW index is built after the load on ${ENGINE
   const vectorsOf = (p: Pending<PgKey>) => ({
     doc: p.doc,
     revision: p.revision,
-    vectors: [{ index: 0, start: 0, end: p.content.length, vector: embed(p.content, 16) }],
+    vectors: [{ chunkIndex: 0, start: 0, end: p.content.length, vector: embed(p.content, 16) }],
   });
   async function seeded(n: number) {
     const h = await pgHarness(db);

@@ -57,7 +57,7 @@ describe.runIf(TEST_PG_URL)(`PgStore on ${ENGINE}: two sessions`, () => {
       const [p] = await h.store.pendingForGeneration('a', 1);
       armed = true;
       await h.store.saveVectors('a', p!.doc, p!.revision, [
-        { index: 0, start: 0, end: p!.content.length, vector: embed(p!.content, 16) },
+        { chunkIndex: 0, start: 0, end: p!.content.length, vector: embed(p!.content, 16) },
       ]);
       await edit;
       // The stamp names revision 1 and the row is at revision 2: pending, not

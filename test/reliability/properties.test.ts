@@ -274,8 +274,8 @@ describe('merge properties', () => {
         fc.constantFrom('normalized', 'raw', 'rrf') as fc.Arbitrary<'normalized' | 'raw' | 'rrf'>,
         fc.option(fc.nat({ max: 40 }), { nil: undefined }),
         (raw, strategy, limit) => {
-          const lists: DocHit<number>[][] = raw.map((l) =>
-            l.map((h) => ({ ...h, chunkIndex: 0, chunks: 1 })),
+          const lists: DocHit<number, number>[][] = raw.map((l, li) =>
+            l.map((h) => ({ ...h, chunkIndex: 0, chunks: 1, generation: li })),
           );
           const out = merge(lists, limit === undefined ? { strategy } : { strategy, limit });
           const union = new Set(lists.flat().map((h) => h.doc));
@@ -283,7 +283,7 @@ describe('merge properties', () => {
           expect(out.length).toBe(limit === undefined ? union.size : Math.min(limit, union.size));
           for (const h of out) {
             const first = lists.findIndex((l) => l.some((x) => x.doc === h.doc));
-            expect(h.list).toBe(first);
+            expect(h.generation).toBe(first);
             expect(Number.isFinite(h.score)).toBe(true);
           }
           for (let i = 1; i < out.length; i++)

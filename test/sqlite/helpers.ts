@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
-  type GenerationOptions,
+  type SqliteGenerationOptions as GenerationOptions,
   openDatabase,
   type ScanOptions,
   type SqliteFilter,

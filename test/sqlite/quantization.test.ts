@@ -84,7 +84,7 @@ describe.each<Quantization>(['binary', 'int8'])(
         vectors.map((vector, i) => ({
           doc: i + 1,
           revision: 1,
-          vectors: [{ index: 0, start: 0, end: 5, vector }],
+          vectors: [{ chunkIndex: 0, start: 0, end: 5, vector }],
         })),
       );
     });
@@ -169,7 +169,7 @@ describe.each<Quantization>(['binary', 'int8'])(
         Array.from({ length: n }, (_, i) => ({
           doc: i + 1,
           revision: 1,
-          vectors: [{ index: 0, start: 0, end: 5, vector: i < n - 5 ? q : far }],
+          vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: i < n - 5 ? q : far }],
         })),
       );
       db.prepare('UPDATE docs SET revision = 2 WHERE id <= ?').run(n - 5);
@@ -183,7 +183,7 @@ describe.each<Quantization>(['binary', 'int8'])(
       const target = exactTop(q, 600).at(-1)!; // the farthest document
       db.prepare("UPDATE docs SET content = 'moved', revision = 2 WHERE id = ?").run(target);
       expect(store.queryGeneration('q', q, 5).map((h) => h.doc)).not.toContain(target);
-      store.saveVectors('q', target, 2, [{ index: 0, start: 0, end: 5, vector: q }]);
+      store.saveVectors('q', target, 2, [{ chunkIndex: 0, start: 0, end: 5, vector: q }]);
       const hits = store.queryGeneration('q', q, 5);
       expect(hits[0]).toMatchObject({ doc: target });
       expect(hits[0]!.score).toBeCloseTo(1, 5);
@@ -195,12 +195,12 @@ describe.each<Quantization>(['binary', 'int8'])(
       expect(other.queryGeneration('q', q, 3)).toHaveLength(3); // codes now cached in `other`
       // A new document, embedded by the first connection, exactly at the query.
       db.prepare("INSERT INTO docs (id, content) VALUES (9001, 'new')").run();
-      store.saveVectors('q', 9001, 1, [{ index: 0, start: 0, end: 3, vector: q }]);
+      store.saveVectors('q', 9001, 1, [{ chunkIndex: 0, start: 0, end: 3, vector: q }]);
       expect(other.queryGeneration('q', q, 3)[0]).toMatchObject({ doc: 9001 });
       // Re-embedding the newest document reuses its chunk id: the new code must be used.
       const far = q.map((x) => -x);
       db.prepare('UPDATE docs SET revision = 2 WHERE id = 9001').run();
-      store.saveVectors('q', 9001, 2, [{ index: 0, start: 0, end: 3, vector: far }]);
+      store.saveVectors('q', 9001, 2, [{ chunkIndex: 0, start: 0, end: 3, vector: far }]);
       expect(other.queryGeneration('q', q, 3).map((h) => h.doc)).not.toContain(9001);
       expect(other.queryGeneration('q', far, 1)[0]).toMatchObject({ doc: 9001 });
       other.db.close();
@@ -261,14 +261,14 @@ describe('re-centring binary codes', () => {
         vectors.slice(0, 100).map((vector, i) => ({
           doc: i + 1,
           revision: 1,
-          vectors: [{ index: 0, start: 0, end: 5, vector }],
+          vectors: [{ chunkIndex: 0, start: 0, end: 5, vector }],
         })),
       );
       expect(store.pendingForGeneration('a', 10)).toHaveLength(10);
-      expect(store.generations()[0]!.centred).toBe(false);
+      expect(store.generations()[0]!.centered).toBe(false);
       await fill(store, 'a', encode);
       expect(store.coverage('a').backlog).toBe(0);
-      expect(store.generations()[0]!.centred).toBe(true);
+      expect(store.generations()[0]!.centered).toBe(true);
       // Centred codes around the data's own mean: the nearest document is found again.
       expect(store.queryGeneration('a', vectors[42]!, 1)[0]).toMatchObject({ doc: 43 });
     } finally {
@@ -343,7 +343,7 @@ describe('re-centring binary codes', () => {
       const items = vectors.map((vector, i) => ({
         doc: i + 1,
         revision: 1,
-        vectors: [{ index: 0, start: 0, end: 3, vector }],
+        vectors: [{ chunkIndex: 0, start: 0, end: 3, vector }],
       }));
       store.ensureGeneration('a', G64, 'active', { quantization: 'binary', oversample: 5 });
       store.saveMany('a', items);

@@ -93,7 +93,7 @@ describe('recenter and the application writers', () => {
         items.push({
           doc: id,
           revision: undefined,
-          vectors: [{ index: 0, start: 0, end: 1, vector }],
+          vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
         });
       }
       store.saveMany('bin', items);
@@ -106,6 +106,6 @@ describe('recenter and the application writers', () => {
     const { ok, busy } = await writer.result();
     expect(ok).toBeGreaterThan(0);
     expect(busy).toBe(0);
-    expect(store.generations()[0]!.centred).toBe(true);
+    expect(store.generations()[0]!.centered).toBe(true);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
 import { readVec0Chunks, readVec0Rows } from '../../src/sqlite/index/vec0-rows.js';
 import {
-  type GenerationOptions,
+  type SqliteGenerationOptions as GenerationOptions,
   openDatabase,
   type ScanOptions,
   SqliteStore,
@@ -32,7 +32,7 @@ function save(store: SqliteStore, gen: string, id: number, v: Float32Array): voi
     )
     .run(id, `doc ${id}`);
   const revision = store.db.prepare('SELECT revision FROM docs WHERE id = ?').pluck().get(id);
-  store.saveVectors(gen, id, revision as number, [{ index: 0, start: 0, end: 1, vector: v }]);
+  store.saveVectors(gen, id, revision as number, [{ chunkIndex: 0, start: 0, end: 1, vector: v }]);
 }
 
 /** Every kind of scan the store has, as (scan options, generation options). */
@@ -185,7 +185,7 @@ describe('in-memory scans follow other connections through the change log', () =
     expect(reader.queryGeneration('b', vec(5), 1)[0]).toMatchObject({ doc: 5 });
     writer.recenter('b');
     expect(reader.queryGeneration('b', vec(5), 1)[0]).toMatchObject({ doc: 5 });
-    expect(reader.generations()[0]!.centred).toBe(true);
+    expect(reader.generations()[0]!.centered).toBe(true);
     writer.db.close();
     reader.db.close();
   });

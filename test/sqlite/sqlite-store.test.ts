@@ -182,7 +182,7 @@ describe('SqliteStore (SQLite specifics)', () => {
     store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
     const pending = store.pendingForGeneration('g', 10);
     expect(pending.map((p) => p.revision)).toEqual(['v1', 7]);
-    const vec = [{ index: 0, start: 0, end: 4, vector: embed('x', 16) }];
+    const vec = [{ chunkIndex: 0, start: 0, end: 4, vector: embed('x', 16) }];
     expect(() => store.saveVectors('g', 2, '7', vec)).toThrow(StaleError);
     store.saveVectors('g', 2, 7, vec);
     store.saveVectors('g', 1, 'v1', vec);
@@ -204,7 +204,11 @@ describe('SqliteStore (SQLite specifics)', () => {
     for (let i = 1; i <= 5000; i++) {
       const v =
         i <= 4500 ? new Float32Array([1, 0, 0, 0]) : new Float32Array([0, 1, (i % 7) + 1, 0]);
-      items.push({ doc: i, revision: 1, vectors: [{ index: 0, start: 0, end: 5, vector: v }] });
+      items.push({
+        doc: i,
+        revision: 1,
+        vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: v }],
+      });
     }
     expect(store.saveMany('a', items).every((r) => r === null)).toBe(true);
     h.db.prepare('DELETE FROM docs WHERE id <= 2000').run();

@@ -118,7 +118,7 @@ export class MemoryStore implements Store<string, string> {
       for (const cv of stamp.vectors) {
         hits.push({
           doc,
-          chunkIndex: cv.index,
+          chunkIndex: cv.chunkIndex,
           score: cosine(query, cv.vector),
           start: cv.start,
           end: cv.end,

@@ -349,7 +349,7 @@ async function runMcpSearch(
       throw new Error('read-only view');
     },
   };
-  const hits: DocHit<CliKey>[] = await search(view, args.query, {
+  const hits: DocHit<CliKey, string>[] = await search(view, args.query, {
     encoderFor: async (gen) => (await ws.encoderFor(gen)).encode,
     limit: args.limit,
     merge: gens.length > 1 ? 'normalized' : 'raw',
@@ -364,7 +364,7 @@ async function runMcpSearch(
       rank: i + 1,
       id: scalar(h.doc),
       score: Number(h.score.toFixed(4)),
-      generation: gens[h.list ?? 0] ?? '',
+      generation: h.generation ?? '',
       chunk: { index: h.chunkIndex },
       passage: passageOf(content, h.start, h.end, args.query),
     };

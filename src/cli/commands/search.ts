@@ -1,4 +1,5 @@
 import {
+  DEFAULTS,
   type DocHit,
   type GenerationFailure,
   SearchUnavailableError,
@@ -161,7 +162,7 @@ export async function runSearch(
           merge === 'raw'
             ? rankScore
             : merge === 'rrf'
-              ? 1 / (60 + rank + 1)
+              ? 1 / (DEFAULTS.rankConstant + rank + 1)
               : span > 0
                 ? (rankScore - min) / span
                 : 1;
