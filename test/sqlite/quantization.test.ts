@@ -302,7 +302,7 @@ describe('re-centring binary codes', () => {
           vectors.map((vector, i) => ({
             doc: i + 1,
             revision: 1,
-            vectors: [{ index: 0, start: 0, end: 1, vector }],
+            vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
           })),
         );
         expect(store.recenter('b')).toBe(n);
