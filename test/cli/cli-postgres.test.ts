@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE, startEngine, type TestEngine } from '../postgres/helpers.js';
+import { tableFlags } from './helpers.js';
 import { runCli, runJson } from './run-cli.js';
 
 let engine: TestEngine;
@@ -29,12 +30,7 @@ describe(`vecfill on a postgres:// URL (${ENGINE})`, () => {
       'fill',
       '--db',
       url,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
+      ...tableFlags(),
       '--revision',
       'rev',
     ]);

@@ -1,48 +1,26 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Fault,
   type FaultServer,
   type FaultServerOptions,
   startFaultServer,
 } from '../support/fault-server.js';
+import { indexedNotes, openaiFlags, statusOf, tempDir } from './helpers.js';
 import { runCli, runJson, startCli } from './run-cli.js';
 
 const DIMS = 16;
 const TOPICS = ['tides and the moon', 'violin concertos', 'sourdough baking', 'chess openings'];
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vecfill-provider-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface StatusOut {
-  generations: {
-    generation: string;
-    state: string;
-    embedded: number;
-    skipped: number;
-    backlog: number;
-  }[];
-}
+const dir = tempDir('vecfill-provider-');
 
 /** A folder of `n` notes indexed with the offline encoder: one active generation. */
-async function indexedDb(name: string, n: number, poison: (i: number) => boolean = () => false) {
-  const notes = join(dir, name);
-  mkdirSync(notes);
-  for (let i = 1; i <= n; i++) {
-    writeFileSync(
-      join(notes, `note-${i}.md`),
-      `Note ${i} is about ${TOPICS[i % TOPICS.length]}.${poison(i) ? ' POISON' : ''}`,
-    );
-  }
-  const db = join(dir, `${name}.db`);
-  const r = await runCli(['index', notes, '--db', db, '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return db;
+function indexedDb(name: string, n: number, poison: (i: number) => boolean = () => false) {
+  return indexedNotes(
+    dir,
+    name,
+    n,
+    (i) => `Note ${i} is about ${TOPICS[i % TOPICS.length]}.${poison(i) ? ' POISON' : ''}`,
+  );
 }
 
 async function faultServer(
@@ -52,8 +30,6 @@ async function faultServer(
   const options: FaultServerOptions = { dimensions: DIMS, decide, ...extra };
   return { server: await startFaultServer(options), options };
 }
-
-const status = (db: string) => runJson<StatusOut>(['status', '--db', db]);
 
 describe('vecfill against a failing provider', () => {
   it('migrate --activate on 401, 403, 404 and zero vectors: exit 1, nothing skipped, old generation active; once fixed, fill embeds everything', async () => {
@@ -65,14 +41,7 @@ describe('vecfill against a failing provider', () => {
         'migrate',
         '--db',
         db,
-        '--encoder',
-        'openai',
-        '--base-url',
-        server.url,
-        '--model',
-        'embed-x',
-        '--dimensions',
-        String(DIMS),
+        ...openaiFlags(server.url, 'embed-x', DIMS),
         '--activate',
       ];
       for (const [fault, message] of [
@@ -88,7 +57,7 @@ describe('vecfill against a failing provider', () => {
         expect(r.stderr).toMatch(message);
         expect(r.stderr).not.toMatch(/^\s*skipped /m);
         expect(r.stderr + r.stdout).not.toContain('sk-expired-key');
-        const s = await status(db);
+        const s = await statusOf(db);
         expect(s.generations.find((g) => g.state === 'active')?.generation).toMatch(/^words-/);
         const building = s.generations.find((g) => g.state === 'building')!;
         expect(building).toMatchObject({ embedded: 0, skipped: 0, backlog: 30 });
@@ -105,7 +74,7 @@ describe('vecfill against a failing provider', () => {
       );
       const activated = await runCli(['activate', '--db', db]);
       expect(activated.code, activated.stderr).toBe(0);
-      const s = await status(db);
+      const s = await statusOf(db);
       expect(s.generations.find((g) => g.state === 'active')).toMatchObject({
         embedded: 30,
         skipped: 0,
@@ -123,21 +92,14 @@ describe('vecfill against a failing provider', () => {
         'migrate',
         '--db',
         db,
-        '--encoder',
-        'openai',
-        '--base-url',
-        server.url,
-        '--model',
-        'embed-y',
-        '--dimensions',
-        String(DIMS),
+        ...openaiFlags(server.url, 'embed-y', DIMS),
         '--activate',
       ]);
       expect(r.code, r.stderr).toBe(4);
       expect(r.stderr).toMatch(
         /3 of 30 documents \(10%\) were skipped after encoder errors \(3 × provider refused the input \(HTTP 400\): This input is not allowed by the content policy\.\).*vecfill fill --retry-skipped.*vecfill activate --force/,
       );
-      let s = await status(db);
+      let s = await statusOf(db);
       expect(s.generations.find((g) => g.state === 'active')?.generation).toMatch(/^words-/);
       expect((await runCli(['activate', '--db', db])).code).toBe(4);
       const skippedStatus = await runCli(['status', '--db', db]);
@@ -168,7 +130,7 @@ describe('vecfill against a failing provider', () => {
 
       const forced = await runCli(['activate', '--db', db, '--force']);
       expect(forced.code, forced.stderr).toBe(0);
-      s = await status(db);
+      s = await statusOf(db);
       expect(s.generations.find((g) => g.state === 'active')).toMatchObject({
         embedded: 27,
         skipped: 3,
@@ -183,7 +145,7 @@ describe('vecfill against a failing provider', () => {
         '--retry-skipped',
       ]);
       expect(fixed.generations[0]).toMatchObject({ retried: 3, skipped: 0 });
-      s = await status(db);
+      s = await statusOf(db);
       expect(s.generations.find((g) => g.state === 'active')).toMatchObject({
         embedded: 30,
         skipped: 0,
@@ -197,19 +159,7 @@ describe('vecfill against a failing provider', () => {
     const db = await indexedDb('waits', 5);
     const { server } = await faultServer(() => '429', { retryAfter: 90 });
     try {
-      const child = startCli([
-        'migrate',
-        '--db',
-        db,
-        '--encoder',
-        'openai',
-        '--base-url',
-        server.url,
-        '--model',
-        'embed-z',
-        '--dimensions',
-        String(DIMS),
-      ]);
+      const child = startCli(['migrate', '--db', db, ...openaiFlags(server.url, 'embed-z', DIMS)]);
       let stderr = '';
       child.stderr!.on('data', (c: Buffer) => {
         stderr += c.toString();

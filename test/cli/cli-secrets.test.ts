@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionSecrets, Redactor, redactConnectionString } from '../../src/cli/redact.js';
 import { ENGINE, startEngine, type TestEngine } from '../postgres/helpers.js';
+import { tableFlags } from './helpers.js';
 import { type CliResult, startCli } from './run-cli.js';
 
 /** A password with a raw "@": the part before it and the part after it must both stay hidden. */
@@ -120,19 +121,7 @@ describe(`no password of a connection string is ever printed (${ENGINE})`, () =>
     expect(unconfigured[0]!.stderr).toMatch(/not set up for vecfill yet.*:\*\*\*@/);
 
     const db = withPassword(configured.url, PW_AT);
-    const setup = await run([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-      '--revision',
-      'rev',
-    ]);
+    const setup = await run(['fill', '--db', db, ...tableFlags(), '--revision', 'rev']);
     expect(setup.code, setup.stderr).toBe(0);
     expectNoSecret(setup, 'first fill');
     const results = await runAll(db, 'configured');

@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../support/tiny-model.js';
+import { statusOf } from './helpers.js';
 import { BIN, runCli, runJson } from './run-cli.js';
 
 // The CLI with `--encoder transformers --model <folder>`: the tiny ONNX model
@@ -14,15 +15,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const model = writeTinyModel(join(dir, 'tiny-bert'));
 const env = { VECFILL_MODELS_DIR: join(dir, 'models') };
 
-interface StatusOut {
-  generations: {
-    generation: string;
-    state: string;
-    model: string;
-    backlog: number;
-    params: Record<string, unknown>;
-  }[];
-}
 interface SearchOut {
   results: { id: string; score: number; passage: string }[];
 }
@@ -38,7 +30,7 @@ describe('vecfill with --encoder transformers', () => {
     await runJson(['index', notes, '--db', db, '--encoder', 'transformers', '--model', model], {
       env,
     });
-    const status = await runJson<StatusOut>(['status', '--db', db], { env });
+    const status = await statusOf(db, { env });
     expect(status.generations).toHaveLength(1);
     expect(status.generations[0]).toMatchObject({
       state: 'active',
@@ -66,7 +58,7 @@ describe('vecfill with --encoder transformers', () => {
       ],
       { env },
     );
-    const after = await runJson<StatusOut>(['status', '--db', db], { env });
+    const after = await statusOf(db, { env });
     const active = after.generations.find((g) => g.state === 'active');
     expect(active?.params).toMatchObject({ documentPrefix: 'doc: ', queryPrefix: 'query: ' });
     expect(active?.generation).not.toBe(status.generations[0]?.generation);
@@ -105,7 +97,7 @@ describe('vecfill with --encoder transformers', () => {
       { env },
     );
     expect(out.searches.length).toBeGreaterThan(0);
-    const status = await runJson<StatusOut>(['status', '--db', join(dir, 'demo.db')], { env });
+    const status = await statusOf(join(dir, 'demo.db'), { env });
     expect(status.generations[0]?.model).toBe('local/tiny-bert');
     expect(status.generations[0]?.backlog).toBe(0);
   });

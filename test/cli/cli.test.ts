@@ -1,16 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_QUERIES } from '../../src/cli/commands/demo.js';
+import { statusOf, tableFlags, tempDir, writeFolder } from './helpers.js';
 import { runCli, runJson, startCli } from './run-cli.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vecfill-cli-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('vecfill-cli-');
 
 interface SearchOut {
   results: {
@@ -24,19 +20,6 @@ interface IndexOut {
   index: { added: number; changed: number; unchanged: number; removed: number };
   fill: { documents: number; generation: string }[];
 }
-interface StatusOut {
-  generations: {
-    generation: string;
-    state: string;
-    embedded: number;
-    backlog: number;
-    fingerprint: string;
-    model: string;
-    chunks: number;
-    scan?: string;
-    residentBytes?: number;
-  }[];
-}
 
 /** The id of the best search result for `query` in database `db`. */
 async function topHit(db: string, query: string): Promise<string | undefined> {
@@ -44,25 +27,25 @@ async function topHit(db: string, query: string): Promise<string | undefined> {
   return s.results[0]?.id;
 }
 
-function notes(folder: string): void {
-  mkdirSync(join(folder, 'sub'), { recursive: true });
-  writeFileSync(
-    join(folder, 'tides.md'),
-    '# Tides\n\nTides rise and fall twice a day, pulled by the gravity of the moon.\n',
-  );
-  writeFileSync(
-    join(folder, 'bread.md'),
-    '# Bread\n\nKnead the dough and let it rise in a warm kitchen before baking.\n',
-  );
-  writeFileSync(
-    join(folder, 'sub', 'chess.txt'),
-    'The opening gambit sacrifices a pawn for rapid development of the pieces.',
-  );
-  writeFileSync(
-    join(folder, 'sub', 'guitar.md'),
-    'Three chords are enough to play many folk songs on the guitar.',
-  );
-  writeFileSync(join(folder, 'ignored.js'), 'console.log("not a note")');
+/** Four notes (one in a subfolder, one .txt) and a file index leaves out. */
+const NOTES = {
+  'tides.md': '# Tides\n\nTides rise and fall twice a day, pulled by the gravity of the moon.\n',
+  'bread.md': '# Bread\n\nKnead the dough and let it rise in a warm kitchen before baking.\n',
+  'sub/chess.txt': 'The opening gambit sacrifices a pawn for rapid development of the pieces.',
+  'sub/guitar.md': 'Three chords are enough to play many folk songs on the guitar.',
+  'ignored.js': 'console.log("not a note")',
+};
+
+/** The notes in a folder `<name>` and the path of a database `<db>` beside it (not yet indexed). */
+function notesFolder(name: string, db = `${name}.db`): { folder: string; db: string } {
+  return { folder: writeFolder(join(dir, name), NOTES), db: join(dir, db) };
+}
+
+/** The notes in a folder `<name>`, indexed into `<db>` with the offline encoder. */
+async function indexedFolder(name: string, db?: string): Promise<{ folder: string; db: string }> {
+  const out = notesFolder(name, db);
+  await runJson<IndexOut>(['index', out.folder, '--db', out.db]);
+  return out;
 }
 
 describe('vecfill demo', () => {
@@ -87,9 +70,7 @@ describe('vecfill demo', () => {
 
 describe('vecfill index', () => {
   it('re-embeds exactly the edited file, and forgets a deleted file', async () => {
-    const folder = join(dir, 'notes');
-    notes(folder);
-    const db = join(dir, 'notes.db');
+    const { folder, db } = notesFolder('notes');
     const first = await runJson<IndexOut>(['index', folder, '--db', db]);
     expect(first.index).toMatchObject({ added: 4, changed: 0, removed: 0 });
     expect(first.fill[0]!.documents).toBe(4);
@@ -122,9 +103,7 @@ describe('vecfill index', () => {
   });
 
   it('honours --include and --exclude globs', async () => {
-    const folder = join(dir, 'globbed');
-    notes(folder);
-    const db = join(dir, 'globbed.db');
+    const { folder, db } = notesFolder('globbed');
     const out = await runJson<IndexOut>([
       'index',
       folder,
@@ -156,12 +135,7 @@ describe('vecfill fill and search on any table', () => {
       'fill',
       '--db',
       db,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
+      ...tableFlags(),
       '--revision',
       'updated_at',
     ]);
@@ -201,11 +175,8 @@ describe('vecfill fill and search on any table', () => {
 
 describe('vecfill migrate', () => {
   it('keeps search answering throughout a migration and ends with one active generation', async () => {
-    const folder = join(dir, 'migrate-notes');
-    notes(folder);
-    const db = join(dir, 'migrate.db');
-    await runJson<IndexOut>(['index', folder, '--db', db]);
-    const before = await runJson<StatusOut>(['status', '--db', db]);
+    const { db } = await indexedFolder('migrate-notes', 'migrate.db');
+    const before = await statusOf(db);
     expect(before.generations.map((g) => g.state)).toEqual(['active']);
     // How searches scan it, and the memory that takes: int8 codes, a byte a dimension and more.
     const [only] = before.generations;
@@ -236,13 +207,13 @@ describe('vecfill migrate', () => {
     }
     expect(await migrated).toBe(0);
 
-    const mid = await runJson<StatusOut>(['status', '--db', db]);
+    const mid = await statusOf(db);
     expect(mid.generations.find((g) => g.generation === 'words-mean')).toMatchObject({
       state: 'building',
       backlog: 0,
     });
     await runJson(['activate', '--db', db]);
-    const after = await runJson<StatusOut>(['status', '--db', db]);
+    const after = await statusOf(db);
     expect(after.generations.filter((g) => g.state === 'active').map((g) => g.generation)).toEqual([
       'words-mean',
     ]);
@@ -251,17 +222,14 @@ describe('vecfill migrate', () => {
     expect(s.results[0]!.id).toBe('tides.md');
     const retired = after.generations.find((g) => g.state === 'retired')!.generation;
     await runJson(['reclaim', retired, '--db', db]);
-    const last = await runJson<StatusOut>(['status', '--db', db]);
+    const last = await statusOf(db);
     expect(last.generations.find((g) => g.generation === retired)!.state).toBe('reclaimed');
     // A reclaimed generation is never filled again: status shows no backlog for it (issue 17 #9).
     expect(last.generations.find((g) => g.generation === retired)!.backlog).toBe(0);
   });
 
   it('migrates to a binary-quantized generation that answers like the float one', async () => {
-    const folder = join(dir, 'quantized-notes');
-    notes(folder);
-    const db = join(dir, 'quantized.db');
-    await runJson<IndexOut>(['index', folder, '--db', db]);
+    const { db } = await indexedFolder('quantized-notes', 'quantized.db');
     const bad = await runCli(['migrate', '--db', db, '--quantization', 'pq']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/binary, int8/);
@@ -291,10 +259,7 @@ describe('vecfill migrate', () => {
   });
 
   it('refuses to activate a generation with a backlog (exit 4) and says what to do', async () => {
-    const folder = join(dir, 'backlog-notes');
-    notes(folder);
-    const db = join(dir, 'backlog.db');
-    await runJson<IndexOut>(['index', folder, '--db', db]);
+    const { db } = await indexedFolder('backlog-notes', 'backlog.db');
     await runJson([
       'migrate',
       '--db',
@@ -331,12 +296,7 @@ describe('vecfill errors', () => {
       'fill',
       '--db',
       notSetUp,
-      '--table',
-      'x; DROP TABLE y',
-      '--id',
-      'id',
-      '--content',
-      'c',
+      ...tableFlags('x; DROP TABLE y', 'id', 'c'),
     ]);
     expect(injection.code).toBe(2);
     expect(injection.stderr).toMatch(/not a valid SQL identifier/);

@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tableFlags, tempDir } from './helpers.js';
 import { runCli, runJson } from './run-cli.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vecfill-config-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('vecfill-config-');
 
 /** A database with a notes table (unique id) and a tags table (non-unique id column). */
 function makeDb(name: string): string {
@@ -39,33 +34,13 @@ interface Settings {
 describe('vecfill config (issue 17 #1)', () => {
   it('a typo in --table saves nothing; the corrected fill works; config shows, changes and resets', async () => {
     const db = makeDb('typo.db');
-    const bad = await runCli([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'nope',
-      '--id',
-      'id',
-      '--content',
-      'body',
-    ]);
+    const bad = await runCli(['fill', '--db', db, ...tableFlags('nope')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/nope/);
     const empty = await runJson<Settings>(['config', '--db', db]);
     expect(empty.table).toBeUndefined();
 
-    const ok = await runCli([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-    ]);
+    const ok = await runCli(['fill', '--db', db, ...tableFlags()]);
     expect(ok.stderr).not.toMatch(/set up for table nope/);
     expect(ok.code).toBe(0);
 
@@ -81,17 +56,7 @@ describe('vecfill config (issue 17 #1)', () => {
     const refused = await runCli(['config', '--db', db, '--reset']);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/--force/);
-    const noMove = await runCli([
-      'config',
-      '--db',
-      db,
-      '--table',
-      'recipes',
-      '--id',
-      'rid',
-      '--content',
-      'text',
-    ]);
+    const noMove = await runCli(['config', '--db', db, ...tableFlags('recipes', 'rid', 'text')]);
     expect(noMove.code).toBe(4);
 
     // A change that keeps table/id/content is allowed.
@@ -117,17 +82,7 @@ describe('vecfill config (issue 17 #1)', () => {
     expect(tables).toContain('notes');
 
     // Set up again on another table.
-    const again = await runCli([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'recipes',
-      '--id',
-      'rid',
-      '--content',
-      'text',
-    ]);
+    const again = await runCli(['fill', '--db', db, ...tableFlags('recipes', 'rid', 'text')]);
     expect(again.code).toBe(0);
     const s = await runJson<{ results: { id: number }[] }>([
       'search',
@@ -140,17 +95,7 @@ describe('vecfill config (issue 17 #1)', () => {
 
   it('--reset without vectors needs no --force', async () => {
     const db = makeDb('novec.db');
-    const r = await runJson<Settings>([
-      'config',
-      '--db',
-      db,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-    ]);
+    const r = await runJson<Settings>(['config', '--db', db, ...tableFlags()]);
     expect(r.table?.table).toBe('notes');
     expect((await runCli(['config', '--db', db, '--reset'])).code).toBe(0);
     expect((await runJson<Settings>(['config', '--db', db])).table).toBeUndefined();
@@ -175,18 +120,7 @@ describe('errors with --json and a non-unique --id (issue 17 #8)', () => {
 
   it('a non-unique --id is refused up front, naming the column, and nothing is saved', async () => {
     const db = makeDb('dup.db');
-    const r = await runCli([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'tags',
-      '--id',
-      'name',
-      '--content',
-      'body',
-      '--json',
-    ]);
+    const r = await runCli(['fill', '--db', db, ...tableFlags('tags', 'name'), '--json']);
     expect(r.code).toBe(2);
     const { error } = JSON.parse(r.stderr) as { error: { code: string; message: string } };
     expect(error.message).toMatch(/name/);
@@ -198,42 +132,17 @@ describe('errors with --json and a non-unique --id (issue 17 #8)', () => {
 describe('--vectors-prefix: several tables in one database (issue 17 #2)', () => {
   it('each table has its own vector tables and saved settings; --prefix is the text prefix', async () => {
     const db = makeDb('multi.db');
-    const a = await runCli([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-    ]);
+    const a = await runCli(['fill', '--db', db, ...tableFlags()]);
     expect(a.code).toBe(0);
     // The second table needs its own prefix; the refusal says so.
-    const clash = await runCli([
-      'fill',
-      '--db',
-      db,
-      '--table',
-      'recipes',
-      '--id',
-      'rid',
-      '--content',
-      'text',
-    ]);
+    const clash = await runCli(['fill', '--db', db, ...tableFlags('recipes', 'rid', 'text')]);
     expect(clash.code).toBe(2);
     expect(clash.stderr).toMatch(/--vectors-prefix/);
     const b = await runCli([
       'fill',
       '--db',
       db,
-      '--table',
-      'recipes',
-      '--id',
-      'rid',
-      '--content',
-      'text',
+      ...tableFlags('recipes', 'rid', 'text'),
       '--vectors-prefix',
       'recipes_vec',
     ]);
@@ -290,12 +199,7 @@ describe('--vectors-prefix: several tables in one database (issue 17 #2)', () =>
       'fill',
       '--db',
       db,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
+      ...tableFlags(),
       '--encoder',
       'openai',
       '--model',

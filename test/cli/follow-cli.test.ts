@@ -17,6 +17,7 @@ import { openDatabase } from '../../src/sqlite/index.js';
 import { startEngine, type TestEngine } from '../postgres/helpers.js';
 import { tempDir } from '../sqlite/helpers.js';
 import { embed } from '../support/hash-encoder.js';
+import { openaiFlags, tableFlags } from './helpers.js';
 import { runCli, runJson, startCli } from './run-cli.js';
 
 // `vecfill fill --follow` and `vecfill watch` as a user runs them: child
@@ -142,19 +143,7 @@ describe('vecfill fill --follow (SQLite)', () => {
         'The orchestra tuned before the symphony began.',
         'Compound interest grows savings over decades.',
       );
-    const args = [
-      'fill',
-      '--db',
-      path,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-      '--revision',
-      'rev',
-    ];
+    const args = ['fill', '--db', path, ...tableFlags(), '--revision', 'rev'];
     const refused = await runCli([...args, '--metrics-port', '0']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/go with --follow/);
@@ -250,25 +239,7 @@ describe('vecfill fill --follow with a broken provider', () => {
     cleanups.unshift(() => app.close());
     app.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
     app.prepare("INSERT INTO notes (id, body) VALUES (1, 'alpha'), (2, 'bravo')").run();
-    await runJson([
-      'fill',
-      '--db',
-      path,
-      '--table',
-      'notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-      '--encoder',
-      'openai',
-      '--base-url',
-      base,
-      '--model',
-      'm',
-      '--dimensions',
-      '8',
-    ]);
+    await runJson(['fill', '--db', path, ...tableFlags(), ...openaiFlags(base, 'm', 8)]);
     app.prepare("INSERT INTO notes (id, body) VALUES (3, 'charlie')").run();
     status = 401;
     const f = startFollower(['fill', '--db', path, '--follow', '--json']);
@@ -362,18 +333,7 @@ describe('vecfill install-trigger and fill --follow on PostgreSQL', () => {
 
   it('installs the change trigger, follows edits made by another session, and uninstalls it', async () => {
     const url = engine.url;
-    const setup = [
-      '--db',
-      url,
-      '--table',
-      'follow_notes',
-      '--id',
-      'id',
-      '--content',
-      'body',
-      '--revision',
-      'rev',
-    ];
+    const setup = ['--db', url, ...tableFlags('follow_notes'), '--revision', 'rev'];
     await runJson(['fill', ...setup]);
     const installed = await runJson<{ trigger: string; channel: string }>([
       'install-trigger',

@@ -1,17 +1,13 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFaultServer } from '../support/fault-server.js';
+import { tableFlags, tempDir } from './helpers.js';
 import { BIN, CACHE_DIR, runCli, runJson, startCli } from './run-cli.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vecfill-cli-hard-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('vecfill-cli-hard-');
 
 describe('vecfill fill on awkward tables', () => {
   it('embeds and searches a table named order with a column named references', async () => {
@@ -27,12 +23,7 @@ describe('vecfill fill on awkward tables', () => {
       'fill',
       '--db',
       file,
-      '--table',
-      'order',
-      '--id',
-      'group',
-      '--content',
-      'references',
+      ...tableFlags('order', 'group', 'references'),
     ]);
     expect(fill.stderr).not.toMatch(/syntax error/);
     expect(fill.code).toBe(0);
@@ -53,17 +44,7 @@ describe('vecfill fill on awkward tables', () => {
     db.exec('CREATE TABLE notes (ref INTEGER, body TEXT)');
     db.prepare('INSERT INTO notes VALUES (1, ?), (1, ?), (2, ?)').run('a', 'b', 'c');
     db.close();
-    const r = await runCli([
-      'fill',
-      '--db',
-      file,
-      '--table',
-      'notes',
-      '--id',
-      'ref',
-      '--content',
-      'body',
-    ]);
+    const r = await runCli(['fill', '--db', file, ...tableFlags('notes', 'ref')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/column ref of table notes is not unique/);
     const after = new Database(file, { readonly: true });
@@ -237,18 +218,7 @@ describe('several vecfill fill processes', () => {
         '--dimensions',
         '16',
       ];
-      const setup = await runCli([
-        'fill',
-        '--db',
-        file,
-        '--table',
-        'notes',
-        '--id',
-        'id',
-        '--content',
-        'body',
-        ...encoder,
-      ]);
+      const setup = await runCli(['fill', '--db', file, ...tableFlags(), ...encoder]);
       expect(setup.code, setup.stderr).toBe(0);
       const fillDb = new Database(file);
       fillDb.transaction(() => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openaiFlags } from './helpers.js';
 import { runCli } from './run-cli.js';
 
 let dir: string;
@@ -56,16 +57,7 @@ describe('two index runs on one database at once (issue 17 #9)', () => {
         `# Note ${i}\nbody of note ${i}`,
       );
     const db = join(dir, 'shared.db');
-    const encoder = [
-      '--encoder',
-      'openai',
-      '--base-url',
-      base,
-      '--model',
-      'm',
-      '--dimensions',
-      '8',
-    ];
+    const encoder = [...openaiFlags(base, 'm', 8)];
     // The first run sets the database up; the two after it race over the backlog.
     expect((await runCli(['index', notes, '--db', db, '--no-fill', ...encoder])).code).toBe(0);
     embedded.length = 0;

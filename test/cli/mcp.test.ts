@@ -10,6 +10,7 @@ import { ProgressNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPglite, startSocketServer } from '../postgres/helpers.js';
+import { tableFlags } from './helpers.js';
 import { BIN, CACHE_DIR, runJson } from './run-cli.js';
 
 // The SDK's own client spawns `vecfill mcp` as a child process, as an
@@ -272,7 +273,7 @@ describe('vecfill mcp on a postgres:// URL', () => {
         (1, 'Tides rise and fall twice a day with the moon.', 'en'),
         (2, 'Les marées montent et descendent avec la lune, tides and moon.', 'fr'),
         (3, 'Compound interest grows savings over decades.', 'en');`);
-    await runJson(['fill', '--db', url, '--table', 'notes', '--id', 'id', '--content', 'body']);
+    await runJson(['fill', '--db', url, ...tableFlags()]);
   });
   afterAll(async () => {
     await server?.stop();

@@ -1,25 +1,18 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultServer, startFaultServer } from '../support/fault-server.js';
+import { openaiFlags, statusOf, tempDir, writeFolder } from './helpers.js';
 import { runCli, runJson, startCli } from './run-cli.js';
 
 // Issue 12: search and fill stay up when a generation, a provider, a chunk
 // or a query fails. Each test is the user's path through the CLI.
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vecfill-stay-up-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('vecfill-stay-up-');
 
 interface SearchOut {
   results: { id: string; generation: string }[];
   degraded?: { generation: string; code: string; message: string }[];
-}
-interface StatusOut {
-  generations: { generation: string; state: string; backlog: number }[];
 }
 interface FillOut {
   generations: { generation: string; documents: number }[];
@@ -34,12 +27,8 @@ const IDENTIFIERS: Record<string, string> = {
   nanoid: 'We switched to nanoid for short links in the dashboard.',
 };
 
-function folderWith(name: string, files: Record<string, string>): string {
-  const folder = join(dir, name);
-  mkdirSync(folder, { recursive: true });
-  for (const [file, text] of Object.entries(files)) writeFileSync(join(folder, file), text);
-  return folder;
-}
+const folderWith = (name: string, files: Record<string, string>) =>
+  writeFolder(join(dir, name), files);
 
 const everyday = {
   'tides.md': 'Tides rise and fall twice a day, pulled by the gravity of the moon.',
@@ -95,22 +84,10 @@ describe('a broken generation never blocks the others (findings 1 and 2)', () =>
     const folder = folderWith('dims', { ...everyday });
     const db = join(dir, 'dims.db');
     await runJson(['index', folder, '--db', db]);
-    const migrate = await runCli([
-      'migrate',
-      '--db',
-      db,
-      '--encoder',
-      'openai',
-      '--base-url',
-      server.url,
-      '--model',
-      'x3',
-      '--dimensions',
-      '4096',
-    ]);
+    const migrate = await runCli(['migrate', '--db', db, ...openaiFlags(server.url, 'x3', 4096)]);
     expect(migrate.code).toBe(1);
     expect(migrate.stderr).toMatch(/64-dimensional/);
-    const status = await runJson<StatusOut>(['status', '--db', db]);
+    const status = await statusOf(db);
     const x3 = status.generations.find((g) => g.state === 'building')!.generation;
     expect(migrate.stderr).toContain(`vecfill retire ${x3}`);
 
@@ -157,19 +134,7 @@ describe('a broken generation never blocks the others (findings 1 and 2)', () =>
     const db = join(dir, 'outage.db');
     await runJson(['index', folder, '--db', db]);
     mode = 'ok';
-    await runJson([
-      'migrate',
-      '--db',
-      db,
-      '--encoder',
-      'openai',
-      '--base-url',
-      server.url,
-      '--model',
-      'm',
-      '--dimensions',
-      '64',
-    ]);
+    await runJson(['migrate', '--db', db, ...openaiFlags(server.url, 'm', 64)]);
     mode = '500';
     const started = Date.now();
     const r = await runCli(['search', 'gravity of the moon', '--db', db, '--json']);
@@ -198,7 +163,7 @@ describe('no lifecycle dead ends (finding 6)', () => {
   it('refuses to retire the only active generation unless --force', async () => {
     const db = join(dir, 'retire.db');
     await runJson(['index', folderWith('retire', { ...everyday }), '--db', db]);
-    const [gen] = (await runJson<StatusOut>(['status', '--db', db])).generations;
+    const [gen] = (await statusOf(db)).generations;
     const refused = await runCli(['retire', gen!.generation, '--db', db]);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain(`vecfill retire --force ${gen!.generation}`);
@@ -213,7 +178,7 @@ describe('no lifecycle dead ends (finding 6)', () => {
     const folder = folderWith('rollback', files);
     const db = join(dir, 'rollback.db');
     await runJson(['index', folder, '--db', db]);
-    const a = (await runJson<StatusOut>(['status', '--db', db])).generations[0]!.generation;
+    const a = (await statusOf(db)).generations[0]!.generation;
     const migrated = await runJson<{ generation: string; activated: boolean }>([
       'migrate',
       '--db',
@@ -249,7 +214,7 @@ describe('no lifecycle dead ends (finding 6)', () => {
       [b]: 0,
     });
     await runJson(['activate', a, '--db', db]);
-    const status = await runJson<StatusOut>(['status', '--db', db]);
+    const status = await statusOf(db);
     expect(Object.fromEntries(status.generations.map((g) => [g.generation, g.state]))).toEqual({
       [a]: 'active',
       [b]: 'retired',
