@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { startFaultServer } from '../support/fault-server.js';
-import { tableFlags, tempDir } from './helpers.js';
+import { notesDb, openaiFlags, tableFlags, tempDir } from './helpers.js';
 import { BIN, CACHE_DIR, runCli, runJson, startCli } from './run-cli.js';
 
 const dir = tempDir('vecfill-cli-hard-');
@@ -204,20 +204,8 @@ describe('several vecfill fill processes', () => {
   it('lease their pages: two at once embed no document twice beyond one batch', async () => {
     const server = await startFaultServer({ dimensions: 16, decide: () => 'ok', delayMs: 15 });
     try {
-      const file = join(dir, 'two.db');
-      const db = new Database(file);
-      db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-      db.close();
-      const encoder = [
-        '--encoder',
-        'openai',
-        '--model',
-        'm',
-        '--base-url',
-        `${server.url}/v1`,
-        '--dimensions',
-        '16',
-      ];
+      const file = notesDb(join(dir, 'two.db'), []);
+      const encoder = openaiFlags(`${server.url}/v1`, 'm', 16);
       const setup = await runCli(['fill', '--db', file, ...tableFlags(), ...encoder]);
       expect(setup.code, setup.stderr).toBe(0);
       const fillDb = new Database(file);
