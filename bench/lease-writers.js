@@ -3,11 +3,11 @@
 // `fill()` runs beside it, without leases and with leases (`leaseMs`).
 //   node bench/lease-writers.js [docs=20000]
 // VECFILL_DIST=<dir> measures another build (e.g. an older one) of dist/.
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runChild, writerDuring as writerDuringRun, writerLoop } from './writer-loop.js';
 
 const dist = resolve(process.env.VECFILL_DIST ?? join(import.meta.dirname, '..', 'dist'));
 const { openDatabase, SqliteStore } = await import(
@@ -49,66 +49,22 @@ if (mode === '--fill') {
   db.close();
 } else if (mode === '--writer') {
   const [, , , path, rows] = process.argv;
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path);
-  db.pragma('busy_timeout = 5000');
-  const bump = db.prepare('UPDATE app_rows SET n = n + 1 WHERE id = ?');
-  let ok = 0;
-  let busy = 0;
-  let stop = false;
-  process.on('SIGTERM', () => {
-    stop = true;
+  await writerLoop(path, (db) => {
+    const bump = db.prepare('UPDATE app_rows SET n = n + 1 WHERE id = ?');
+    return (n) => bump.run(1 + (n % Number(rows)));
   });
-  const started = performance.now();
-  const tick = () => {
-    if (stop) {
-      const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(JSON.stringify({ ok, busy, perSecond: ok / seconds }));
-      process.exit(0);
-    }
-    try {
-      bump.run(1 + (ok % Number(rows)));
-      ok++;
-    } catch (e) {
-      if (/busy|locked/i.test(e.message)) busy++;
-      else throw e;
-    }
-    setImmediate(tick);
-  };
-  process.stdout.write('ready\n');
-  tick();
 } else {
   await main(Number(process.argv[2] ?? 20_000));
 }
 
-function run(args, onReady) {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [import.meta.filename, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, VECFILL_DIST: dist },
-    });
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c.toString();
-      if (onReady && out.includes('ready\n')) {
-        onReady(child);
-        onReady = undefined;
-      }
-    });
-    child.on('error', rej);
-    child.on('close', () => res(JSON.parse(out.replace(/^ready\n/, ''))));
-  });
+function run(args) {
+  return runChild(import.meta.filename, args, { env: { VECFILL_DIST: dist } });
 }
 
-async function writerDuring(path, work) {
-  let writer;
-  const done = run(['--writer', path, '1000'], (w) => {
-    writer = w;
+function writerDuring(path, work) {
+  return writerDuringRun(import.meta.filename, ['--writer', path, '1000'], work, {
+    env: { VECFILL_DIST: dist },
   });
-  while (!writer) await new Promise((r) => setTimeout(r, 20));
-  const result = await work();
-  writer.kill('SIGTERM');
-  return { result, writer: await done };
 }
 
 async function main(docs) {

@@ -6,12 +6,12 @@
 // own child process on its own copy of the database (opened with
 // mmapBytes: 0, so RSS is the process's own memory), beside a writer process
 // with a 5 s busy timeout doing UPDATEs as fast as it can.
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import { rng } from './lib.js';
+import { runChild, writerDuring, writerLoop } from './writer-loop.js';
 
 const SCHEMA = {
   docsTable: 'docs',
@@ -35,37 +35,10 @@ if (process.argv[2] === '--child') {
   db.close();
 } else if (process.argv[2] === '--writer') {
   const [, , , path] = process.argv;
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path);
-  db.pragma('busy_timeout = 5000');
-  const bump = db.prepare('UPDATE app_counter SET n = n + 1');
-  let ok = 0;
-  let busy = 0;
-  let worst = 0;
-  let stop = false;
-  process.on('SIGTERM', () => {
-    stop = true;
+  await writerLoop(path, (db) => {
+    const bump = db.prepare('UPDATE app_counter SET n = n + 1');
+    return () => bump.run();
   });
-  const started = performance.now();
-  const tick = () => {
-    if (stop) {
-      const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(JSON.stringify({ ok, busy, worst, perSecond: ok / seconds }));
-      process.exit(0);
-    }
-    const t = performance.now();
-    try {
-      bump.run();
-      ok++;
-    } catch (e) {
-      if (/busy|locked/i.test(e.message)) busy++;
-      else throw e;
-    }
-    worst = Math.max(worst, performance.now() - t);
-    setImmediate(tick);
-  };
-  process.stdout.write('ready\n');
-  tick();
 } else {
   await main(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 100));
 }
@@ -97,34 +70,15 @@ function baselineRecenter(db) {
   return run.immediate();
 }
 
-function run(args, onReady) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [import.meta.filename, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c.toString();
-      if (onReady && out.includes('ready\n')) {
-        onReady(child);
-        onReady = undefined;
-      }
-    });
-    child.on('error', reject);
-    child.on('close', () => resolve(JSON.parse(out.replace(/^ready\n/, ''))));
-  });
-}
-
+/** One side (ours or the baseline) in its own process, beside the writer (started 0.5 s before). */
 async function side(path, name) {
-  let writer;
-  const writerDone = run(['--writer', path], (w) => {
-    writer = w;
-  });
-  while (!writer) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 500));
-  const result = await run(['--child', path, name]);
-  writer.kill('SIGTERM');
-  return { ...result, writer: await writerDone };
+  const { result, writer } = await writerDuring(
+    import.meta.filename,
+    ['--writer', path],
+    () => runChild(import.meta.filename, ['--child', path, name]),
+    { settleMs: 500 },
+  );
+  return { ...result, writer };
 }
 
 async function main(rows, dims) {
