@@ -42,15 +42,19 @@ export function saveMany(
   items: readonly SaveItem<SqliteKey>[],
 ): (Error | null)[] {
   const all = c.db.transaction(() => {
+    const pending: PendingVectors = new Map();
     const outcomes = items.map((item) => {
       try {
-        save(c, g, item);
+        save(c, g, item, pending);
         return null;
       } catch (e) {
         if (e instanceof StaleError || e instanceof MissingDocumentError) return e;
         throw e;
       }
     });
+    // Every saved vector written at once (multi-row statements; a binary
+    // generation's centre read once), before the prune looks at anything.
+    storedIndex(c, g).insert([...pending.values()]);
     pruneSome(c, g, PRUNE_PER_SAVE + PRUNE_PER_DOC * items.length);
     return outcomes;
   });
@@ -66,7 +70,12 @@ export function saveMany(
  * document, stamps it (copying the row's revision in SQL), indexes its text
  * and gives its lease back.
  */
-function save(c: SqliteContext, g: GenRow, item: SaveItem<SqliteKey>): void {
+function save(
+  c: SqliteContext,
+  g: GenRow,
+  item: SaveItem<SqliteKey>,
+  pending?: PendingVectors,
+): void {
   const s = c.schema;
   const { doc, revision, vectors } = item;
   requireRevision(s.revisionColumn, doc, revision);
@@ -88,20 +97,20 @@ function save(c: SqliteContext, g: GenRow, item: SaveItem<SqliteKey>): void {
     idColumn: s.idColumn,
   });
   const key = row!.id;
-  dropChunks(c, g, key);
+  dropChunks(c, g, key, pending);
   const insChunk = c.stmt(
     'insChunk',
     () => `INSERT INTO ${c.t.chunks} (gen, doc, chunk_index, start, "end") VALUES (?, ?, ?, ?, ?)`,
   );
-  storedIndex(c, g).insert(
-    vectors.map(
-      (cv) =>
-        [
-          BigInt(insChunk.run(g.id, key, cv.chunkIndex, cv.start, cv.end).lastInsertRowid),
-          cv.vector,
-        ] as const,
-    ),
+  const written = vectors.map(
+    (cv) =>
+      [
+        BigInt(insChunk.run(g.id, key, cv.chunkIndex, cv.start, cv.end).lastInsertRowid),
+        cv.vector,
+      ] as const,
   );
+  if (pending) for (const r of written) pending.set(Number(r[0]), r);
+  else storedIndex(c, g).insert(written);
   if (c.n.embedGen) {
     if (row!.embed_gen === null) {
       // The caller invalidated this document: every other generation's
@@ -130,13 +139,20 @@ function save(c: SqliteContext, g: GenRow, item: SaveItem<SqliteKey>): void {
     c.stmt('unlease', () => unleaseSql(c.n, slots(SQLITE))).run({ gen: g.id, doc: key });
 }
 
-/** Removes a document's chunks of `g` and their vectors. */
-function dropChunks(c: SqliteContext, g: GenRow, key: SqliteKey): void {
+/**
+ * Vectors of one `saveMany` not written yet, by chunk id: they are written
+ * together at the end of its transaction.
+ */
+type PendingVectors = Map<number, readonly [id: bigint, vector: Float32Array]>;
+
+/** Removes a document's chunks of `g` and their vectors (written, or still `pending`). */
+function dropChunks(c: SqliteContext, g: GenRow, key: SqliteKey, pending?: PendingVectors): void {
   const ids = c
     .stmt('chunkIds', () => `SELECT id FROM ${c.t.chunks} WHERE gen = ? AND doc = ?`)
     .pluck()
     .all(g.id, key) as number[];
   if (ids.length === 0) return;
+  if (pending) for (const id of ids) pending.delete(id);
   if (!g.reclaimed) storedIndex(c, g).remove(ids);
   c.stmt('delChunks', () => deleteChunksSql(c.n, slots(SQLITE))).run({ gen: g.id, doc: key });
 }

@@ -118,6 +118,32 @@ describe.each<Quantization>(['binary', 'int8'])(
       expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.95);
     });
 
+    it('saveMany with one document twice keeps the last item: its vectors, and no vector of the first', () => {
+      const first = [vectors[10]!, vectors[11]!].map((vector, index) => ({
+        chunkIndex: index,
+        start: index,
+        end: index + 1,
+        vector,
+      }));
+      store.saveMany('q', [
+        { doc: 1, revision: 1, vectors: first },
+        { doc: 2, revision: 1, vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: vectors[1]! }] },
+        { doc: 1, revision: 1, vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: vectors[20]! }] },
+      ]);
+      const g = db.prepare("SELECT id FROM vf_generations WHERE key = 'q'").pluck().get() as number;
+      const count = (table: string) =>
+        db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+      expect(count(`vf_chunks WHERE gen = ${g}`)).toBe(600);
+      expect(count(`vf_vec_${g}`)).toBe(600);
+      expect(count(`vf_full_${g}`)).toBe(600);
+      expect(
+        count(`vf_full_${g} f WHERE NOT EXISTS (SELECT 1 FROM vf_chunks c WHERE c.id = f.id)`),
+      ).toBe(0);
+      const hits = store.queryGeneration('q', vectors[20]!, 2).map((h) => h.doc);
+      expect(hits.sort()).toEqual([1, 21]);
+      expect(store.queryGeneration('q', vectors[11]!, 1)[0]).toMatchObject({ doc: 12 });
+    });
+
     it('records the quantization and reports the index size', () => {
       const info = store.generations()[0]!;
       expect(info).toMatchObject({

@@ -1,5 +1,8 @@
 import type Database from 'better-sqlite3';
 
+/** Entries one multi-row INSERT writes. */
+const GROUP = 32;
+
 /**
  * The change log: every chunk row written to or removed from a generation's
  * vectors, in one increasing sequence, so an in-memory index (in this
@@ -55,12 +58,23 @@ export class ChangeLog {
 
   /** Records chunk rows written (`removed` false) or removed. Call inside the writing transaction. */
   record(gen: number, chunks: readonly (number | bigint)[], removed: boolean): void {
-    const ins = this.#stmt(
-      'ins',
-      () => `INSERT INTO ${this.#log} (gen, chunk, removed) VALUES (?, ?, ?)`,
-    );
+    // Many chunks (a bulk save) in multi-row statements of GROUP rows, the rest one by one.
+    const flag = removed ? 1 : 0;
+    const ins = (n: number) =>
+      this.#stmt(
+        `ins${n}`,
+        () =>
+          `INSERT INTO ${this.#log} (gen, chunk, removed) VALUES ${Array(n).fill('(?, ?, ?)').join(', ')}`,
+      );
     let seq = 0;
-    for (const c of chunks) seq = Number(ins.run(gen, c, removed ? 1 : 0).lastInsertRowid);
+    const groups = Math.floor(chunks.length / GROUP) * GROUP;
+    for (let i = 0; i < groups; i += GROUP) {
+      const args: (number | bigint)[] = [];
+      for (let j = i; j < i + GROUP; j++) args.push(gen, chunks[j]!, flag);
+      seq = Number(ins(GROUP).run(args).lastInsertRowid);
+    }
+    for (let i = groups; i < chunks.length; i++)
+      seq = Number(ins(1).run(gen, chunks[i]!, flag).lastInsertRowid);
     if (
       seq > 0 &&
       Math.floor(seq / ChangeLog.TRIM_EVERY) !==

@@ -46,6 +46,9 @@ export interface StoredIndex {
   bytes(chunks: number): number;
 }
 
+/** Rows one multi-row INSERT writes (two parameters each). */
+const GROUP = 32;
+
 /** The stored index of generation `g`. */
 export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
   const q = g.quantization;
@@ -87,21 +90,36 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
     },
     insert(rows) {
       if (rows.length === 0) return;
-      const insVec = c.stmt(
-        key('insVec'),
-        () =>
-          `INSERT INTO ${vec} (rowid, embedding) VALUES (?, ${q === 'int8' ? 'vec_int8(?)' : '?'})`,
-      );
-      if (!q) {
-        for (const [id, v] of rows) insVec.run(id, f32(v));
-      } else {
-        const insFull = c.stmt(key('insFull'), () => `INSERT INTO ${full} (id, v) VALUES (?, ?)`);
-        if (q === 'binary') bumpWrites();
-        const mid = q === 'binary' ? centre() : undefined;
-        for (const [id, v] of rows) {
-          insVec.run(id, quantize(q, v, mid));
-          insFull.run(id, f32(v));
+      const code = q === 'int8' ? 'vec_int8(?)' : '?';
+      // Multi-row statements of GROUP rows (the rest one by one): a bulk
+      // load pays one statement step per GROUP rows, not per row.
+      const groups = Math.floor(rows.length / GROUP) * GROUP;
+      const ins = (table: string, cols: string, value: string, n: number) =>
+        c.stmt(
+          key(`ins:${table}:${n}`),
+          () =>
+            `INSERT INTO ${table} (${cols}) VALUES ${Array(n).fill(`(?, ${value})`).join(', ')}`,
+        );
+      const write = (table: string, cols: string, value: string, blob: (i: number) => Buffer) => {
+        const many = ins(table, cols, value, GROUP);
+        const one = ins(table, cols, value, 1);
+        const args: (bigint | Buffer)[] = [];
+        for (let i = 0; i < rows.length; i++) {
+          args.push(rows[i]![0], blob(i));
+          if (i < groups ? args.length === 2 * GROUP : true) {
+            (i < groups ? many : one).run(args);
+            args.length = 0;
+          }
         }
+      };
+      if (!q) {
+        write(vec, 'rowid, embedding', code, (i) => f32(rows[i]![1]));
+      } else {
+        // A binary generation's centre and write count: read and bumped once per call.
+        const mid = q === 'binary' ? centre() : undefined;
+        if (q === 'binary') bumpWrites();
+        write(vec, 'rowid, embedding', code, (i) => quantize(q, rows[i]![1], mid));
+        write(full, 'id, v', '?', (i) => f32(rows[i]![1]));
       }
       c.scans.log.record(
         g.id,
