@@ -127,8 +127,16 @@ describe.each<Quantization>(['binary', 'int8'])(
       }));
       store.saveMany('q', [
         { doc: 1, revision: 1, vectors: first },
-        { doc: 2, revision: 1, vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: vectors[1]! }] },
-        { doc: 1, revision: 1, vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: vectors[20]! }] },
+        {
+          doc: 2,
+          revision: 1,
+          vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: vectors[1]! }],
+        },
+        {
+          doc: 1,
+          revision: 1,
+          vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: vectors[20]! }],
+        },
       ]);
       const g = db.prepare("SELECT id FROM vf_generations WHERE key = 'q'").pluck().get() as number;
       const count = (table: string) =>
