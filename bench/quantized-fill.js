@@ -81,7 +81,7 @@ async function once(flat, n, quantization, work, tag, queries) {
   const oursMs = performance.now() - t0;
   const oursCpu = cpuMs(cpu0);
   if (r.documents !== n) throw new Error(`fill embedded ${r.documents} of ${n}`);
-  if (quantization === 'binary' && !store.generations()[0].centred)
+  if (quantization === 'binary' && !store.generations()[0].centered)
     throw new Error('the fill did not centre the binary generation');
   let recall = Number.NaN;
   if (queries) {

@@ -4,59 +4,19 @@
  * stable `code` instead of parsing messages. Messages name the document and
  * the generation involved and say what to do next.
  */
+import { describe, VecfillError } from './vecfill-error.js';
 
-/**
- * Every stable `code` a {@link VecfillError} carries. A code never changes
- * meaning once published; branch on it (or on the class) instead of the
- * message. The error classes below name their own; the rest are thrown as
- * plain `VecfillError`s:
- * - `STORE_INCONSISTENT`: a store reports a document pending right after
- *   each save of it (`fill`): its stamp and freshness predicate disagree;
- * - `NO_FULL_TEXT`: a full-text query on a store opened without full text;
- * - `MISSING_PEER`: an optional peer package is not installed (`ai`,
- *   `@huggingface/transformers`);
- * - `MISSING_WORD_VECTORS`: the word-vector package of `wordVectors()` is missing;
- * - `MODEL_UNAVAILABLE`: a local model (`transformers()`) cannot be loaded;
- * - `ENCODE_FAILED`: a local model failed on a batch;
- * - `ENCODER_CLOSED`: an encoder was used after `close()`.
- */
-export type ErrorCode =
-  | 'STALE'
-  | 'MISSING_DOCUMENT'
-  | 'EMPTY_INPUT'
-  | 'INVALID_VECTOR'
-  | 'PERMANENT_ENCODE'
-  | 'TRANSIENT_ENCODE'
-  | 'ENCODER_CONFIG'
-  | 'PROVIDER_FAILURE'
-  | 'UNCOVERED'
-  | 'TOO_MANY_SKIPPED'
-  | 'GENERATION_CONFLICT'
-  | 'UNKNOWN_GENERATION'
-  | 'LIFECYCLE'
-  | 'DIMENSION_MISMATCH'
-  | 'INVALID_IDENTIFIER'
-  | 'DUPLICATE_KEY'
-  | 'SEARCH_UNAVAILABLE'
-  | 'QUERY_TIMEOUT'
-  | 'STORE_INCONSISTENT'
-  | 'NO_FULL_TEXT'
-  | 'MISSING_PEER'
-  | 'MISSING_WORD_VECTORS'
-  | 'MODEL_UNAVAILABLE'
-  | 'ENCODE_FAILED'
-  | 'ENCODER_CLOSED';
-
-/** Base class of every error vecfill throws deliberately. */
-export class VecfillError extends Error {
-  /** A stable machine-readable code, e.g. `'STALE'`. */
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+export {
+  EmptyInputError,
+  EncoderConfigError,
+  InvalidVectorError,
+  type InvalidVectorReason,
+  isProviderFailure,
+  PermanentEncodeError,
+  ProviderFailureError,
+  TransientEncodeError,
+} from './encode-errors.js';
+export { describe, type ErrorCode, VecfillError } from './vecfill-error.js';
 
 /**
  * The document's revision changed between the scan and the save, so the
@@ -89,127 +49,6 @@ export class MissingDocumentError extends VecfillError {
     );
     this.doc = doc;
   }
-}
-
-/** Blank text reached an encoder boundary. Blank text is never sent to an encoder. */
-export class EmptyInputError extends VecfillError {
-  /** Position of the blank text in the input array. */
-  readonly index: number;
-  constructor(index: number, what = 'text') {
-    super(
-      'EMPTY_INPUT',
-      `${what} at index ${index} is blank (empty, whitespace or invisible characters only); blank text is never encoded`,
-    );
-    this.index = index;
-  }
-}
-
-/** Why an encoder's output was refused. */
-export type InvalidVectorReason =
-  | 'count'
-  | 'not-a-vector'
-  | 'dimensions'
-  | 'non-finite'
-  | 'zero-norm';
-
-/**
- * An encoder returned something that must not reach a store: the wrong number
- * of vectors, a non-number, a vector of the wrong length, a NaN/Infinity
- * component, or an all-zero vector (cosine distance is undefined for it).
- */
-export class InvalidVectorError extends VecfillError {
-  /** Index of the input text whose vector is bad (for `count`, the first index of the batch). */
-  readonly index: number;
-  /** Index of the offending component, when one component is at fault. */
-  readonly component: number | undefined;
-  readonly reason: InvalidVectorReason;
-  constructor(index: number, reason: InvalidVectorReason, detail: string, component?: number) {
-    super('INVALID_VECTOR', `encoder returned an invalid vector for input ${index}: ${detail}`);
-    this.index = index;
-    this.reason = reason;
-    this.component = component;
-  }
-}
-
-/**
- * The encoder (or its provider) rejected the input in a way retrying cannot
- * fix: a 4xx other than 429, text with no known word, and so on. `fill`'s
- * `onEncodeError` typically stamp-skips such a document and carries on.
- */
-export class PermanentEncodeError extends VecfillError {
-  /** HTTP status, when the rejection came from an HTTP provider. */
-  readonly status: number | undefined;
-  constructor(message: string, options?: { status?: number; cause?: unknown }) {
-    super(
-      'PERMANENT_ENCODE',
-      message,
-      options?.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.status = options?.status;
-  }
-}
-
-/**
- * The provider kept failing in a way that might pass: rate limits, 5xx,
- * timeouts, network errors. Never a document's fault: `fill` stops with it
- * (documents stay pending) and never hands it to `onEncodeError`.
- */
-export class TransientEncodeError extends VecfillError {
-  readonly status: number | undefined;
-  /** How long the provider asked to wait (`Retry-After`), when it said. */
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, status?: number, cause?: unknown, retryAfterMs?: number) {
-    super('TRANSIENT_ENCODE', message, cause === undefined ? undefined : { cause });
-    this.status = status;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/**
- * The encoder is misconfigured for its provider: a rejected or missing API
- * key (HTTP 401/403/407), a wrong model or base URL (404/405), another
- * vector length than the generation's. Never a document's fault: `fill`
- * stops with it and never hands it to `onEncodeError`.
- */
-export class EncoderConfigError extends VecfillError {
-  /** HTTP status, when the provider answered with one. */
-  readonly status: number | undefined;
-  constructor(message: string, options?: { status?: number }) {
-    super('ENCODER_CONFIG', message);
-    this.status = options?.status;
-  }
-}
-
-/**
- * The encoder failed in a way that is the provider's fault, not one input's:
- * every vector of a batch was unusable (all zeros, overflowing, wrong
- * length), or the same failure hit `consecutive` inputs in a row (the
- * breaker of `fill`, see `FillOptions.maxConsecutiveSkips`). `fill` stops
- * with it; the documents involved stay pending, none is stamp-skipped.
- */
-export class ProviderFailureError extends VecfillError {
-  /** Inputs that failed in a row (the breaker), or the batch size (a whole bad batch). */
-  readonly consecutive: number;
-  constructor(message: string, consecutive: number, cause?: unknown) {
-    super('PROVIDER_FAILURE', message, cause === undefined ? undefined : { cause });
-    this.consecutive = consecutive;
-  }
-}
-
-/**
- * True for failures that are the provider's or the configuration's, never an
- * input's: `TransientEncodeError`, `EncoderConfigError`,
- * `ProviderFailureError`, and a wrong vector count. `fill` stops on them
- * without retrying documents one at a time and without asking
- * `onEncodeError`, so they are never recorded as a document's fault.
- */
-export function isProviderFailure(error: unknown): boolean {
-  return (
-    error instanceof TransientEncodeError ||
-    error instanceof EncoderConfigError ||
-    error instanceof ProviderFailureError ||
-    (error instanceof InvalidVectorError && error.reason === 'count')
-  );
 }
 
 /** `activate` was refused because documents are still not covered by the generation. */
@@ -385,18 +224,5 @@ export class QueryTimeoutError extends VecfillError {
     );
     this.generation = generation;
     this.timeoutMs = timeoutMs;
-  }
-}
-
-/** Renders a document or generation key for an error message. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
-    return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
   }
 }

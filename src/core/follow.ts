@@ -6,124 +6,12 @@ import {
   PermanentEncodeError,
   VecfillError,
 } from './errors.js';
-import {
-  type FillOptions,
-  type FillProgress,
-  type FillResult,
-  fill,
-  type RejectedChunk,
-} from './fill.js';
-import type { Awaitable, Store } from './store.js';
+import { type FillOptions, type FillResult, fill } from './fill.js';
+import type { FollowEvent, FollowOptions, FollowSummary } from './follow-options.js';
+import { asError, Latch, positive, settle, sleep, Worker } from './follow-worker.js';
+import type { Store } from './store.js';
 
-/**
- * What a follower reports. `filled` says what one pass over a generation
- * embedded, skipped and had refused as stale; `caught-up` says its backlog
- * reached zero; `retrying` and `failed` say why it is not filling.
- */
-export type FollowEvent<K, G> =
-  /** The set of generations being filled changed (at start, on migrate, activate, retire). */
-  | { type: 'generations'; generations: G[] }
-  /** One fill pass over `generation` finished and did something. */
-  | {
-      type: 'filled';
-      generation: G;
-      /** Documents finished (embedded plus stamp-skipped). */
-      documents: number;
-      chunks: number;
-      /** Documents stamped without vectors (blank, or rejected by the model). */
-      skipped: number;
-      /** Chunks the model rejected, left out of documents that were saved with the rest. */
-      skippedChunks: number;
-      /** Saves refused because the row changed after the scan; they are filled again. */
-      stale: number;
-      /** Saves refused because the row was deleted after the scan. */
-      missing: number;
-      /** Deleted documents whose leftover vectors were dropped. */
-      pruned: number;
-      seconds: number;
-    }
-  /** The model permanently rejected a chunk of `doc`; the document was saved without it. */
-  | { type: 'skipped'; generation: G; doc: K; chunk: RejectedChunk; error: Error }
-  /**
-   * Nothing is pending for `generation` any more (as this follower sees it:
-   * documents another follower has leased are that follower's).
-   */
-  | { type: 'caught-up'; generation: G }
-  /** A pass failed with a transient error (provider outage, database busy); it is retried after `delayMs`. */
-  | { type: 'retrying'; generation?: G; error: Error; attempt: number; delayMs: number }
-  /** `generation` failed with a configuration error and is left out until restart; the others go on. */
-  | { type: 'failed'; generation: G; error: Error };
-
-export interface FollowOptions<K, G>
-  extends Pick<FillOptions<K>, 'scanBatch' | 'split' | 'batch' | 'concurrency'> {
-  /** The encoder of each generation (called once per generation). */
-  encoderFor: (gen: G) => Awaitable<EncodeFn>;
-  /**
-   * How each generation cuts documents into chunks (called once per
-   * generation, like `encoderFor`), for generations that differ: each was
-   * filled with its own chunk settings and must be followed with them.
-   * Overrides `split` for the generations it returns a value for.
-   */
-  splitFor?: (gen: G) => Awaitable<FillOptions<K>['split']>;
-  /**
-   * Fill only these generations. Default: every live generation, re-read on
-   * every change, so a generation created by a migration joins by itself and
-   * a retired one leaves.
-   */
-  generations?: readonly G[];
-  /** Stops the follower: the batch in flight finishes, finished documents are saved, `follow` resolves. */
-  signal?: AbortSignal;
-  /** How often change detection polls (SQLite `data_version`), or how often to scan when the store cannot detect changes. Default 200. */
-  pollMs?: number;
-  /**
-   * Scan even when no change was seen after this long (documents leased by a
-   * worker that crashed become free; a missed notification is caught up).
-   * Default 30 000.
-   */
-  rescanMs?: number;
-  /**
-   * Run the store's full `prune` sweep (drop leftover vectors of deleted
-   * rows) after a pass at most this often. Default `DEFAULTS.pruneEveryMs`
-   * (30 000); 0 sweeps after every pass.
-   */
-  pruneEveryMs?: number;
-  /** Backoff after a transient failure: exponential from `initialMs`, capped at `maxMs`, with jitter. Default 1 000 / 60 000. */
-  backoff?: { initialMs?: number; maxMs?: number };
-  onEvent?: (event: FollowEvent<K, G>) => void;
-  onProgress?: (gen: G, progress: FillProgress) => void;
-  /**
-   * Decides whether to stamp-skip a document the encoder fails on. Default:
-   * skip what the model permanently rejects (`PermanentEncodeError`, an
-   * invalid vector for one input) and retry everything else with backoff.
-   */
-  onEncodeError?: FillOptions<K>['onEncodeError'];
-  /**
-   * True for errors that retrying cannot fix, which take the generation out
-   * of the follower (reported as `failed`). Default: the error codes
-   * `ENCODER_CONFIG`, `DIMENSION_MISMATCH`, `UNKNOWN_GENERATION`,
-   * `GENERATION_CONFLICT`, `LIFECYCLE`, `INVALID_IDENTIFIER`,
-   * `STORE_INCONSISTENT`.
-   */
-  isConfigError?: (error: unknown) => boolean;
-  /**
-   * Extra change notifications: called once with a callback to invoke after
-   * you changed the documents through the follower's own connection (which
-   * the store's change detection does not see, e.g. a file watcher); returns
-   * an unsubscribe function.
-   */
-  subscribe?: (onChange: () => void) => () => void;
-}
-
-/** Totals of a follower's run, returned when it stops. */
-export interface FollowSummary<G> {
-  documents: number;
-  chunks: number;
-  skipped: number;
-  stale: number;
-  missing: number;
-  /** Generations left out after a configuration error. */
-  failed: { generation: G; error: Error }[];
-}
+export type { FollowEvent, FollowOptions, FollowSummary } from './follow-options.js';
 
 const CONFIG_CODES = new Set<ErrorCode>([
   'ENCODER_CONFIG',
@@ -395,55 +283,6 @@ export async function follow<K, G, F = never>(
   return summary;
 }
 
-/** A worker's wake-up flag: `set` marks work, `wait` resolves once work is marked (and clears it). */
-class Latch {
-  #set = false;
-  #waiter: (() => void) | undefined;
-
-  set(): void {
-    this.#set = true;
-    this.#waiter?.();
-  }
-
-  wait(signal: AbortSignal): Promise<void> {
-    if (this.#set) {
-      this.#set = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiter = undefined;
-        reject(signal.reason);
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = () => {
-        this.#waiter = undefined;
-        this.#set = false;
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      };
-    });
-  }
-}
-
-/** One generation's loop: a latch (starts set: the first pass runs at once) and its own stop. */
-class Worker {
-  readonly latch = new Latch();
-  readonly #controller = new AbortController();
-  readonly signal: AbortSignal;
-
-  constructor(parent: AbortSignal) {
-    this.latch.set();
-    this.signal = this.#controller.signal;
-    parent.addEventListener('abort', () => this.abort(), { once: true });
-  }
-
-  abort(): void {
-    this.#controller.abort();
-  }
-}
-
 function pick<K, G>(opts: FollowOptions<K, G>): FillOptions<K> {
   const out: FillOptions<K> = {};
   if (opts.scanBatch !== undefined) out.scanBatch = opts.scanBatch;
@@ -451,38 +290,4 @@ function pick<K, G>(opts: FollowOptions<K, G>): FillOptions<K> {
   if (opts.batch !== undefined) out.batch = opts.batch;
   if (opts.concurrency !== undefined) out.concurrency = opts.concurrency;
   return out;
-}
-
-function positive(n: number, name: string): number {
-  if (!(n > 0) || !Number.isFinite(n))
-    throw new RangeError(`follow: ${name} must be a positive number, got ${n}`);
-  return n;
-}
-
-/** A promise that never rejects: its value or its error. */
-function settle<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
-  return p.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
