@@ -194,7 +194,7 @@ export function withFolderRules(cmd: Command): Command {
   return cmd
     .option(
       '--include <glob>',
-      'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt, **/*.html, **/*.htm)',
+      'only files matching (repeatable; default **/*.md, **/*.markdown, **/*.txt, **/*.html, **/*.htm, **/*.pdf — PDF needs the optional package pdfjs-dist)',
       collect,
     )
     .option(

@@ -12,7 +12,8 @@ export type LeftOutReason =
   | 'excluded'
   | 'other type'
   | 'symlink outside the folder'
-  | 'symlink loop';
+  | 'symlink loop'
+  | 'no PDF reader';
 
 /** What the rules left out of a walk: counted for the summary line, listed by `--verbose`. */
 export interface LeftOut {
@@ -194,6 +195,11 @@ export function describeLeftOut(leftOut: LeftOut, verboseHint: boolean): string 
     );
   const loops = count('symlink loop');
   if (loops > 0) parts.push(`${loops} symlink ${plural(loops, 'loop')} (not followed again)`);
+  const pdfs = count('no PDF reader');
+  if (pdfs > 0)
+    parts.push(
+      `${pdfs} PDF ${plural(pdfs, 'file')} (reading PDFs needs the optional package pdfjs-dist: npm install pdfjs-dist)`,
+    );
   if (parts.length === 0) return undefined;
   return `left out ${parts.join(', ')}${verboseHint ? '; --verbose lists them' : ''}`;
 }

@@ -3,10 +3,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import { CliError, EXIT } from './errors.js';
-import { fileText } from './file-text.js';
+import { type FileText, fileText } from './file-text.js';
 import { FILES_TABLE, FilesTable } from './files-table.js';
 import { type LeftOut, walkFolder, why } from './folder-walk.js';
 import { globToRegExp } from './glob.js';
+import { loadPdfJs, pdfText } from './pdf-text.js';
 import type { Workspace } from './workspace.js';
 
 export { FILES_TABLE };
@@ -41,8 +42,15 @@ export interface IndexResult {
   leftOut: LeftOut;
 }
 
-/** The formats `index` reads by default: Markdown, plain text and HTML. */
-export const DEFAULT_INCLUDE = ['**/*.md', '**/*.markdown', '**/*.txt', '**/*.html', '**/*.htm'];
+/** The formats `index` reads by default: Markdown, plain text, HTML and PDF (with pdfjs-dist installed). */
+export const DEFAULT_INCLUDE = [
+  '**/*.md',
+  '**/*.markdown',
+  '**/*.txt',
+  '**/*.html',
+  '**/*.htm',
+  '**/*.pdf',
+];
 export const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/.git/**'];
 
 /** The include and exclude globs of `index` (and `watch`), compiled. */
@@ -121,6 +129,26 @@ export async function indexFolder(
   /** Files that exist but could not be read: their rows are kept, not removed. */
   const unreadable = new Set<string>();
 
+  // PDFs are read before the transaction (pdfjs-dist is asynchronous), and
+  // only when the optional package is installed; otherwise each is left out
+  // with that reason, and its row (from a run that could read it) is kept.
+  const pdfs = new Map<string, FileText | { skip: string }>();
+  const pdfFiles = found.filter((f) => /\.pdf$/i.test(f.path));
+  const pdfjs = pdfFiles.length > 0 ? await loadPdfJs() : undefined;
+  for (const { path, file } of pdfFiles) {
+    if (pdfjs === undefined) {
+      result.leftOut.entries.push({ path, reason: 'no PDF reader' });
+      continue;
+    }
+    try {
+      if (statSync(file).size <= maxBytes)
+        pdfs.set(path, await pdfText(pdfjs, path, readFileSync(file)));
+    } catch {
+      // read again in the loop, which reports why
+    }
+  }
+  const unreadPdfs = new Set(pdfjs === undefined ? pdfFiles.map((f) => f.path) : []);
+
   const existing = files.hashes();
   const seen = new Set<string>();
   const store = await ws.store();
@@ -129,6 +157,10 @@ export async function indexFolder(
   const addedByHash = new Map<string, string[]>();
   files.transaction(() => {
     for (const { path, file } of found) {
+      if (unreadPdfs.has(path)) {
+        unreadable.add(path);
+        continue;
+      }
       let size: number;
       let content: string;
       let title: string;
@@ -138,7 +170,7 @@ export async function indexFolder(
           result.skipped.push({ path, reason: `larger than ${maxBytes} bytes` });
           continue;
         }
-        const read = fileText(path, readFileSync(file));
+        const read = pdfs.get(path) ?? fileText(path, readFileSync(file));
         if ('skip' in read) {
           result.skipped.push({ path, reason: read.skip });
           continue;

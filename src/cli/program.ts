@@ -90,7 +90,7 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
       withCommon(
         withFolderRules(program.command('index <dir>'))
           .description(
-            'load Markdown, text and HTML files under <dir> into the documents table (content hash as revision), then fill; symlinks are followed while they stay inside <dir>',
+            'load Markdown, text, HTML and PDF files under <dir> into the documents table (content hash as revision), then fill; symlinks are followed while they stay inside <dir>',
           )
           .option(
             '--moved',

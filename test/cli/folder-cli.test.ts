@@ -52,6 +52,7 @@ describe('what index leaves out, and symlinks (issue 17 #3)', () => {
       excluded: 2,
       symlinksOutside: 0,
       symlinkLoops: 0,
+      pdfsUnread: 0,
     });
     const jv = await runCli(['index', notes, '--db', db, '--no-fill', '--json', '--verbose']);
     const outv = JSON.parse(jv.stdout) as { index: { leftOut: { entries: unknown[] } } };

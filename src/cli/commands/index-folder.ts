@@ -103,6 +103,7 @@ export function leftOutJson(leftOut: LeftOut, verbose: boolean) {
     excluded: count('excluded'),
     symlinksOutside: count('symlink outside the folder'),
     symlinkLoops: count('symlink loop'),
+    pdfsUnread: count('no PDF reader'),
     ...(verbose ? { entries: leftOut.entries } : {}),
   };
 }
