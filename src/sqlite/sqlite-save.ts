@@ -196,10 +196,14 @@ function pruneSome(c: SqliteContext, g: GenRow, budget: number): void {
     after === null
       ? c.keyStmt('pruneHead', () => pruneProbeSql(c, false)).all({ gen: g.id, budget })
       : c.keyStmt('pruneNext', () => pruneProbeSql(c, true)).all({ gen: g.id, after, budget })
-  ) as { doc: SqliteKey; live: number | bigint }[];
-  for (const r of rows) if (!Number(r.live)) forget(c, r.doc);
+  ) as { doc: SqliteKey | null; seen: number | bigint | null }[];
+  let last = rows[0]!;
+  for (const r of rows) {
+    if (r.seen === null) forget(c, r.doc!);
+    else last = r;
+  }
   c.stmt('pruneAt', () => `UPDATE ${c.t.gens} SET prune_after = ? WHERE id = ?`).run(
-    rows.length < budget ? null : rows.at(-1)!.doc,
+    Number(last.seen) < budget ? null : last.doc,
     g.id,
   );
 }

@@ -126,8 +126,18 @@ export function docRowSql({ t, n }: SearchNames): string {
   } FROM ${t.docs} d WHERE d.${n.id} = @doc LIMIT 2`;
 }
 
-/** The incremental prune's look at the next `@budget` stamps of `@gen` (after `@after`): is each row still there? */
+/**
+ * The incremental prune's look at the next `@budget` stamps of `@gen`
+ * (after `@after`): the documents among them whose row is gone (`seen`
+ * null), then one last row with the window's last document and its size
+ * (`seen`). Only that much comes back to JavaScript, not a row per stamp.
+ */
 export function pruneProbeSql({ t, n }: SearchNames, after: boolean): string {
-  return `SELECT st.doc AS doc, EXISTS (SELECT 1 FROM ${t.docs} d WHERE d.${n.id} = st.doc) AS live
-       FROM ${t.stamps} st WHERE st.gen = @gen${after ? ' AND st.doc > @after' : ''} ORDER BY st.doc LIMIT @budget`;
+  return `WITH w AS MATERIALIZED (
+         SELECT st.doc AS doc FROM ${t.stamps} st
+         WHERE st.gen = @gen${after ? ' AND st.doc > @after' : ''} ORDER BY st.doc LIMIT @budget
+       )
+       SELECT doc, NULL AS seen FROM w WHERE NOT EXISTS (SELECT 1 FROM ${t.docs} d WHERE d.${n.id} = w.doc)
+       UNION ALL
+       SELECT (SELECT doc FROM w ORDER BY doc DESC LIMIT 1), (SELECT count(*) FROM w)`;
 }
