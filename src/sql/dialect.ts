@@ -17,6 +17,10 @@ export interface Dialect {
   readonly false: string;
   /** Whether a driver error is a unique-constraint violation, by its code (never its message). */
   isUniqueViolation(error: unknown): boolean;
+  /** Whether a driver error says a read-only statement or transaction tried to write. */
+  isReadOnlyViolation(error: unknown): boolean;
+  /** Whether a driver error says the SQL itself is wrong (syntax, unknown column or function). */
+  isInvalidSql(error: unknown): boolean;
 }
 
 function codeOf(error: unknown): unknown {
@@ -35,6 +39,9 @@ export const SQLITE: Dialect = Object.freeze({
     const code = codeOf(error);
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
+  isReadOnlyViolation: (error: unknown) => codeOf(error) === 'SQLITE_READONLY',
+  // better-sqlite3 reports a statement it cannot prepare as plain SQLITE_ERROR.
+  isInvalidSql: (error: unknown) => codeOf(error) === 'SQLITE_ERROR',
 });
 
 export const POSTGRES: Dialect = Object.freeze({
@@ -44,6 +51,10 @@ export const POSTGRES: Dialect = Object.freeze({
   true: 'true',
   false: 'false',
   isUniqueViolation: (error: unknown) => codeOf(error) === '23505',
+  // read_only_sql_transaction
+  isReadOnlyViolation: (error: unknown) => codeOf(error) === '25006',
+  // Class 42: syntax error or access rule violation (42601 syntax, 42703 column, 42883 function…).
+  isInvalidSql: (error: unknown) => String(codeOf(error) ?? '').startsWith('42'),
 });
 
 /**

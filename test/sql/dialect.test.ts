@@ -54,6 +54,36 @@ describe('shared SQL dialect', () => {
     const pgError = await pg.query('INSERT INTO u VALUES (1)').catch((e: unknown) => e);
     expect(POSTGRES.isUniqueViolation(pgError)).toBe(true);
     expect(POSTGRES.isUniqueViolation(sqliteError)).toBe(false);
+    // A write in a read-only search, and SQL that is wrong, by code too.
+    db.pragma('query_only = ON');
+    const readOnly = (() => {
+      try {
+        db.prepare('INSERT INTO u VALUES (2)').run();
+      } catch (e) {
+        return e;
+      }
+    })();
+    db.pragma('query_only = OFF');
+    expect(SQLITE.isReadOnlyViolation(readOnly)).toBe(true);
+    const invalid = (() => {
+      try {
+        db.prepare('SELECT nope FROM u').all();
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(SQLITE.isInvalidSql(invalid)).toBe(true);
+    expect(SQLITE.isInvalidSql(readOnly)).toBe(false);
+    const pgReadOnly = await pg
+      .transaction(async (tx) => {
+        await tx.query('SET TRANSACTION READ ONLY');
+        await tx.query('INSERT INTO u VALUES (2)');
+      })
+      .catch((e: unknown) => e);
+    expect(POSTGRES.isReadOnlyViolation(pgReadOnly)).toBe(true);
+    const pgInvalid = await pg.query('SELECT nope FROM u').catch((e: unknown) => e);
+    expect(POSTGRES.isInvalidSql(pgInvalid)).toBe(true);
+    expect(POSTGRES.isInvalidSql(pgReadOnly)).toBe(false);
     expect(SQLITE.same('a', 'b')).toBe('a IS b');
     expect(POSTGRES.same('a', 'b')).toBe('a IS NOT DISTINCT FROM b');
   });

@@ -5,6 +5,7 @@ import {
   SearchUnavailableError,
   search,
 } from '../../core/index.js';
+import { POSTGRES, SQLITE } from '../../sql/dialect.js';
 import { type Degraded, degraded as degradedEntry, messageOf, searchAdvice } from '../advice.js';
 import type { CliFilter, CliKey, CliStore } from '../backends.js';
 import { type Context, emit } from '../context.js';
@@ -237,19 +238,16 @@ async function coverageWeight(store: CliStore, gen: string): Promise<number> {
   return total === 0 ? 1 : (c.embedded + c.skipped) / total;
 }
 
-/** A --where that is not read-only SQL is a usage error. */
+/** A --where that is not read-only SQL is a usage error (driver errors recognised by their codes). */
 function whereError(flags: SearchFlags, e: unknown): unknown {
-  if (flags.where && e instanceof Error && /read-only/i.test(e.message)) {
+  const dialects = [SQLITE, POSTGRES];
+  if (flags.where && e instanceof Error && dialects.some((d) => d.isReadOnlyViolation(e))) {
     return new CliError(
       `--where must only read: searches run read-only, and this filter tried to write (${e.message})`,
       EXIT.usage,
     );
   }
-  if (
-    flags.where &&
-    e instanceof Error &&
-    /SQLITE|syntax|no such column/i.test(`${(e as { code?: string }).code ?? ''} ${e.message}`)
-  ) {
+  if (flags.where && e instanceof Error && dialects.some((d) => d.isInvalidSql(e))) {
     return new CliError(
       `--where is not valid SQL over the documents table (alias d): ${e.message}`,
       EXIT.usage,
