@@ -1,10 +1,6 @@
 import type Database from 'better-sqlite3';
-import {
-  type Awaitable,
-  type Generation,
-  type LifecycleStore,
-  validateIdentifier,
-} from '../core/index.js';
+import { validateIdentifier } from '../core/identifier.js';
+import type { Awaitable, Generation, LifecycleStore } from '../core/index.js';
 import {
   type ColumnValue,
   POSTGRES,

@@ -1,12 +1,7 @@
 import { join } from 'node:path';
-import {
-  defaultCacheDir,
-  type Encoder,
-  openAICompatible,
-  transformers,
-  wordVectors,
-} from '../encoders/index.js';
+import { type Encoder, openAICompatible, transformers, wordVectors } from '../encoders/index.js';
 import { formatWait } from '../encoders/openai-compatible.js';
+import { defaultCacheDir } from '../encoders/word-vectors-cache.js';
 import type { Context } from './context.js';
 import type { EncoderSettings } from './encoder-settings.js';
 import { CliError, EXIT } from './errors.js';

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import { describe, type FollowEvent, follow } from '../core/index.js';
+import { describe } from '../core/errors.js';
+import { type FollowEvent, follow } from '../core/index.js';
 import type { Context } from './context.js';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import { EXIT } from './errors.js';

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { fingerprint, VecfillError, validateIdentifier } from '../core/index.js';
+import { validateIdentifier } from '../core/identifier.js';
+import { fingerprint, VecfillError } from '../core/index.js';
 import type { Encoder } from '../encoders/index.js';
 import type { SqliteGenerationOptions as GenerationOptions } from '../sqlite/index.js';
 import {

@@ -11,13 +11,17 @@
  * Nothing here opens a database, builds backend SQL or speaks HTTP: backends
  * live in `vecfill/sqlite` and `vecfill/postgres`, encoders in
  * `vecfill/encoders`. A test keeps it that way.
+ *
+ * This file is the package's public API and nothing else: helpers the
+ * backends and the CLI share with the core (`describe`, `fuseHybrid`,
+ * `checkSkippedShare`, `validateIdentifier`, …) are imported from their
+ * own files.
  */
-export { type ActivateOptions, checkSkippedShare } from './activation.js';
+export type { ActivateOptions } from './activation.js';
 export { isBlank } from './blank.js';
 export { type Chunk, type SplitOptions, split } from './chunk.js';
 export { DEFAULTS } from './defaults.js';
 export {
-  checkVector,
   type EncodeBatchedOptions,
   type EncodeCallOptions,
   type EncodeFn,
@@ -27,7 +31,6 @@ export {
 export {
   DimensionMismatchError,
   DuplicateKeyError,
-  describe,
   EmptyInputError,
   EncoderConfigError,
   type ErrorCode,
@@ -72,11 +75,8 @@ export {
   type ParamValue,
   validateGeneration,
 } from './generation.js';
-export { validateIdentifier } from './identifier.js';
 export {
   type DocHit,
-  fuseHybrid,
-  fuseRanks,
   type MergeOptions,
   type MergeStrategy,
   merge,

@@ -18,10 +18,7 @@ export {
   openAICompatible,
   type RetryNotice,
 } from './openai-compatible.js';
-export { backoffMs, parseRetryAfter } from './retry.js';
-export { TOKENIZER_VERSION, tokenize } from './tokenize.js';
 export {
-  CHARS_PER_TOKEN,
   TRANSFORMERS_DTYPES,
   type TransformersDtype,
   type TransformersEncoder,
@@ -29,4 +26,4 @@ export {
   transformers,
 } from './transformers.js';
 export { WORD_VECTORS_MODEL, type WordVectorsOptions, wordVectors } from './word-vectors.js';
-export { type ConversionProgress, defaultCacheDir, type WordTable } from './word-vectors-cache.js';
+export type { ConversionProgress } from './word-vectors-cache.js';

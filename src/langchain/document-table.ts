@@ -1,4 +1,4 @@
-import { validateIdentifier } from '../core/index.js';
+import { validateIdentifier } from '../core/identifier.js';
 import { type ColumnValue, equalityFilter, POSTGRES, SQLITE } from '../sql/index.js';
 
 /** A key of the documents table, as either backend returns it. */

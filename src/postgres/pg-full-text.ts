@@ -1,4 +1,5 @@
-import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
+import type { Hit, QueryOptions } from '../core/index.js';
+import { fuseHybrid } from '../core/merge.js';
 import { checkQuery, coveredSql, filterClause, POSTGRES } from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import { type GenRow, liveGenRow, type PgContext } from './pg-context.js';

@@ -1,6 +1,6 @@
+import { checkSkippedShare } from '../core/activation.js';
 import {
   type ActivateOptions,
-  checkSkippedShare,
   fingerprint,
   type Generation,
   type GenerationInfo,

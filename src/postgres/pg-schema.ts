@@ -1,4 +1,5 @@
-import { InvalidIdentifierError, validateIdentifier } from '../core/index.js';
+import { validateIdentifier } from '../core/identifier.js';
+import { InvalidIdentifierError } from '../core/index.js';
 import {
   type BaseSchema,
   POSTGRES,

@@ -1,4 +1,5 @@
-import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
+import type { Hit, QueryOptions } from '../core/index.js';
+import { fuseHybrid } from '../core/merge.js';
 import {
   checkQuery,
   chunkCountSql,

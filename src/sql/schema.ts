@@ -1,4 +1,4 @@
-import { validateIdentifier } from '../core/index.js';
+import { validateIdentifier } from '../core/identifier.js';
 
 /**
  * Where the caller's documents live, and where the store keeps its own

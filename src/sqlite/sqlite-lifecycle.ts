@@ -1,7 +1,7 @@
+import { checkSkippedShare } from '../core/activation.js';
 import {
   type ActivateOptions,
   type Coverage,
-  checkSkippedShare,
   type GenerationState,
   type GenerationStats,
   type SkipReason,

@@ -1,4 +1,5 @@
-import { fuseHybrid, type Hit, type QueryOptions } from '../core/index.js';
+import type { Hit, QueryOptions } from '../core/index.js';
+import { fuseHybrid } from '../core/merge.js';
 import { checkQuery, filterClause } from '../sql/index.js';
 import type { Candidate, GenerationIndex } from './index/generation-index.js';
 import { storedIndex } from './index/stored-index.js';

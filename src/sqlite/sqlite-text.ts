@@ -1,4 +1,5 @@
-import { fuseHybrid, type Hit, type QueryOptions, VecfillError } from '../core/index.js';
+import { type Hit, type QueryOptions, VecfillError } from '../core/index.js';
+import { fuseHybrid } from '../core/merge.js';
 import { checkQuery, filterClause } from '../sql/index.js';
 import { ftsMatch, ftsTerms } from './full-text.js';
 import {

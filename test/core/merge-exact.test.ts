@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type DocHit,
-  fuseHybrid,
-  fuseRanks,
-  merge,
-  rollupByDocument,
-} from '../../src/core/index.js';
+import { type DocHit, merge, rollupByDocument } from '../../src/core/index.js';
+import { fuseHybrid, fuseRanks } from '../../src/core/merge.js';
 
 const list = (...docs: [string, number][]): DocHit<string>[] =>
   docs.map(([doc, score]) => ({ doc, score, chunkIndex: 0, chunks: 1 }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type DocHit, fuseRanks, merge, rollupByDocument } from '../../src/core/index.js';
+import { type DocHit, merge, rollupByDocument } from '../../src/core/index.js';
+import { fuseRanks } from '../../src/core/merge.js';
 
 const hit = (doc: string, score: number, chunkIndex = 0): DocHit<string> => ({
   doc,
@@ -112,7 +113,7 @@ describe('fuseRanks', () => {
 
 describe('fuseHybrid', () => {
   it('keeps one hit per document, lifts documents found by both signals, and gives text-only hits chunk 0', async () => {
-    const { fuseHybrid } = await import('../../src/core/index.js');
+    const { fuseHybrid } = await import('../../src/core/merge.js');
     const fused = fuseHybrid(
       [
         { doc: 'a', chunkIndex: 2, score: 0.9, start: 5, end: 9 },

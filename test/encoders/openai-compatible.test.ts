@@ -6,9 +6,9 @@ import {
   EncoderConfigError,
   isPermanentEncodeError,
   openAICompatible,
-  parseRetryAfter,
   TransientEncodeError,
 } from '../../src/encoders/index.js';
+import { parseRetryAfter } from '../../src/encoders/retry.js';
 
 const KEY = 'sk-test-SECRET-0123456789abcdef';
 type Handler = (

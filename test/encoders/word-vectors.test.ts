@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeBatched, fingerprint, PermanentEncodeError } from '../../src/core/index.js';
-import { type ConversionProgress, tokenize, wordVectors } from '../../src/encoders/index.js';
+import { type ConversionProgress, wordVectors } from '../../src/encoders/index.js';
+import { tokenize } from '../../src/encoders/tokenize.js';
 import { loadWordTable } from '../../src/encoders/word-vectors-cache.js';
 
 /** One cache shared by every run of the suite, so the 300 MB conversion happens once per machine. */
