@@ -3,7 +3,6 @@ import { fuseHybrid } from '../core/merge.js';
 import { checkQuery, filterClause } from '../sql/index.js';
 import type { Candidate, GenerationIndex } from './index/generation-index.js';
 import { storedIndex } from './index/stored-index.js';
-import { defaultOversample } from './quantize.js';
 import {
   f32,
   type GenRow,
@@ -95,8 +94,7 @@ function vectorRows(
   const fp = filter?.params ?? [];
   const where = filterClause(filter);
   const stored = storedIndex(c, g);
-  const quant = g.quantization;
-  const over = quant ? (g.oversample ?? defaultOversample(quant)) : 2;
+  const over = stored.oversample;
   const index = c.scans.fresh(g, stored.source());
   // An in-memory index has no window limit; sqlite-vec's KNN has VEC_MAX_K.
   const maxK = index ? Number.MAX_SAFE_INTEGER : VEC_MAX_K;
@@ -129,11 +127,11 @@ function vectorRows(
     k = Math.min(maxK, Math.max(k, Math.ceil((limit * over) / share)));
   }
   // A binary generation has no KNN table: over the memory cap it is scanned exactly.
-  if (!index && quant === 'binary') return exact();
+  if (!index && stored.knn === 'exact') return exact();
   for (;;) {
     let rows: ChunkRow[];
     let exhausted: boolean;
-    if (index || quant) {
+    if (index || stored.knn === 'candidates') {
       const ranked = index ? index.candidates(query, k) : stored.candidates(query, k);
       exhausted = ranked.length < k;
       rows = c

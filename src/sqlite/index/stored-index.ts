@@ -1,5 +1,6 @@
 import {
   columnType,
+  defaultOversample,
   floats,
   type Quantization,
   quantize,
@@ -24,6 +25,14 @@ import { packRows, readVec0Chunks, readVec0Rows } from './vec0-rows.js';
  */
 export interface StoredIndex {
   readonly quantization: Quantization | null;
+  /**
+   * How sqlite-vec searches it when no in-memory index does: a KNN joined
+   * in SQL (`knnSql`, float), ranked `candidates` (int8 codes), or no KNN
+   * at all (binary codes: an exact scan of the float vectors).
+   */
+  readonly knn: 'sql' | 'candidates' | 'exact';
+  /** Candidates fetched per wanted hit (the generation's oversample, or 2 for an exact float index). */
+  readonly oversample: number;
   /** Creates the tables (idempotent). */
   create(): void;
   /** Writes one chunk's vector (its chunk id) in the current transaction. */
@@ -71,6 +80,8 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
   };
   return {
     quantization: q,
+    knn: q === 'binary' ? 'exact' : q === 'int8' ? 'candidates' : 'sql',
+    oversample: q ? (g.oversample ?? defaultOversample(q)) : 2,
     floats: floatsAt,
     create() {
       const d = Math.floor(g.dimensions);
