@@ -37,13 +37,13 @@ export function randomUnitVectors(n, dims, random) {
 
 /**
  * `n` unit vectors from a mixture of `clusters` Gaussian clusters, flattened.
- * Pass `pick` to draw points from the same centres with another stream.
+ * Pass `pick` to draw points from the same centers with another stream.
  */
 export function clusteredVectors(n, dims, clusters, random, spread = 0.05, pick = random) {
-  const centres = randomUnitVectors(clusters, dims, random);
+  const centers = randomUnitVectors(clusters, dims, random);
   const flat = new Float32Array(n * dims);
   for (let i = 0; i < n; i++) {
-    const c = centres[Math.floor(pick() * clusters)];
+    const c = centers[Math.floor(pick() * clusters)];
     const v = new Float32Array(dims);
     for (let j = 0; j < dims; j++) v[j] = c[j] + spread * gaussian(pick);
     flat.set(normalize(v), i * dims);

@@ -1,7 +1,7 @@
 // Filling a NEW quantized SQLite generation (issue 21): `fill()` through
 // SqliteStore into a generation created `building` with
 // `{ quantization: 'int8' }` or `{ quantization: 'binary' }` (a binary one is
-// centred by the fill that completes it), with a zero-cost encoder
+// centered by the fill that completes it), with a zero-cost encoder
 // (precomputed vectors), against the same vectors bulk-inserted into a bare
 // vec0 table of that type (int8[d] via vec_quantize_int8, bit[d] via
 // vec_quantize_binary) in one transaction. Recall@10 of the filled
@@ -82,7 +82,7 @@ async function once(flat, n, quantization, work, tag, queries) {
   const oursCpu = cpuMs(cpu0);
   if (r.documents !== n) throw new Error(`fill embedded ${r.documents} of ${n}`);
   if (quantization === 'binary' && !store.generations()[0].centered)
-    throw new Error('the fill did not centre the binary generation');
+    throw new Error('the fill did not center the binary generation');
   let recall = Number.NaN;
   if (queries) {
     const truths = truth(flat, n, queries);

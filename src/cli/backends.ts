@@ -49,7 +49,7 @@ export type CliStore = Omit<
   uninstallTrigger?(): Promise<void>;
   /** SQLite only: moves a renamed document's vectors to its new key. */
   moveVectors?(from: CliKey, to: CliKey): void;
-  /** SQLite only: centres a binary generation's codes on its mean. */
+  /** SQLite only: centers a binary generation's codes on its mean. */
   recenter?(gen: string): Awaitable<number>;
   /** SQLite only: gives back this process's leases (when it leases). */
   releaseLeases?(): Awaitable<number>;

@@ -86,7 +86,7 @@ export async function runFollower(
         stop.abort();
       }
     }
-    // (A binary SQLite generation centres its codes itself once first fully embedded.)
+    // (A binary SQLite generation centers its codes itself once first fully embedded.)
   };
 
   if (!ctx.json)

@@ -68,7 +68,7 @@ export async function fillGeneration(
         });
       }),
     });
-    // A binary SQLite generation centres its codes itself when this fill
+    // A binary SQLite generation centers its codes itself when this fill
     // first completes it (the store's policy, the same for library users).
     return { ...result, generation: gen, skippedDocs, seconds: (Date.now() - started) / 1000 };
   } catch (e) {

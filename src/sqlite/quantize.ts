@@ -45,18 +45,18 @@ export function quantizedBytes(q: Quantization, dimensions: number): number {
 
 /**
  * The quantized BLOB of `v`. Binary: bit i set when component i is above
- * the generation's centre (0 until `recenter`), i.e. positive
+ * the generation's center (0 until `recenter`), i.e. positive
  * (the last byte's unused bits stay 0 in every vector and every query, so
  * Hamming distances are unchanged by the padding).
  * int8: each vector scaled so that its largest component maps to ±127;
  * cosine distance ignores a vector's scale, so per-vector scaling keeps more
  * precision than one global range.
  */
-export function quantize(q: Quantization, v: Float32Array, centre?: Float32Array): Buffer {
+export function quantize(q: Quantization, v: Float32Array, center?: Float32Array): Buffer {
   if (q === 'binary') {
     const out = Buffer.alloc(Math.ceil(v.length / 8));
     for (let i = 0; i < v.length; i++)
-      if (v[i]! > (centre ? centre[i]! : 0)) out[i >> 3]! |= 1 << (i & 7);
+      if (v[i]! > (center ? center[i]! : 0)) out[i >> 3]! |= 1 << (i & 7);
     return out;
   }
   let max = 0;

@@ -35,7 +35,7 @@ export interface GenRow extends GenRowBase {
   oversample: number | null;
   /** Bumped by every write to a binary generation's codes; keys the in-memory copy. */
   writes: number;
-  /** float32 mean of a binary generation's vectors, set by `recenter`; codes are signs around it. */
+  /** The column `centre` (its stored name): the float32 mean of a binary generation's vectors, set by `recenter` (its center); codes are signs around it. */
   centre: Buffer | null;
 }
 

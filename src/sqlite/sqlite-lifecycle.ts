@@ -65,7 +65,7 @@ export function resetSkipped(c: SqliteContext, g: GenRow): number {
 
 /**
  * `SqliteStore.activate`: refused while a document is not covered or too
- * many were skipped; a binary generation is re-centred first (in short
+ * many were skipped; a binary generation is re-centered first (in short
  * transactions of its own), then one short transaction re-checks and
  * switches.
  */
@@ -77,7 +77,7 @@ export function activate(c: SqliteContext, gen: string, options: ActivateOptions
     checkSkippedShare(gen, embedded, skipReasons(c, g), options);
     return g;
   };
-  // A complete binary generation gets its codes centred on its own mean;
+  // A complete binary generation gets its codes centered on its own mean;
   // refused activations do no such work.
   const first = check();
   if (first.quantization === 'binary') recenter(c, first);
@@ -91,7 +91,7 @@ export function activate(c: SqliteContext, gen: string, options: ActivateOptions
 
 /**
  * The binary recenter policy, the same for the library and the CLI: a
- * binary generation's codes are centred on its mean once it is first
+ * binary generation's codes are centered on its mean once it is first
  * completely embedded (the fill that completes it ends with an empty
  * pending page). Returns the codes rewritten.
  */

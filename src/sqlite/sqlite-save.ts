@@ -53,7 +53,7 @@ export function saveMany(
       }
     });
     // Every saved vector written at once (multi-row statements; a binary
-    // generation's centre read once), before the prune looks at anything.
+    // generation's center read once), before the prune looks at anything.
     storedIndex(c, g).insert([...pending.values()]);
     pruneSome(c, g, PRUNE_PER_SAVE + PRUNE_PER_DOC * items.length);
     return outcomes;

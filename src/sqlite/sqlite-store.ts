@@ -85,7 +85,7 @@ export class SqliteStore
    * Documents not covered by `gen`, in id order, continuing after the
    * previous page (wrapping once); with `leaseMs`, leased to this store. The
    * empty page that ends the fill completing a binary generation first
-   * centres its codes (`recenter`), so library and CLI fills index alike.
+   * centers its codes (`recenter`), so library and CLI fills index alike.
    */
   pendingForGeneration(gen: string, limit: number): core.Pending<SqliteKey>[] {
     const g = this.#c.liveGen(gen);
@@ -242,7 +242,7 @@ export class SqliteStore
    * is not covered, so search never loses documents at the switch, and with
    * `TooManySkippedError` when it embedded nothing or skipped more than
    * `maxSkippedShare` (default 1 %) of the documents after encoder errors,
-   * unless `force`. A binary generation is re-centred first (`recenter`, in
+   * unless `force`. A binary generation is re-centered first (`recenter`, in
    * short transactions of its own), so the switch itself stays short.
    */
   activate(gen: string, options: core.ActivateOptions = {}): void {
@@ -250,7 +250,7 @@ export class SqliteStore
   }
 
   /**
-   * Re-centres a binary generation's codes on the mean of its vectors: each
+   * Re-centers a binary generation's codes on the mean of its vectors: each
    * bit then says whether a component is above that mean, not above zero.
    * Embeddings that share a dominant direction (most sentence encoders'
    * vectors do) otherwise get nearly identical sign bits, and recall drops.

@@ -15,14 +15,14 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
 }
 
-/** Unit vectors around `clusters` random centres: data like real embeddings, not uniform noise. */
+/** Unit vectors around `clusters` random centers: data like real embeddings, not uniform noise. */
 function clustered(n: number, clusters: number, seed: number): Float32Array[] {
   const random = rng(seed);
-  const centres = Array.from({ length: clusters }, () =>
+  const centers = Array.from({ length: clusters }, () =>
     Float32Array.from({ length: DIMS }, () => gaussian(random)),
   );
   return Array.from({ length: n }, () => {
-    const c = centres[Math.floor(random() * clusters)]!;
+    const c = centers[Math.floor(random() * clusters)]!;
     const v = Float32Array.from(c, (x) => x + 0.3 * gaussian(random));
     const norm = Math.hypot(...v);
     return v.map((x) => x / norm);
@@ -265,18 +265,18 @@ describe('re-centring binary codes', () => {
   function anisotropic(n: number, seed: number): Float32Array[] {
     const random = rng(seed);
     const common = Float32Array.from({ length: D }, () => gaussian(random));
-    const centres = Array.from({ length: 40 }, () =>
+    const centers = Array.from({ length: 40 }, () =>
       Float32Array.from({ length: D }, () => gaussian(random)),
     );
     return Array.from({ length: n }, () => {
-      const c = centres[Math.floor(random() * centres.length)]!;
+      const c = centers[Math.floor(random() * centers.length)]!;
       const v = Float32Array.from(common, (x, i) => 6 * x + c[i]! + 0.3 * gaussian(random));
       const norm = Math.hypot(...v);
       return v.map((x) => x / norm);
     });
   }
 
-  it('a library fill that completes a binary generation centres its codes, as the CLI fill does', async () => {
+  it('a library fill that completes a binary generation centers its codes, as the CLI fill does', async () => {
     const { dir, cleanup } = tempDir();
     const db = openDatabase(join(dir, 'f.db'));
     try {
@@ -285,7 +285,7 @@ describe('re-centring binary codes', () => {
       const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
       for (let i = 0; i < vectors.length; i++) ins.run(i + 1, `doc ${i + 1}`);
       const store = SqliteStore.open(db, SCHEMA);
-      // Created active, so no activate() would centre it: the fill must.
+      // Created active, so no activate() would center it: the fill must.
       store.ensureGeneration('a', G64, 'active', { quantization: 'binary' });
       const encode = async (texts: string[]) =>
         texts.map((t) => vectors[Number(t.split(' ')[1]) - 1]!);
@@ -303,7 +303,7 @@ describe('re-centring binary codes', () => {
       await fill(store, 'a', encode);
       expect(store.coverage('a').backlog).toBe(0);
       expect(store.generations()[0]!.centered).toBe(true);
-      // Centred codes around the data's own mean: the nearest document is found again.
+      // Centered codes around the data's own mean: the nearest document is found again.
       expect(store.queryGeneration('a', vectors[42]!, 1)[0]).toMatchObject({ doc: 43 });
     } finally {
       db.close();
@@ -312,7 +312,7 @@ describe('re-centring binary codes', () => {
   });
 
   it.each([24, 20])(
-    'recenter stores every code as the sign bits around the published centre (%i-d, over several batches)',
+    'recenter stores every code as the sign bits around the published center (%i-d, over several batches)',
     (dims) => {
       const { dir, cleanup } = tempDir();
       const db = openDatabase(join(dir, `codes-${dims}.db`));
@@ -344,7 +344,7 @@ describe('re-centring binary codes', () => {
           id: number;
           centre: Buffer;
         };
-        const centre = new Float32Array(new Uint8Array(gen.centre).buffer);
+        const center = new Float32Array(new Uint8Array(gen.centre).buffer);
         const rows = db
           .prepare(
             `SELECT c.doc, v.embedding FROM vf_chunks c JOIN vf_vec_${gen.id} v ON v.id = c.id WHERE c.gen = ?`,
@@ -354,7 +354,7 @@ describe('re-centring binary codes', () => {
         expect(rows).toHaveLength(n);
         let wrong = 0;
         for (const [doc, code] of rows)
-          if (!code.equals(quantize('binary', vectors[doc - 1]!, centre))) wrong++;
+          if (!code.equals(quantize('binary', vectors[doc - 1]!, center))) wrong++;
         expect(wrong).toBe(0);
       } finally {
         db.close();
@@ -402,11 +402,11 @@ describe('re-centring binary codes', () => {
       const after = recall('a');
       expect(after).toBeGreaterThan(before + 0.2);
       expect(after).toBeGreaterThanOrEqual(0.95);
-      // New saves are coded around the same centre: re-embedding a document keeps it findable.
+      // New saves are coded around the same center: re-embedding a document keeps it findable.
       db.prepare('UPDATE docs SET revision = 2 WHERE id = 5').run();
       store.saveVectors('a', 5, 2, items[4]!.vectors);
       expect(store.queryGeneration('a', vectors[4]!, 1)[0]).toMatchObject({ doc: 5 });
-      // A building binary generation is centred when it is activated.
+      // A building binary generation is centered when it is activated.
       store.ensureGeneration('b', { ...G64, params: { b: 1 } }, 'building', {
         quantization: 'binary',
         oversample: 5,
@@ -418,7 +418,7 @@ describe('re-centring binary codes', () => {
       const building = recall('b');
       store.activate('b');
       expect(recall('b')).toBeGreaterThan(building + 0.2);
-      expect(store.recenter('a')).toBe(800); // retired, but still stored: may be re-centred
+      expect(store.recenter('a')).toBe(800); // retired, but still stored: may be re-centered
       // Other generations are left alone.
       store.ensureGeneration('f', { ...G64, params: { f: 1 } }, 'building');
       expect(store.recenter('f')).toBe(0);

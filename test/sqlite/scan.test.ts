@@ -134,7 +134,7 @@ describe('in-memory scans follow other connections through the change log', () =
             .all(JSON.stringify(ids)) as [number, Buffer][]
         ).map(([i, b]) => [Number(i), b] as const);
       },
-      centre: () => undefined,
+      center: () => undefined,
       count: () => 500,
     };
     const scans = new ScanIndexes(reader, 'vf', { float: 'float32' });
@@ -176,12 +176,12 @@ describe('in-memory scans follow other connections through the change log', () =
   });
 
   it('re-centring binary codes makes every reader reload (all codes changed)', () => {
-    const writer = open('centre.db', undefined, true);
+    const writer = open('center.db', undefined, true);
     writer.ensureGeneration('b', { model: 'm', dimensions: D }, 'active', {
       quantization: 'binary',
     });
     for (let i = 1; i <= 40; i++) save(writer, 'b', i, vec(i));
-    const reader = open('centre.db');
+    const reader = open('center.db');
     expect(reader.queryGeneration('b', vec(5), 1)[0]).toMatchObject({ doc: 5 });
     writer.recenter('b');
     expect(reader.queryGeneration('b', vec(5), 1)[0]).toMatchObject({ doc: 5 });

@@ -15,7 +15,7 @@ export interface MemoryViews {
  * Writes one row's code at byte `at`, zero-padded to `stride` elements
  * (floats for float32, bytes otherwise), from `src[from, from + d)`:
  * float32 the unit vector; int8 the unit vector scaled so its largest
- * component is ±127; binary the sign bits around `centre`. Returns the
+ * component is ±127; binary the sign bits around `center`. Returns the
  * int8 row's factor (1 / its scale, so a dot product × factor ranks by
  * cosine), else 0.
  */
@@ -27,11 +27,11 @@ export function encodeRow(
   src: Float32Array,
   from: number,
   d: number,
-  centre: Float32Array | undefined,
+  center: Float32Array | undefined,
 ): number {
   if (kind === 'binary') {
     m.u8.fill(0, at, at + stride);
-    m.u8.set(quantize('binary', src.subarray(from, from + d), centre), at);
+    m.u8.set(quantize('binary', src.subarray(from, from + d), center), at);
     return 0;
   }
   let nn = 0;
@@ -59,7 +59,7 @@ export function encodeRow(
 /**
  * Writes the query at byte `at` in the kernel's form for `kind` (`stride`
  * elements: f32, int16 scaled to the widest range whose sums stay within
- * i32, or the binary code around `centre`); returns its norm.
+ * i32, or the binary code around `center`); returns its norm.
  */
 export function writeQuery(
   kind: Exclude<ScanKind, 'sqlite-vec'>,
@@ -67,7 +67,7 @@ export function writeQuery(
   at: number,
   stride: number,
   query: Float32Array,
-  centre: Float32Array | undefined,
+  center: Float32Array | undefined,
 ): number {
   const d = query.length;
   let nn = 0;
@@ -89,7 +89,7 @@ export function writeQuery(
   } else {
     const q = new Uint8Array(buf, at, stride);
     q.fill(0);
-    q.set(quantize('binary', query, centre));
+    q.set(quantize('binary', query, center));
   }
   return Math.sqrt(nn);
 }

@@ -12,7 +12,7 @@
  * - `float32`: every vector in memory, exact dot products (SIMD);
  * - `int8`: one byte per dimension in memory, then the best candidates
  *   rescored exactly from the stored float vectors;
- * - `binary`: one bit per dimension (signs around the generation's centre)
+ * - `binary`: one bit per dimension (signs around the generation's center)
  *   in memory, Hamming distance, then rescored the same way;
  * - `sqlite-vec`: nothing in memory; sqlite-vec's KNN over the vec0 table.
  */

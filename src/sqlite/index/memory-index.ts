@@ -24,8 +24,8 @@ export interface MemoryIndexOptions {
   dimensions: number;
   /** The stored float vectors, read to rescore a quantized index's candidates. */
   source: VectorSource;
-  /** A binary index's centre: bit i is set when component i is above it (default 0). */
-  centre?: Float32Array;
+  /** A binary index's center: bit i is set when component i is above it (default 0). */
+  center?: Float32Array;
   /**
    * A quantized index ranks this many times `k` rows by its codes before
    * rescoring them exactly and keeping `k`. Default 1.
@@ -62,7 +62,7 @@ interface Scan {
  * scale kept per row (a per-generation scale would have to be fixed before
  * the data is known, and a later vector with a larger component would
  * clip); the query is held as int16 for more precision at no cost in the
- * kernel. `binary` rows are the sign bits around the centre, as
+ * kernel. `binary` rows are the sign bits around the center, as
  * `quantize('binary')` makes them.
  *
  * Rows are kept dense: removing one moves the last row into its slot.
@@ -75,7 +75,7 @@ export class MemoryIndex implements GenerationIndex {
   readonly #rowBytes: number;
   readonly #queryBytes: number;
   readonly #source: VectorSource;
-  readonly #centre: Float32Array | undefined;
+  readonly #center: Float32Array | undefined;
   readonly #rescoreFactor: number;
   #memory: WasmMemory;
   #kernels: ScanKernels;
@@ -94,7 +94,7 @@ export class MemoryIndex implements GenerationIndex {
     this.kind = kind;
     this.#d = d;
     this.#source = options.source;
-    this.#centre = options.centre;
+    this.#center = options.center;
     this.#rescoreFactor = Math.max(1, options.rescoreFactor ?? 1);
     if (kind === 'float32') {
       this.#stride = Math.ceil(d / 4) * 4;
@@ -223,7 +223,7 @@ export class MemoryIndex implements GenerationIndex {
         vectors,
         i * this.#d,
         this.#d,
-        this.#centre,
+        this.#center,
       );
       if (this.kind === 'int8') this.#factors[slot] = factor;
     }
@@ -330,7 +330,7 @@ export class MemoryIndex implements GenerationIndex {
       QUERY_AT,
       this.#stride,
       query,
-      this.#centre,
+      this.#center,
     );
     const buf = this.#memory.buffer;
     const scoresAt = this.#scoresAt();

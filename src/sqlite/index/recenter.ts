@@ -5,9 +5,9 @@ import { f32, type GenRow, type SqliteContext } from '../sqlite-context.js';
 const RECENTER_BATCH = 5000;
 
 /**
- * Re-centres a binary generation's codes on the mean of its vectors (see
+ * Re-centers a binary generation's codes on the mean of its vectors (see
  * `SqliteStore.recenter`): the mean is computed page by page, the new
- * centre is published in one short transaction, and the stored codes are
+ * center is published in one short transaction, and the stored codes are
  * rewritten in transactions of `RECENTER_BATCH` rows, each followed by a
  * pause half as long as it held the lock, so a waiting writer gets its
  * turn. Returns the number of codes rewritten (0 for other generations).
@@ -35,8 +35,8 @@ export function recenter(c: SqliteContext, g: GenRow): number {
     after = rows.at(-1)![0];
   }
   if (n === 0) return 0;
-  const centre = Float32Array.from(sum, (x) => x / n);
-  const blob = f32(centre);
+  const center = Float32Array.from(sum, (x) => x / n);
+  const blob = f32(center);
   // Publishing resets the change log (every reader reloads); trim it
   // first in short steps so the publishing transaction stays short.
   c.scans.log.trimInSteps(g.id);
@@ -48,8 +48,8 @@ export function recenter(c: SqliteContext, g: GenRow): number {
     })
     .immediate();
   // Codes rewritten inside SQLite when sqlite-vec can (its sign bits are
-  // ours: bit i of byte i / 8 set when v[i] − centre[i] > 0, i.e. v[i] >
-  // centre[i]; it needs a multiple of 8 dimensions): one statement per
+  // ours: bit i of byte i / 8 set when v[i] − center[i] > 0, i.e. v[i] >
+  // center[i]; it needs a multiple of 8 dimensions): one statement per
   // batch instead of a read and an UPDATE per row through JavaScript.
   const inSql = g.dimensions % 8 === 0;
   const update = c.stmt(
@@ -66,25 +66,25 @@ export function recenter(c: SqliteContext, g: GenRow): number {
   const rewrite = c.stmt(
     { name: 'recenterCodes', gen: g.id },
     () =>
-      `UPDATE ${t.vec(g.id)} AS c SET embedding = vec_quantize_binary(vec_sub(f.v, @centre))
+      `UPDATE ${t.vec(g.id)} AS c SET embedding = vec_quantize_binary(vec_sub(f.v, @center))
        FROM ${t.full(g.id)} AS f WHERE f.id = c.id AND c.id > @after AND c.id <= @upto`,
   );
   const current = c.stmt('centreOf', () => `SELECT centre FROM ${t.gens} WHERE id = ?`).pluck();
   let after = -1;
   let rewritten = 0;
   const batch = c.db.transaction((): number => {
-    // Another recenter published another centre: it rewrites every code.
+    // Another recenter published another center: it rewrites every code.
     const now = current.get(g.id) as Buffer | null;
     if (!now?.equals(blob)) return -1;
     let done: number;
     if (inSql) {
       const [count, upto] = range.get(after, RECENTER_BATCH) as [number, number | null];
-      if (count > 0) rewrite.run({ centre: blob, after, upto });
+      if (count > 0) rewrite.run({ center: blob, after, upto });
       done = count;
       if (upto !== null) after = upto;
     } else {
       const rows = page.all(after, RECENTER_BATCH) as [number, Buffer][];
-      for (const [id, v] of rows) update.run(quantize('binary', floats(v), centre), id);
+      for (const [id, v] of rows) update.run(quantize('binary', floats(v), center), id);
       done = rows.length;
       if (done > 0) after = rows.at(-1)![0];
     }

@@ -39,9 +39,9 @@ export interface IndexedGeneration {
   quantization: 'binary' | 'int8' | null;
 }
 
-/** Where a generation's vectors are read from, with its binary centre as of the same read. */
+/** Where a generation's vectors are read from, with its binary center as of the same read. */
 export interface GenerationSource extends VectorSource {
-  centre(): Float32Array | undefined;
+  center(): Float32Array | undefined;
   /** Rows the generation holds now. */
   count(): number;
 }
@@ -147,7 +147,7 @@ export class ScanIndexes {
         kind,
         dimensions: g.dimensions,
         source,
-        centre: source.centre(),
+        center: source.center(),
         rescoreFactor: g.quantization ? 1 : INT8_RESCORE,
         maxRows: Math.max(Math.ceil(rows * 1.5), rows + 65536),
       });

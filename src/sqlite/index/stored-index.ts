@@ -18,7 +18,7 @@ import { packRows, readVec0Chunks, readVec0Rows } from './vec0-rows.js';
  * - no quantization: a cosine vec0 table of float32 vectors;
  * - `int8`: a cosine vec0 table of int8 codes, plus the float32 vectors in a
  *   plain table beside it (candidates are rescored from those);
- * - `binary`: a plain table of sign-bit codes around the generation's centre,
+ * - `binary`: a plain table of sign-bit codes around the generation's center,
  *   plus the float32 vectors beside it.
  * Every write is recorded in the change log, so the in-memory indexes
  * (`ScanIndexes`) follow.
@@ -70,8 +70,8 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
   /** Marks every in-memory copy of `g`'s binary codes (in any process) out of date. */
   const bumpWrites = () =>
     c.stmt('bumpWrites', () => `UPDATE ${c.t.gens} SET writes = writes + 1 WHERE id = ?`).run(g.id);
-  /** The centre as of this transaction (another process may have re-centred since `g` was read). */
-  const centre = (): Float32Array | undefined => {
+  /** The center as of this transaction (another process may have re-centered since `g` was read). */
+  const center = (): Float32Array | undefined => {
     const blob = c
       .stmt('centreOf', () => `SELECT centre FROM ${c.t.gens} WHERE id = ?`)
       .pluck()
@@ -126,8 +126,8 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
       if (!q) {
         write(vec, 'rowid, embedding', code, (i) => f32(rows[i]![1]));
       } else {
-        // A binary generation's centre and write count: read and bumped once per call.
-        const mid = q === 'binary' ? centre() : undefined;
+        // A binary generation's center and write count: read and bumped once per call.
+        const mid = q === 'binary' ? center() : undefined;
         if (q === 'binary') bumpWrites();
         write(vec, 'rowid, embedding', code, (i) => quantize(q, rows[i]![1], mid));
         write(full, 'id, v', '?', (i) => f32(rows[i]![1]));
@@ -191,7 +191,7 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
               .all(JSON.stringify(ids)),
           );
         },
-        centre,
+        center,
         count: () => c.chunkCount(g),
       };
     },
