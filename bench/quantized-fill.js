@@ -4,7 +4,8 @@
 // centered by the fill that completes it), with a zero-cost encoder
 // (precomputed vectors), against the same vectors bulk-inserted into a bare
 // vec0 table of that type (int8[d] via vec_quantize_int8, bit[d] via
-// vec_quantize_binary) in one transaction. Recall@10 of the filled
+// vec_quantize_binary) in one transaction. A float generation against a
+// bare float[d] insert is measured beside, for scale. Recall@10 of the filled
 // generation (queryGeneration vs an exact scan) is printed beside, so a
 // faster fill is seen not to cost search quality.
 // Run alone: node bench/quantized-fill.js [--quick] [--n=100000]
@@ -71,9 +72,12 @@ function truth(flat, n, queries) {
 async function once(flat, n, quantization, work, tag, queries) {
   const db = docsDb(join(work, `qfill-${quantization}-${tag}.db`), n);
   const store = SqliteStore.open(db, SCHEMA);
-  store.ensureGeneration('q', { model: 'precomputed', dimensions: DIMS }, 'building', {
-    quantization,
-  });
+  store.ensureGeneration(
+    'q',
+    { model: 'precomputed', dimensions: DIMS },
+    'building',
+    quantization === 'float' ? {} : { quantization },
+  );
   const encode = async (texts) => texts.map((t) => vectorOf(flat, Number(t.split(' ')[1]) - 1));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -94,10 +98,11 @@ async function once(flat, n, quantization, work, tag, queries) {
   }
   db.close();
   const bare = openDatabase(join(work, `qbare-${quantization}-${tag}.db`));
-  const [type, fn] =
-    quantization === 'int8'
-      ? [`int8[${DIMS}] distance_metric=cosine`, "vec_quantize_int8(?, 'unit')"]
-      : [`bit[${DIMS}]`, 'vec_quantize_binary(?)'];
+  const [type, fn] = {
+    int8: [`int8[${DIMS}] distance_metric=cosine`, "vec_quantize_int8(?, 'unit')"],
+    binary: [`bit[${DIMS}]`, 'vec_quantize_binary(?)'],
+    float: [`float[${DIMS}] distance_metric=cosine`, '?'],
+  }[quantization];
   bare.exec(`CREATE VIRTUAL TABLE v USING vec0(embedding ${type})`);
   const ins = bare.prepare(`INSERT INTO v (rowid, embedding) VALUES (?, ${fn})`);
   const cpu1 = process.cpuUsage();
@@ -122,7 +127,8 @@ export async function benchQuantizedFill({ quick, row, n = quick ? 20_000 : 100_
     const flat = clusteredVectors(n, DIMS, clusters, rng(21));
     const qflat = clusteredVectors(QUERIES, DIMS, clusters, rng(21), 0.05, rng(22));
     const queries = Array.from({ length: QUERIES }, (_, i) => vectorOf(qflat, i));
-    for (const quantization of ['int8', 'binary']) {
+    // A float generation too, for scale: what the same fill costs unquantized.
+    for (const quantization of ['int8', 'binary', 'float']) {
       console.error(`  [${quantization}] warm-up, then ${n} documents`);
       await once(flat, 4096, quantization, work, 'warm');
       const { oursMs, bareMs, oursCpu, bareCpu, recall } = await once(
@@ -134,7 +140,7 @@ export async function benchQuantizedFill({ quick, row, n = quick ? 20_000 : 100_
         queries,
       );
       row(
-        `fill a new ${quantization} generation docs/s (store vs bare vec0 ${quantization === 'int8' ? 'int8' : 'bit'} insert)`,
+        `fill a new ${quantization} generation docs/s (store vs bare vec0 ${quantization === 'binary' ? 'bit' : quantization} insert)`,
         (n * 1000) / oursMs,
         (n * 1000) / bareMs,
         'docs/s',
