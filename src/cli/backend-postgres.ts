@@ -1,4 +1,4 @@
-import type { Backend, CliStore } from './backends.js';
+import type { Backend } from './backends.js';
 import { CliError, EXIT } from './errors.js';
 import { redactConnectionString } from './redact.js';
 
@@ -38,15 +38,17 @@ export async function postgresBackend(url: string): Promise<Backend> {
         params,
       );
     },
-    openStore: async (cfg, opts = {}) =>
-      (await PgStore.open(pool, {
+    openStore: async (cfg, opts = {}) => ({
+      kind: 'postgres',
+      store: await PgStore.open(pool, {
         ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
         docsTable: cfg.table,
         idColumn: cfg.id,
         contentColumn: cfg.content,
         vectorsPrefix: cfg.prefix,
         ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
-      })) as unknown as CliStore,
+      }),
+    }),
     columns: async (table) =>
       (
         await run(

@@ -34,8 +34,9 @@ export function sqliteBackend(path: string, create: boolean): Backend {
     kind: 'sqlite',
     sqlite: db,
     query,
-    openStore: async (cfg, opts = {}) =>
-      SqliteStore.open(db, {
+    openStore: async (cfg, opts = {}) => ({
+      kind: 'sqlite',
+      store: SqliteStore.open(db, {
         ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
         ...(opts.oneQuery ? { scan: { float: 'sqlite-vec' } } : {}),
         docsTable: cfg.table,
@@ -44,6 +45,7 @@ export function sqliteBackend(path: string, create: boolean): Backend {
         vectorsPrefix: cfg.prefix,
         ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
       }),
+    }),
     columns: async (table) =>
       (await query('SELECT name FROM pragma_table_info(?)', [table])).map((r) => String(r.name)),
     // Virtual tables first: dropping one drops its shadow tables with it.

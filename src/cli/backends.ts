@@ -1,16 +1,14 @@
 import type Database from 'better-sqlite3';
 import { validateIdentifier } from '../core/identifier.js';
-import type { Awaitable, Generation, LifecycleStore } from '../core/index.js';
+import type { LifecycleStore } from '../core/index.js';
+import type { PgStore } from '../postgres/index.js';
 import {
   type ColumnValue,
   POSTGRES,
   SQLITE,
   equalityFilter as sharedEqualityFilter,
 } from '../sql/index.js';
-import type {
-  SqliteGenerationOptions as GenerationOptions,
-  SqliteGenerationInfo,
-} from '../sqlite/index.js';
+import type { SqliteGenerationOptions, SqliteStore } from '../sqlite/index.js';
 import { sqliteBackend } from './backend-sqlite.js';
 import { CliError, EXIT } from './errors.js';
 import type { TableConfig } from './settings.js';
@@ -22,45 +20,21 @@ export interface CliFilter {
   where: string;
   params?: readonly (string | number | null)[];
 }
-/** The store the command line drives: the lifecycle contract plus storage statistics. */
-export type CliStore = Omit<
-  LifecycleStore<CliKey, string, CliFilter, GenerationOptions>,
-  'stats' | 'generations' | 'ensureGeneration'
-> & {
-  /** Both backends' generations; the index facts are SQLite's (absent on PostgreSQL). */
-  generations(): Awaitable<SqliteGenerationInfo[]>;
-  stats(gen: string): Awaitable<{
-    chunks: number;
-    /** Chunks the encoder rejected in documents embedded without them. */
-    skippedChunks?: number;
-    vectorBytes: number;
-    /** Postgres: the generation's ANN index (`hnsw`, or why there is none yet). */
-    index?: string;
-    indexBytes?: number;
-    /** How searches scan the generation and the memory that takes (SQLite). */
-    scan?: { scan: string; residentBytes: number; note?: string };
-  }>;
-  /** Postgres only: progress of an HNSW index build (at the end of a fill, or at activate). */
-  onIndexProgress?:
-    | ((p: { generation: string; phase: string; done: number; total: number }) => void)
-    | undefined;
-  /** Postgres only: the change trigger followers LISTEN to. */
-  installTrigger?(): Promise<{ channel: string }>;
-  uninstallTrigger?(): Promise<void>;
-  /** SQLite only: moves a renamed document's vectors to its new key. */
-  moveVectors?(from: CliKey, to: CliKey): void;
-  /** SQLite only: centers a binary generation's codes on its mean. */
-  recenter?(gen: string): Awaitable<number>;
-  /** SQLite only: gives back this process's leases (when it leases). */
-  releaseLeases?(): Awaitable<number>;
-  /** SQLite takes index options (quantization); Postgres has none and is refused before it is called with them. */
-  ensureGeneration(
-    gen: string,
-    generation: Generation,
-    state?: 'building' | 'active',
-    options?: GenerationOptions,
-  ): Awaitable<SqliteGenerationInfo>;
-};
+/**
+ * The store every command drives: the core lifecycle contract, as both
+ * backends implement it. Index options (`--quantization`, `--oversample`)
+ * are SQLite's; a Postgres workspace refuses them before the store sees them.
+ */
+export type CliStore = LifecycleStore<CliKey, string, CliFilter, SqliteGenerationOptions>;
+
+/**
+ * The store with its backend, for what only one backend has: SQLite's
+ * index facts, renamed files' vectors and leases; Postgres' change trigger,
+ * HNSW index and its build progress.
+ */
+export type BackendStore =
+  | { readonly kind: 'sqlite'; readonly store: SqliteStore }
+  | { readonly kind: 'postgres'; readonly store: PgStore };
 
 /** How a store is opened: leasing scanned documents, or tuned for one query. */
 export interface OpenStoreOptions {
@@ -81,7 +55,7 @@ export interface Backend {
   readonly kind: 'sqlite' | 'postgres';
   /** Runs one statement with `?` placeholders; returns the rows it reads. */
   query(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>;
-  openStore(cfg: TableConfig, opts?: OpenStoreOptions): Promise<CliStore>;
+  openStore(cfg: TableConfig, opts?: OpenStoreOptions): Promise<BackendStore>;
   /** The column names of a table (`schema.table` on Postgres). */
   columns(table: string): Promise<string[]>;
   /** The tables of the database (of `schema` on Postgres), in the order they can be dropped. */

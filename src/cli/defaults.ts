@@ -1,9 +1,12 @@
+import { DEFAULTS } from '../core/index.js';
+
 /**
  * Every default of the command line, in one table: the flags' parsers, the
  * commands and the --help texts all read it here, so a default is never
  * written twice (the CLI once encoded 64 texts per call in one place and
- * said another number elsewhere). The library's own defaults (batch size,
- * search limit, query deadline, chunk length) are the core's `DEFAULTS`.
+ * said another number elsewhere). What the CLI shares with the library
+ * (batch size, concurrency, search limit, query deadline, chunk length) is
+ * the core's `DEFAULTS`, not a copy.
  */
 export const CLI_DEFAULTS = Object.freeze({
   /** `--db`: the database every command opens. */
@@ -11,17 +14,17 @@ export const CLI_DEFAULTS = Object.freeze({
   /** `--vectors-prefix`: the prefix of the vector tables (and the settings slot of older databases). */
   vectorsPrefix: 'vecfill',
   /** `--batch-size`: texts per encode call. */
-  batchSize: 64,
+  batchSize: DEFAULTS.batchSize,
   /** `--concurrency`: encode calls in flight. */
-  concurrency: 1,
+  concurrency: DEFAULTS.concurrency,
   /** Documents each fill scan reads. */
   scanBatch: 256,
   /** `--max-chars`: longest chunk in characters (or the model's window when smaller). */
-  maxChars: 1000,
+  maxChars: DEFAULTS.maxChars,
   /** `--overlap`: characters one chunk repeats from the previous. */
   overlap: 0,
   /** `search --limit`: results shown. */
-  limit: 10,
+  limit: DEFAULTS.limit,
   /** `search --limit` at most: the candidate count, so no --limit asks for more. */
   maxLimit: 100,
   /**
@@ -31,7 +34,7 @@ export const CLI_DEFAULTS = Object.freeze({
    */
   searchCandidates: 100,
   /** `--query-timeout`: milliseconds each generation's query encoding may take. */
-  queryTimeoutMs: 3000,
+  queryTimeoutMs: DEFAULTS.queryTimeoutMs,
   /** `--weighting` of the offline word vectors. */
   weighting: 'sif',
   /** `--model` of `--encoder transformers`. */

@@ -6,6 +6,7 @@
  * with `--id`) are checked where the flags are used.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { positiveInteger } from '../core/defaults.js';
 import { TRANSFORMERS_DTYPES, type TransformersDtype } from '../encoders/index.js';
 import { CLI_DEFAULTS as D } from './defaults.js';
 
@@ -37,9 +38,19 @@ export function oneOf<T extends string>(
   };
 }
 
-/** `--batch-size` and `--concurrency` (and any other count) as positive whole numbers. */
-const positive = (flag: string, what = 'a positive whole number') =>
-  numberFlag(() => `${flag} must be ${what}`, { min: 1 });
+/**
+ * A parser for a count (a positive whole number), checked by the core's one
+ * `positiveInteger`, or commander's usage error saying `message`.
+ */
+export function positiveFlag(message: (value: string) => string): (value: string) => number {
+  return (value) => {
+    try {
+      return positiveInteger(Number(value), 'value');
+    } catch {
+      throw new InvalidArgumentError(message(value));
+    }
+  };
+}
 
 /** `--db`, `--vectors-prefix` and `--json`: every command that opens a database takes them. */
 export function withCommon(cmd: Command): Command {
@@ -119,7 +130,7 @@ export function withEncoder(cmd: Command): Command {
     )
     .addOption(
       opt('--dimensions <n>', 'vector length to request from the endpoint', G_OPENAI).argParser(
-        numberFlag((v) => `--dimensions must be a positive integer, got ${v}`, { min: 1 }),
+        positiveFlag((v) => `--dimensions must be a positive integer, got ${v}`),
       ),
     )
     .addOption(
@@ -157,11 +168,16 @@ export function withTuning(cmd: Command): Command {
           'plain (default) or markdown: sections under their headings, the heading path ("Guide › Install › Linux") prepended to the embedded text, not the stored passage',
         ).choices(['plain', 'markdown']),
       )
-      .option('--batch-size <n>', 'texts per encode call', positive('--batch-size'), D.batchSize)
+      .option(
+        '--batch-size <n>',
+        'texts per encode call',
+        positiveFlag(() => '--batch-size must be a positive whole number'),
+        D.batchSize,
+      )
       .option(
         '--concurrency <n>',
         'encode calls in flight',
-        positive('--concurrency'),
+        positiveFlag(() => '--concurrency must be a positive whole number'),
         D.concurrency,
       ),
   );
@@ -179,7 +195,7 @@ export function withIndexOptions(cmd: Command): Command {
     .option(
       '--oversample <n>',
       'candidates rescored per result of a quantized generation (binary 40, int8 4)',
-      numberFlag((v) => `--oversample must be a positive integer, got ${v}`, { min: 1 }),
+      positiveFlag((v) => `--oversample must be a positive integer, got ${v}`),
     );
 }
 
@@ -205,9 +221,7 @@ export function withFolderRules(cmd: Command): Command {
     .option(
       '--max-bytes <n>',
       `skip files larger than this (default ${D.maxBytes}, ${D.maxBytes / 1024 / 1024} MiB)`,
-      numberFlag((v) => `--max-bytes must be a positive whole number of bytes, got ${v}`, {
-        min: 1,
-      }),
+      positiveFlag((v) => `--max-bytes must be a positive whole number of bytes, got ${v}`),
     )
     .option(
       '--verbose',

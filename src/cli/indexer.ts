@@ -151,7 +151,10 @@ export async function indexFolder(
 
   const existing = files.hashes();
   const seen = new Set<string>();
-  const store = await ws.store();
+  const backend = await ws.backendStore();
+  const store = backend.store;
+  // SQLite (the only backend `index` runs on) moves a renamed file's vectors.
+  const mover = backend.kind === 'sqlite' ? backend.store : undefined;
   const removed: string[] = [];
   /** New paths by content hash, for telling a move from a delete plus an add. */
   const addedByHash = new Map<string, string[]>();
@@ -200,9 +203,9 @@ export async function indexFolder(
       if (unlisted.some((dir) => path.startsWith(dir))) continue;
       files.remove(path);
       const to = addedByHash.get(hash)?.shift();
-      if (to !== undefined && store.moveVectors) {
+      if (to !== undefined && mover) {
         // A rename: the content hash is the revision, so the vectors stay valid under the new path.
-        store.moveVectors(path, to);
+        mover.moveVectors(path, to);
         result.added--;
         result.moved++;
         continue;

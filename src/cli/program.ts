@@ -21,6 +21,7 @@ import type { Context } from './context.js';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import {
   numberFlag,
+  positiveFlag,
   withCommon,
   withEncoder,
   withFolderRules,
@@ -189,9 +190,7 @@ export function buildProgram(runner: CommandRunner, jsonErrors: boolean): Comman
       .option(
         '--query-timeout <ms>',
         "deadline for each generation's query encoding; a generation that misses it is left out",
-        numberFlag((v) => `--query-timeout must be a positive number of milliseconds, got ${v}`, {
-          min: 1,
-        }),
+        positiveFlag((v) => `--query-timeout must be a positive number of milliseconds, got ${v}`),
         D.queryTimeoutMs,
       )
       .option(

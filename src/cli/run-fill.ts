@@ -36,12 +36,14 @@ export async function fillGeneration(
     retrySkipped?: boolean;
   } = {},
 ): Promise<FillRun> {
-  const store = await ws.store();
+  const backend = await ws.backendStore();
+  const store = backend.store;
   const encoder = await ws.encoderFor(gen);
   const { backlog } = await store.coverage(gen);
   const reporter = opts.quiet ? undefined : new ProgressReporter(`fill ${gen}`, backlog);
   // Postgres builds a new generation's index when the fill completes it: show that too.
-  if (!opts.quiet && 'onIndexProgress' in store) store.onIndexProgress = indexProgressPrinter();
+  if (!opts.quiet && backend.kind === 'postgres')
+    backend.store.onIndexProgress = indexProgressPrinter();
   const skippedDocs: FillRun['skippedDocs'] = [];
   const started = Date.now();
   try {
@@ -86,7 +88,7 @@ export async function fillGeneration(
     reporter?.finish();
     // Leases of documents this run did not finish (Ctrl-C, an error): free
     // them now, so another filler or a rerun takes them at once.
-    await store.releaseLeases?.();
+    if (backend.kind === 'sqlite') backend.store.releaseLeases();
   }
 }
 

@@ -5,6 +5,7 @@ import type { Encoder } from '../encoders/index.js';
 import type { SqliteGenerationOptions as GenerationOptions } from '../sqlite/index.js';
 import {
   type Backend,
+  type BackendStore,
   type CliFilter,
   type CliKey,
   type CliStore,
@@ -47,7 +48,7 @@ export class Workspace {
   readonly #settings: Settings;
   readonly #log: EncoderLog;
   readonly #encoders = new Map<string, Promise<Encoder>>();
-  #store: CliStore | undefined;
+  #store: BackendStore | undefined;
   #leaseMs: number | undefined;
   #oneQuery = false;
 
@@ -153,7 +154,7 @@ export class Workspace {
     // Open the store over the new settings before saving them: a missing
     // column or a non-unique id column is refused with nothing saved. It
     // leases like the store `store()` opens (two `index` runs share the work).
-    let store: CliStore;
+    let store: BackendStore;
     try {
       store = await this.#backend.openStore(cfg, {
         leaseMs: this.#leaseMs,
@@ -198,9 +199,11 @@ export class Workspace {
     await this.#settings.slot();
     const dropped: string[] = [];
     if (dropVectors) {
-      if (this.kind === 'postgres') {
+      const b =
+        this.kind === 'postgres' ? await this.backendStore().catch(() => undefined) : undefined;
+      if (b?.kind === 'postgres') {
         try {
-          await (await this.store()).uninstallTrigger?.();
+          await b.store.uninstallTrigger();
         } catch {
           // the documents table may be gone; nothing to uninstall then
         }
@@ -232,8 +235,13 @@ export class Workspace {
     this.#store = undefined;
   }
 
-  /** The store over the configured table. */
+  /** The store over the configured table: the core contract every command uses. */
   async store(): Promise<CliStore> {
+    return (await this.backendStore()).store;
+  }
+
+  /** The store with its backend, for the features only one backend has (see {@link BackendStore}). */
+  async backendStore(): Promise<BackendStore> {
     if (this.#store) return this.#store;
     const cfg = await this.tableConfig();
     if (!cfg) {

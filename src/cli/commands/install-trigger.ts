@@ -18,10 +18,11 @@ export async function installTriggerCommand(
       EXIT.usage,
     );
   }
-  const store = await ws.store();
+  const backend = await ws.backendStore();
   const cfg = (await ws.tableConfig())!;
-  if (!store.installTrigger || !store.uninstallTrigger)
+  if (backend.kind !== 'postgres')
     throw new CliError('this store has no change trigger', EXIT.usage);
+  const store = backend.store;
   try {
     if (flags.uninstall) {
       await store.uninstallTrigger();

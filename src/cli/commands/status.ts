@@ -1,4 +1,5 @@
-import type { SkipReason } from '../../core/index.js';
+import type { GenerationInfo, GenerationStats, SkipReason } from '../../core/index.js';
+import type { ScanStatus } from '../../sqlite/index.js';
 import { type Context, emit } from '../context.js';
 import { formatBytes, table } from '../output.js';
 import type { Workspace } from '../workspace.js';
@@ -32,15 +33,19 @@ interface GenerationStatus {
 
 /** Every generation with its model, dimensions, fingerprint, state, coverage and storage. */
 export async function statusCommand(ws: Workspace, ctx: Context): Promise<number> {
-  const store = await ws.store();
+  const { store } = await ws.backendStore();
   const cfg = (await ws.tableConfig())!;
   const gens: GenerationStatus[] = [];
-  for (const g of await store.generations()) {
+  // Each backend adds its own facts to the core's: SQLite its quantized
+  // index and how searches scan it, Postgres its HNSW index.
+  const infos: (GenerationInfo<string> & { quantization?: string; oversample?: number })[] =
+    await store.generations();
+  for (const g of infos) {
     // A reclaimed generation has no vectors and will never be filled: no backlog to show.
     const coverage = g.reclaimed
       ? { embedded: 0, skipped: 0, backlog: 0 }
       : await store.coverage(g.key);
-    const stats = await store.stats(g.key);
+    const stats: GenerationStats & { index?: string; scan?: ScanStatus } = await store.stats(g.key);
     gens.push({
       generation: g.key,
       state: g.reclaimed ? 'reclaimed' : g.state,
