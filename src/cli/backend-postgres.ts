@@ -1,6 +1,7 @@
 import type { Backend } from './backends.js';
 import { CliError, EXIT } from './errors.js';
 import { redactConnectionString } from './redact.js';
+import { schemaOf } from './settings.js';
 
 /** A PostgreSQL database with pgvector, reached with the `pg` package (loaded only for a postgres:// URL). */
 export async function postgresBackend(url: string): Promise<Backend> {
@@ -40,14 +41,7 @@ export async function postgresBackend(url: string): Promise<Backend> {
     },
     openStore: async (cfg, opts = {}) => ({
       kind: 'postgres',
-      store: await PgStore.open(pool, {
-        ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
-        docsTable: cfg.table,
-        idColumn: cfg.id,
-        contentColumn: cfg.content,
-        vectorsPrefix: cfg.prefix,
-        ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
-      }),
+      store: await PgStore.open(pool, schemaOf(cfg, opts)),
     }),
     columns: async (table) =>
       (

@@ -4,6 +4,7 @@ import { openDatabase, SqliteStore } from '../sqlite/index.js';
 import type { Backend } from './backends.js';
 import { CliError, EXIT } from './errors.js';
 import { redactConnectionString } from './redact.js';
+import { schemaOf } from './settings.js';
 
 /** A SQLite file (refused when missing unless `create`), with sqlite-vec loaded. */
 export function sqliteBackend(path: string, create: boolean): Backend {
@@ -37,13 +38,8 @@ export function sqliteBackend(path: string, create: boolean): Backend {
     openStore: async (cfg, opts = {}) => ({
       kind: 'sqlite',
       store: SqliteStore.open(db, {
-        ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+        ...schemaOf(cfg, opts),
         ...(opts.oneQuery ? { scan: { float: 'sqlite-vec' } } : {}),
-        docsTable: cfg.table,
-        idColumn: cfg.id,
-        contentColumn: cfg.content,
-        vectorsPrefix: cfg.prefix,
-        ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
       }),
     }),
     columns: async (table) =>

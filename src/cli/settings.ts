@@ -1,4 +1,5 @@
-import type { Backend } from './backends.js';
+import type { BaseSchema } from '../sql/index.js';
+import type { Backend, OpenStoreOptions } from './backends.js';
 import { CLI_DEFAULTS as D } from './defaults.js';
 import type { EncoderSettings } from './encoder-settings.js';
 import { CliError, EXIT } from './errors.js';
@@ -10,6 +11,18 @@ export interface TableConfig {
   content: string;
   revision?: string;
   prefix: string;
+}
+
+/** The saved table settings as the schema both stores take (with leases when asked). */
+export function schemaOf(cfg: TableConfig, opts: OpenStoreOptions = {}): BaseSchema {
+  return {
+    ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+    docsTable: cfg.table,
+    idColumn: cfg.id,
+    contentColumn: cfg.content,
+    vectorsPrefix: cfg.prefix,
+    ...(cfg.revision ? { revisionColumn: cfg.revision } : {}),
+  };
 }
 
 /** Everything saved for one table: its settings and each generation's encoder. */
