@@ -17,17 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { fill } from '../dist/core/index.js';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import { clusteredVectors, rng } from './lib.js';
+import { SCHEMA } from './scan.js';
 
 const DIMS = 384;
 const QUERIES = 50;
-const SCHEMA = {
-  docsTable: 'docs',
-  idColumn: 'id',
-  contentColumn: 'content',
-  revisionColumn: 'rev',
-  vectorsPrefix: 'vf',
-  fullText: false,
-};
 
 function docsDb(path, n) {
   const db = openDatabase(path);
@@ -130,7 +123,7 @@ export async function benchQuantizedFill({ quick, row, n = quick ? 20_000 : 100_
     // A float generation too, for scale: what the same fill costs unquantized.
     for (const quantization of ['int8', 'binary', 'float']) {
       console.error(`  [${quantization}] warm-up, then ${n} documents`);
-      await once(flat, 4096, quantization, work, 'warm');
+      await once(flat, Math.min(4096, n), quantization, work, 'warm');
       const { oursMs, bareMs, oursCpu, bareCpu, recall } = await once(
         flat,
         n,

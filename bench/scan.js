@@ -12,7 +12,7 @@ import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import { clusteredVectors, pct, randomUnitVectors, realEmbeddings, rng } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCHEMA = {
+export const SCHEMA = {
   docsTable: 'docs',
   idColumn: 'id',
   contentColumn: 'content',
