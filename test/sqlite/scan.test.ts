@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ChangeLog } from '../../src/sqlite/index/change-log.js';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
 import { readVec0Chunks, readVec0Rows } from '../../src/sqlite/index/vec0-rows.js';
 import {
@@ -157,6 +158,56 @@ describe('in-memory scans follow other connections through the change log', () =
     expect(scans.fresh(g, source)!.size).toBe(499);
     writer.db.close();
     reader.close();
+  });
+
+  it("writes to another generation never trim this generation's log past a current reader", () => {
+    const keep = [ChangeLog.KEEP, ChangeLog.TRIM_EVERY] as const;
+    ChangeLog.KEEP = 40;
+    ChangeLog.TRIM_EVERY = 8;
+    try {
+      const writer = open('trim.db', undefined, true);
+      writer.ensureGeneration('a', { model: 'm', dimensions: D }, 'active');
+      writer.ensureGeneration('b', { model: 'm2', dimensions: D }, 'building');
+      for (let i = 1; i <= 30; i++) save(writer, 'a', i, vec(i));
+      const reader = openDatabase(join(dir, 'trim.db'));
+      const genA = reader.prepare("SELECT id FROM vf_generations WHERE key = 'a'").pluck().get();
+      let loads = 0;
+      const table = `vf_vec_${genA}`;
+      const source: GenerationSource = {
+        all: () => {
+          loads++;
+          return readVec0Chunks(reader, table, D)!;
+        },
+        some: (ids) => readVec0Rows(reader, table, D, ids)!,
+        centre: () => undefined,
+        count: () => 30,
+      };
+      const scans = new ScanIndexes(reader, 'vf', { float: 'float32' });
+      const g = { id: genA as number, dimensions: D, quantization: null };
+      scans.fresh(g, source);
+      expect(loads).toBe(1);
+      // Far more than KEEP entries for generation b, then a few changes to a.
+      const items = Array.from({ length: 200 }, (_, i) => ({
+        doc: (i % 30) + 1,
+        revision: 1,
+        vectors: [{ index: 0, start: 0, end: 1, vector: vec(500 + i) }],
+      }));
+      for (const item of items) writer.saveMany('b', [item]);
+      // Five saves to a (ten entries): the shared sequence passes a trim point.
+      for (let i = 1; i <= 5; i++) save(writer, 'a', i, vec(995 + i));
+      const after = scans.fresh(g, source)!;
+      expect(loads).toBe(1);
+      expect(after.candidates(vec(999), 1)[0]![1]).toBeCloseTo(0, 5);
+      // Past KEEP entries of its own generation, a reader that did not look reloads.
+      for (let round = 0; round < 3; round++)
+        for (let i = 1; i <= 30; i++) save(writer, 'a', i, vec(2000 + round * 100 + i));
+      scans.fresh(g, source);
+      expect(loads).toBe(2);
+      writer.db.close();
+      reader.close();
+    } finally {
+      [ChangeLog.KEEP, ChangeLog.TRIM_EVERY] = keep;
+    }
   });
 
   it('a search in another connection sees new, edited and deleted documents at once', () => {

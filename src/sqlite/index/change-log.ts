@@ -79,8 +79,19 @@ export class ChangeLog {
       seq > 0 &&
       Math.floor(seq / ChangeLog.TRIM_EVERY) !==
         Math.floor((seq - chunks.length) / ChangeLog.TRIM_EVERY)
-    )
-      this.#trim(gen, seq - ChangeLog.KEEP);
+    ) {
+      // Keep the generation's own newest KEEP entries. (The sequence is
+      // shared by every generation: trimming at `seq - KEEP` would raise
+      // this generation's floor past readers that are current whenever
+      // another generation was written a lot — a reload for nothing.)
+      const upTo = this.#stmt(
+        'keepFrom',
+        () => `SELECT seq FROM ${this.#log} WHERE gen = ? ORDER BY seq DESC LIMIT 1 OFFSET ?`,
+      )
+        .pluck()
+        .get(gen, ChangeLog.KEEP) as number | undefined;
+      if (upTo !== undefined) this.#trim(gen, upTo);
+    }
   }
 
   /** Every reader of `gen` reloads (its rows were all rewritten). Call inside the writing transaction. */
