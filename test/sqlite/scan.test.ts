@@ -190,7 +190,7 @@ describe('in-memory scans follow other connections through the change log', () =
       const items = Array.from({ length: 200 }, (_, i) => ({
         doc: (i % 30) + 1,
         revision: 1,
-        vectors: [{ index: 0, start: 0, end: 1, vector: vec(500 + i) }],
+        vectors: [{ chunkIndex: 0, start: 0, end: 1, vector: vec(500 + i) }],
       }));
       for (const item of items) writer.saveMany('b', [item]);
       // Five saves to a (ten entries): the shared sequence passes a trim point.
