@@ -179,7 +179,7 @@ describe('in-memory scans follow other connections through the change log', () =
           return readVec0Chunks(reader, table, D)!;
         },
         some: (ids) => readVec0Rows(reader, table, D, ids)!,
-        centre: () => undefined,
+        center: () => undefined,
         count: () => 30,
       };
       const scans = new ScanIndexes(reader, 'vf', { float: 'float32' });
