@@ -77,6 +77,23 @@ export function readOnly<T>(c: SqliteContext, fn: () => T): T {
   }
 }
 
+/** One search of one generation: what every step of it needs. */
+interface Search {
+  c: SqliteContext;
+  g: GenRow;
+  query: Float32Array;
+  limit: number;
+  /** The caller's filter as `' AND (…)'`, or `''`. */
+  where: string;
+  /** Its parameters, bound before the store's named values. */
+  fp: readonly SqliteValue[];
+}
+
+/** The cache key of a statement of this search (its generation and filter text). */
+function stmtKey(s: Search, name: string) {
+  return { name, gen: s.g.id, filter: s.where };
+}
+
 /**
  * The nearest fresh chunks. The candidates come from the generation's
  * in-memory index, or from sqlite-vec; when stale, deleted or filtered-out
@@ -91,27 +108,22 @@ function vectorRows(
   limit: number,
   filter: SqliteFilter | undefined,
 ): ChunkRow[] {
-  const fp = filter?.params ?? [];
-  const where = filterClause(filter);
+  const s: Search = { c, g, query, limit, where: filterClause(filter), fp: filter?.params ?? [] };
   const stored = storedIndex(c, g);
   const over = stored.oversample;
   const index = c.scans.fresh(g, stored.source());
   // An in-memory index has no window limit; sqlite-vec's KNN has VEC_MAX_K.
   const maxK = index ? Number.MAX_SAFE_INTEGER : VEC_MAX_K;
   let k = Math.min(maxK, Math.max(limit * over, 16));
-  const key = (name: string) => ({ name, gen: g.id, filter: where });
   const exact = () =>
     c
-      .keyStmt(key('exact'), () => exactSql(c, stored.floats, where))
-      .all(...fp, { query: f32(query), gen: g.id, limit }) as ChunkRow[];
+      .keyStmt(stmtKey(s, 'exact'), () => exactSql(c, stored.floats, s.where))
+      .all(...s.fp, { query: f32(query), gen: g.id, limit }) as ChunkRow[];
   if (filter && index?.candidatesWhere) {
     // From memory: one scan, then the rows in score order through the
     // filter in SQL until enough pass; a filter that keeps very few rows
     // is answered by listing them.
-    return (
-      filteredRows(c, g, index, query, where, fp, limit) ??
-      memoryRows(c, g, index, query, where, fp, limit, k)
-    );
+    return filteredRows(s, index) ?? memoryRows(s, index, k);
   }
   if (filter) {
     // Size the search by the filter's selectivity. A KNN reads every
@@ -119,36 +131,32 @@ function vectorRows(
     // rows is cheaper than widening the window round after round
     // (measured at 100k × 384: 1 % of rows, 13 ms vs 381 ms; 10 %, 58 ms
     // vs 161 ms).
-    const share = filterShare(c, where, fp);
+    const share = filterShare(s);
     if (share === 0) return [];
-    if (index && share <= MEMORY_FILTER_SHARE)
-      return memoryRows(c, g, index, query, where, fp, limit, k);
+    if (index && share <= MEMORY_FILTER_SHARE) return memoryRows(s, index, k);
     if (!index && share <= FILTER_SCAN_SHARE) return exact();
     k = Math.min(maxK, Math.max(k, Math.ceil((limit * over) / share)));
   }
   // A binary generation has no KNN table: over the memory cap it is scanned exactly.
   if (!index && stored.knn === 'exact') return exact();
+  if (index || stored.knn === 'candidates') {
+    // Candidates ranked in memory (or by sqlite-vec over int8 codes), joined
+    // back; past sqlite-vec's window the exact scan finishes, as below.
+    const ranked = (n: number) =>
+      index ? index.candidates(query, n) : stored.candidates(query, n);
+    const rows = widen(s, k, ranked, { cap: VEC_MAX_K, maxK });
+    return rows ?? exact();
+  }
   for (;;) {
-    let rows: ChunkRow[];
-    let exhausted: boolean;
-    if (index || stored.knn === 'candidates') {
-      const ranked = index ? index.candidates(query, k) : stored.candidates(query, k);
-      exhausted = ranked.length < k;
-      rows = c
-        .keyStmt(key('rerank'), () => rerankSql(c, where))
-        .all(...fp, { ranked: JSON.stringify(ranked), gen: g.id, limit }) as ChunkRow[];
-    } else {
-      rows = c
-        .keyStmt(key('knn'), () => knnSql(c, g.id, where))
-        .all(...fp, { query: f32(query), k, gen: g.id, limit }) as ChunkRow[];
-      exhausted = rows.length < limit && k >= c.chunkCount(g);
-    }
-    if (rows.length >= limit || exhausted) return rows;
+    const rows = c
+      .keyStmt(stmtKey(s, 'knn'), () => knnSql(c, g.id, s.where))
+      .all(...s.fp, { query: f32(query), k, gen: g.id, limit }) as ChunkRow[];
+    if (rows.length >= limit || k >= c.chunkCount(g)) return rows;
     // The KNN window cannot grow past sqlite-vec's limit: finish with an
     // exact scan over the float vectors, still filtered by the same
     // freshness predicate.
     if (k >= VEC_MAX_K) return exact();
-    k = Math.min(maxK, k * 4);
+    k = Math.min(VEC_MAX_K, k * 4);
   }
 }
 
@@ -158,54 +166,39 @@ function vectorRows(
  * predicate in SQL, a window at a time; null when the filter keeps so few
  * rows that listing them is cheaper.
  */
-function filteredRows(
-  c: SqliteContext,
-  g: GenRow,
-  index: GenerationIndex,
-  query: Float32Array,
-  where: string,
-  fp: readonly SqliteValue[],
-  limit: number,
-): ChunkRow[] | null {
-  const key = (name: string) => ({ name, gen: g.id, filter: where });
-  const check = c.stmt(key('keep'), () => keepSql(c, where)).pluck();
+function filteredRows(s: Search, index: GenerationIndex): ChunkRow[] | null {
+  const check = s.c.stmt(stmtKey(s, 'keep'), () => keepSql(s.c, s.where)).pluck();
   const keep = (ids: readonly number[]) =>
-    new Set(check.all(...fp, { ids: JSON.stringify(ids), gen: g.id }) as number[]);
+    new Set(check.all(...s.fp, { ids: JSON.stringify(ids), gen: s.g.id }) as number[]);
   // Checking a row costs a few microseconds; listing the matching rows
   // costs a pass over the documents table.
   const budget = Math.max(1024, index.size / 32);
   // The rows found already passed the filter and the freshness predicate,
   // so `limit` of them is enough unless a write lands in between.
-  return widen(c, g, where, fp, limit, limit, (k) =>
-    index.candidatesWhere!(query, k, keep, budget),
-  );
+  return widen(s, s.limit, (k) => index.candidatesWhere!(s.query, k, keep, budget));
 }
 
 /**
  * Ranked candidates joined back to fresh, matching rows, the window `k`
- * widening four-fold while rows are missing and candidates remain; null
- * when `ranked` gives up.
+ * widening four-fold (up to `maxK`) while rows are missing and candidates
+ * remain. Null when `ranked` gives up (returns null), or when a window of
+ * `cap` or more still fell short.
  */
 function widen(
-  c: SqliteContext,
-  g: GenRow,
-  where: string,
-  fp: readonly SqliteValue[],
-  limit: number,
+  s: Search,
   k: number,
-  ranked: (k: number) => Candidate[] | null,
+  ranked: (k: number) => readonly Candidate[] | null,
+  limits: { cap: number; maxK: number } = { cap: Infinity, maxK: Infinity },
 ): ChunkRow[] | null {
-  const rerank = c.keyStmt({ name: 'rerank', gen: g.id, filter: where }, () => rerankSql(c, where));
+  const rerank = s.c.keyStmt(stmtKey(s, 'rerank'), () => rerankSql(s.c, s.where));
   for (;;) {
     const found = ranked(k);
     if (!found) return null;
-    const rows = rerank.all(...fp, {
-      ranked: JSON.stringify(found),
-      gen: g.id,
-      limit,
-    }) as ChunkRow[];
-    if (rows.length >= limit || found.length < k) return rows;
-    k *= 4;
+    const values = { ranked: JSON.stringify(found), gen: s.g.id, limit: s.limit };
+    const rows = rerank.all(...s.fp, values) as ChunkRow[];
+    if (rows.length >= s.limit || found.length < k) return rows;
+    if (k >= limits.cap) return null;
+    k = Math.min(limits.maxK, k * 4);
   }
 }
 
@@ -213,31 +206,18 @@ function widen(
  * A filtered search over few rows, from memory: the chunks of the fresh,
  * matching documents (found in SQL, no vector read), scored by the index.
  */
-function memoryRows(
-  c: SqliteContext,
-  g: GenRow,
-  index: GenerationIndex,
-  query: Float32Array,
-  where: string,
-  fp: readonly SqliteValue[],
-  limit: number,
-  k: number,
-): ChunkRow[] {
-  const key = (name: string) => ({ name, gen: g.id, filter: where });
-  const among = c
-    .stmt(key('among'), () => amongSql(c, where))
+function memoryRows(s: Search, index: GenerationIndex, k: number): ChunkRow[] {
+  const among = s.c
+    .stmt(stmtKey(s, 'among'), () => amongSql(s.c, s.where))
     .pluck()
-    .all(...fp, { gen: g.id }) as number[];
-  return widen(c, g, where, fp, limit, k, (n) => index.candidates(query, n, among)) ?? [];
+    .all(...s.fp, { gen: s.g.id }) as number[];
+  return widen(s, k, (n) => index.candidates(s.query, n, among)) ?? [];
 }
 
 /** The share of the documents table a filter keeps (0 to 1). */
-function filterShare(c: SqliteContext, where: string, fp: readonly SqliteValue[]): number {
-  const row = c
-    .stmt({ name: 'share', filter: where }, () => filterShareSql(c, where))
-    .get(...fp) as {
-    kept: number;
-    total: number;
-  };
+function filterShare(s: Search): number {
+  const row = s.c
+    .stmt({ name: 'share', filter: s.where }, () => filterShareSql(s.c, s.where))
+    .get(...s.fp) as { kept: number; total: number };
   return row.total === 0 ? 0 : row.kept / row.total;
 }

@@ -20,6 +20,13 @@ import { queryFullText } from './sqlite-text.js';
 export type { SqliteFilter, SqliteKey, SqliteValue } from './sqlite-context.js';
 export type { SqliteGenerationStats } from './sqlite-lifecycle.js';
 
+/** The contract's types as this store fills them in. */
+type Query = core.QueryOptions<SqliteFilter>;
+type Hits = core.Hit<SqliteKey>[];
+type TextQuery = Omit<Query, 'text' | 'hybrid'>;
+type Vectors = core.ChunkVector[];
+type Rev = core.Revision | undefined;
+
 /**
  * The SQLite store: embeddings of a table you own, kept beside it in the same
  * database, searched in memory (SIMD) or with sqlite-vec.
@@ -106,13 +113,13 @@ export class SqliteStore
   saveVectors(
     gen: string,
     doc: SqliteKey,
-    revision: core.Revision | undefined,
-    vectors: core.ChunkVector[],
-    options: core.SaveOptions = {},
-  ): void {
+    revision: Rev,
+    vectors: Vectors,
+    o: core.SaveOptions = {},
+  ) {
     const item: core.SaveItem<SqliteKey> = { doc, revision, vectors };
-    if (options.skipReason !== undefined) item.skipReason = options.skipReason;
-    if (options.skippedChunks !== undefined) item.skippedChunks = options.skippedChunks;
+    if (o.skipReason !== undefined) item.skipReason = o.skipReason;
+    if (o.skippedChunks !== undefined) item.skippedChunks = o.skippedChunks;
     save.saveOne(this.#c, this.#c.liveGen(gen), item);
   }
 
@@ -162,12 +169,7 @@ export class SqliteStore
    * With `hybrid` and `text`, full-text hits are fused by reciprocal rank.
    * The caller's filter runs with `PRAGMA query_only` on: a search never writes.
    */
-  queryGeneration(
-    gen: string,
-    query: Float32Array,
-    limit: number,
-    opts: core.QueryOptions<SqliteFilter> = {},
-  ): core.Hit<SqliteKey>[] {
+  queryGeneration(gen: string, query: Float32Array, limit: number, opts: Query = {}): Hits {
     return queryGeneration(this.#c, gen, query, limit, opts);
   }
 
@@ -178,12 +180,7 @@ export class SqliteStore
    * stamp of `gen`, scored as hybrid search scores a full-text-only match.
    * Throws (`code: 'NO_FULL_TEXT'`) when the store was opened with `fullText: false`.
    */
-  queryFullText(
-    gen: string,
-    text: string,
-    limit: number,
-    opts: Omit<core.QueryOptions<SqliteFilter>, 'text' | 'hybrid'> = {},
-  ): core.Hit<SqliteKey>[] {
+  queryFullText(gen: string, text: string, limit: number, opts: TextQuery = {}): Hits {
     return queryFullText(this.#c, gen, text, limit, opts);
   }
 
