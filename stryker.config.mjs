@@ -33,6 +33,9 @@ const scopes = {
 const scope = process.env.MUTATE_SCOPE;
 const mutate = scope ? scopes[scope] : [...scopes.core, ...scopes.stores];
 if (!mutate) throw new Error(`MUTATE_SCOPE must be one of ${Object.keys(scopes).join(', ')}`);
+// Each scope keeps its own report and incremental file, so a run of one
+// scope does not forget the other's results, and the two can run at once.
+const out = `reports/mutation/${scope ?? 'all'}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -48,12 +51,12 @@ export default {
   timeoutMS: 20_000,
   ignoreStatic: true,
   incremental: true,
-  incrementalFile: 'reports/mutation/incremental.json',
+  incrementalFile: `${out}/incremental.json`,
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: 'reports/mutation/index.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `${out}/index.html` },
+  jsonReporter: { fileName: `${out}/mutation.json` },
   clearTextReporter: { reportMutants: true, reportScoreTable: true },
   thresholds: { high: 90, low: 85, break: null },
-  tempDirName: '.stryker-tmp',
+  tempDirName: `.stryker-tmp/${scope ?? 'all'}`,
   cleanTempDir: 'always',
 };

@@ -11,10 +11,13 @@ const tests: Record<string, string[]> = {
   stores: ['test/sqlite/**/*.test.ts', 'test/postgres/**/*.test.ts'],
 };
 const scope = process.env.MUTATE_SCOPE;
+// MUTATE_TESTS (comma-separated globs) narrows the tests further, for a run
+// over a portion of the files (e.g. the SQLite files against test/sqlite).
+const only = process.env.MUTATE_TESTS?.split(',').filter(Boolean);
 
 export default defineConfig({
   test: {
-    include: scope ? tests[scope] : [...tests.core!, ...tests.stores!],
+    include: only ?? (scope ? tests[scope] : [...tests.core!, ...tests.stores!]),
     exclude: ['test/sqlite/simd/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
