@@ -49,6 +49,8 @@ export default {
   // The machine is shared: one or two test processes at a time.
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   timeoutMS: 20_000,
+  // The first run of a store's whole suite takes minutes on a busy machine.
+  dryRunTimeoutMinutes: 30,
   ignoreStatic: true,
   incremental: true,
   incrementalFile: `${out}/incremental.json`,
