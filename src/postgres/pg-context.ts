@@ -47,6 +47,8 @@ export interface PgContext {
   /** SQL type of the documents' key column: the store's `doc` columns and key arrays use it. */
   readonly idType: string;
   readonly pgvector: PgvectorInfo;
+  /** The server takes `COPY … FROM STDIN` (a real PostgreSQL, not PGlite): vectors are loaded by binary COPY where the client can. */
+  readonly copyIn: boolean;
   /** This process's lease owner. */
   readonly owner: string;
   /** Where each generation's pending scan resumes. */
@@ -73,6 +75,7 @@ export function pgContext(
   schema: ValidPgSchema,
   idType: string,
   pgvector: PgvectorInfo,
+  copyIn: boolean,
 ): PgContext {
   const lock = { tail: Promise.resolve() as Promise<unknown> };
   return {
@@ -86,6 +89,7 @@ export function pgContext(
     },
     idType,
     pgvector,
+    copyIn,
     owner: `${process.pid}-${Math.random().toString(36).slice(2)}`,
     cursor: new ScanCursor(),
     q: (sql, params = [], via = client) => via.query(sql, params).then((r) => r.rows),

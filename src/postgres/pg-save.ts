@@ -8,6 +8,7 @@ import {
 } from '../sql/index.js';
 import type { PgQueryable } from './pg-client.js';
 import { allGenRows, type GenRow, liveGenRow, type PgContext, type Row } from './pg-context.js';
+import { canCopy, copyVectors } from './pg-copy.js';
 import type { PgKey } from './pg-types.js';
 import { vectorLiteral } from './pg-vector.js';
 
@@ -143,7 +144,9 @@ async function lockRows(
 
 /**
  * Inserts the chunk rows and their vectors. Chunk ids are taken from the
- * sequence first, so each vector row gets its chunk's id in one statement.
+ * sequence first, so each vector row gets its chunk's id; the vectors go in
+ * by binary COPY where the client can (`pg-copy.ts`), else by one
+ * multi-row INSERT of their text form.
  */
 async function writeVectors(
   ctx: PgContext,
@@ -156,14 +159,14 @@ async function writeVectors(
   const index: number[] = [];
   const start: number[] = [];
   const end: number[] = [];
-  const vectors: string[] = [];
+  const vectors: Float32Array[] = [];
   for (const o of ok) {
     for (const cv of o.item.vectors) {
       docs.push(o.key);
       index.push(cv.chunkIndex);
       start.push(cv.start);
       end.push(cv.end);
-      vectors.push(vectorLiteral(cv.vector));
+      vectors.push(cv.vector);
     }
   }
   if (vectors.length === 0) return;
@@ -183,10 +186,11 @@ async function writeVectors(
     { gen: g.id, ids, docs, index, start, end },
     tx,
   );
+  if (ctx.copyIn && canCopy(tx)) return copyVectors(tx, t.vec(g.id), ids, vectors);
   await ctx.sql(
     (p) =>
       `INSERT INTO ${t.vec(g.id)} (id, embedding) SELECT u.id, u.e::vector FROM unnest(${p.slot('ids')}::bigint[], ${p.slot('vectors')}::text[]) AS u(id, e)`,
-    { ids, vectors },
+    { ids, vectors: vectors.map(vectorLiteral) },
     tx,
   );
 }

@@ -1,6 +1,7 @@
 import type * as core from '../core/index.js';
 import type { PgClient } from './pg-client.js';
 import { type PgContext, pgContext } from './pg-context.js';
+import { serverTakesCopyIn } from './pg-copy.js';
 import * as coverage from './pg-coverage.js';
 import { queryFullText } from './pg-full-text.js';
 import { buildIndex, indexStatus } from './pg-hnsw.js';
@@ -53,7 +54,8 @@ export class PgStore implements core.LifecycleStore<PgKey, string, PgFilter> {
   /** Validates the schema, checks the documents table, and creates the store's tables if missing. */
   static async open(client: PgClient, schema: PgSchema): Promise<PgStore> {
     const { schema: valid, idType } = await inspectDocuments(client, validatePgSchema(schema));
-    const ctx = pgContext(client, valid, idType, await detectPgvector(client));
+    const pgvector = await detectPgvector(client);
+    const ctx = pgContext(client, valid, idType, pgvector, await serverTakesCopyIn(client));
     await createStoreTables(ctx);
     return new PgStore(ctx);
   }

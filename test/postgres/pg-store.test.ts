@@ -339,6 +339,64 @@ describe(`a building generation's HNSW index is built after the load on ${ENGINE
   });
 });
 
+describe(`vectors are saved exactly, by binary COPY where the client has it, on ${ENGINE}`, () => {
+  it('stores the very float32 values saved; node-postgres loads them with COPY, PGlite with INSERT', async () => {
+    const h = await pgHarness(db);
+    const ns = h.schema.docsTable.split('.')[0]!;
+    const copies: string[] = [];
+    const query = pg.Client.prototype.query;
+    // Record the COPY statements node-postgres runs (the store's only way to reach the driver is query()).
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as { text?: unknown } | undefined;
+      if (typeof q?.text === 'string' && q.text.startsWith('COPY')) copies.push(q.text);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await db.query(
+        `INSERT INTO ${h.schema.docsTable} (id, content) VALUES (1, 'one'), (2, 'two')`,
+      );
+      await h.store.ensureGeneration('b', { model: 'hash', dimensions: 4 });
+      const awkward = [
+        Float32Array.of(Math.fround(1 / 3), -0.5, 1e-30, 12345.678),
+        Float32Array.of(-Math.fround(Math.PI), 2 ** -20, 0, -7.25e12),
+        Float32Array.of(0.1, 0.2, 0.3, 0.4),
+      ];
+      const pending = await h.store.pendingForGeneration('b', 10);
+      const results = await h.store.saveMany!(
+        'b',
+        pending.map((p, d) => ({
+          doc: p.doc,
+          revision: p.revision,
+          vectors: (d === 0 ? awkward.slice(0, 2) : awkward.slice(2)).map((vector, i) => ({
+            index: i,
+            start: 0,
+            end: 3,
+            vector,
+          })),
+        })),
+      );
+      expect(results).toEqual([null, null]);
+      const [{ id }] = (await db.query(`SELECT id FROM ${ns}.vf_generations WHERE key = 'b'`))
+        .rows as [{ id: number }];
+      const stored = async (doc: number, index: number, v: Float32Array) =>
+        (
+          await db.query(
+            `SELECT count(*)::int AS n FROM ${ns}.vf_vec_${id} v JOIN ${ns}.vf_chunks c ON c.id = v.id
+             WHERE c.doc = $1 AND c.chunk_index = $2 AND v.embedding = $3::vector`,
+            [doc, index, `[${Array.from(v).join(',')}]`],
+          )
+        ).rows[0]?.n;
+      expect(await stored(1, 0, awkward[0]!)).toBe(1);
+      expect(await stored(1, 1, awkward[1]!)).toBe(1);
+      expect(await stored(2, 0, awkward[2]!)).toBe(1);
+      expect(copies.length > 0).toBe(engine.server);
+    } finally {
+      pg.Client.prototype.query = query;
+      await h.close();
+    }
+  });
+});
+
 describe(`revisions compare independent of session settings on ${ENGINE}`, () => {
   const settingsA = {
     TimeZone: 'UTC',
