@@ -206,12 +206,18 @@ export class PgStore implements core.LifecycleStore<PgKey, string, PgFilter> {
 
   // ------------------------------------------------------------ lifecycle
 
+  /**
+   * Creates `gen` (building unless said) or finds it; refuses a known key
+   * with another fingerprint or dimension. PostgreSQL has no generation
+   * options: any option is refused with a `TypeError`, never ignored.
+   */
   ensureGeneration(
     gen: string,
     generation: core.Generation,
     state: 'building' | 'active' = 'building',
+    options: core.GenerationOptions = {},
   ): Promise<core.GenerationInfo<string>> {
-    return lifecycle.ensureGeneration(this.#ctx, gen, generation, state);
+    return lifecycle.ensureGeneration(this.#ctx, gen, generation, state, options);
   }
 
   generations(): Promise<core.GenerationInfo<string>[]> {

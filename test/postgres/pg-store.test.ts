@@ -48,6 +48,19 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
     expect(validatePgSchema(base).docs).toBe('"app"."docs"');
   });
 
+  it('refuses a generation option instead of ignoring it (PostgreSQL has none)', async () => {
+    const h = await pgHarness(db);
+    try {
+      const options = { quantization: 'binary' } as Parameters<PgStore['ensureGeneration']>[3];
+      await expect(
+        h.pgStore.ensureGeneration('q', { model: 'hash', dimensions: 16 }, 'building', options),
+      ).rejects.toThrow(/no generation options \(got quantization\)/);
+      expect(await h.pgStore.generations()).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('says which table is missing', async () => {
     await expect(
       PgStore.open(db, {
@@ -368,7 +381,7 @@ describe(`vectors are saved exactly, by binary COPY where the client has it, on 
           doc: p.doc,
           revision: p.revision,
           vectors: (d === 0 ? awkward.slice(0, 2) : awkward.slice(2)).map((vector, i) => ({
-            index: i,
+            chunkIndex: i,
             start: 0,
             end: 3,
             vector,
