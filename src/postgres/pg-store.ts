@@ -20,6 +20,14 @@ import { createStoreTables, detectPgvector, inspectDocuments } from './pg-tables
 import type * as pg from './pg-types.js';
 import type { PgFilter, PgKey } from './pg-types.js';
 
+/** Search options with a Postgres filter; the full-text search's subset; what both return. */
+type Options = core.QueryOptions<PgFilter>;
+type TextOptions = Omit<Options, 'text' | 'hybrid'>;
+type Hits = Promise<core.Hit<PgKey>[]>;
+type Revision = core.Revision | undefined;
+type Vectors = core.ChunkVector[];
+type SaveOptions = core.SaveOptions;
+
 /**
  * The PostgreSQL + pgvector store: the same contract and guarantees as the
  * SQLite store, over any client with `query(text, params)` — a node-postgres
@@ -90,14 +98,9 @@ export class PgStore implements core.LifecycleStore<PgKey, string, PgFilter> {
     return rows;
   }
 
-  saveVectors(
-    gen: string,
-    doc: PgKey,
-    revision: core.Revision | undefined,
-    vectors: core.ChunkVector[],
-    options: core.SaveOptions = {},
-  ): Promise<void> {
-    return saveOne(this.#ctx, gen, { ...options, doc, revision, vectors });
+  /** One document's save: a batch of one (`pg-save.ts`). */
+  saveVectors(gen: string, doc: PgKey, rev: Revision, vectors: Vectors, opts: SaveOptions = {}) {
+    return saveOne(this.#ctx, gen, { ...opts, doc, revision: rev, vectors });
   }
 
   /**
@@ -118,12 +121,7 @@ export class PgStore implements core.LifecycleStore<PgKey, string, PgFilter> {
    * stale, deleted or filtered rows take up slots the window widens, and an
    * exact scan finishes when the window would cover the whole generation.
    */
-  queryGeneration(
-    gen: string,
-    query: Float32Array,
-    limit: number,
-    opts: core.QueryOptions<PgFilter> = {},
-  ): Promise<core.Hit<PgKey>[]> {
+  queryGeneration(gen: string, query: Float32Array, limit: number, opts: Options = {}): Hits {
     return queryGeneration(this.#ctx, gen, query, limit, opts);
   }
 
@@ -134,12 +132,7 @@ export class PgStore implements core.LifecycleStore<PgKey, string, PgFilter> {
    * with a current stamp of `gen`, scored as hybrid search scores a
    * full-text-only match.
    */
-  queryFullText(
-    gen: string,
-    text: string,
-    limit: number,
-    opts: Omit<core.QueryOptions<PgFilter>, 'text' | 'hybrid'> = {},
-  ): Promise<core.Hit<PgKey>[]> {
+  queryFullText(gen: string, text: string, limit: number, opts: TextOptions = {}): Hits {
     return queryFullText(this.#ctx, gen, text, limit, opts);
   }
 
