@@ -1,3 +1,4 @@
+import { positiveInteger } from '../core/defaults.js';
 import { DimensionMismatchError } from '../core/index.js';
 
 /**
@@ -20,7 +21,6 @@ export function checkQuery(opts: {
       `query for generation ${JSON.stringify(gen)}`,
     );
   }
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  positiveInteger(limit, 'limit');
   opts.signal?.throwIfAborted();
 }

@@ -1,3 +1,4 @@
+import { positiveInteger } from '../core/defaults.js';
 import {
   fingerprint,
   type Generation,
@@ -152,9 +153,7 @@ function validateOptions(options: SqliteGenerationOptions): {
       `quantization must be one of ${QUANTIZATIONS.join(', ')} (or absent for exact float search), got ${JSON.stringify(quantization)}`,
     );
   }
-  if (oversample !== undefined && (!Number.isSafeInteger(oversample) || oversample < 1)) {
-    throw new RangeError(`oversample must be a positive integer, got ${String(oversample)}`);
-  }
+  if (oversample !== undefined) positiveInteger(oversample, 'oversample');
   return {
     quantization,
     oversample: oversample ?? (quantization ? defaultOversample(quantization) : 1),

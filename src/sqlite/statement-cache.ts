@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { positiveInteger } from '../core/defaults.js';
 
 /**
  * What a cached statement is: its name, the generation it reads (its tables
@@ -35,8 +36,7 @@ export class StatementCache {
   readonly #entries = new Map<string, Entry>();
 
   constructor(db: Database.Database, max = STATEMENT_CACHE_SIZE) {
-    if (!Number.isSafeInteger(max) || max < 1)
-      throw new RangeError(`statement cache size must be a positive integer, got ${max}`);
+    positiveInteger(max, 'statement cache size');
     this.#db = db;
     this.#max = max;
   }
