@@ -14,13 +14,57 @@ export interface FileText {
  * is not text.
  */
 export function fileText(path: string, bytes: Buffer): FileText | { skip: string } {
-  const decoded = decodeText(bytes);
+  const html = /\.html?$/i.test(path);
+  let decoded = (html && declaredText(bytes)) || decodeText(bytes);
+  // Text that is not UTF-8 in an HTML page that declares no encoding is
+  // read as browsers read it: Windows-1252 (the HTML standard's fallback).
+  if (html && typeof decoded !== 'string' && decoded.notUtf8) decoded = windows1252(bytes);
   if (typeof decoded !== 'string') return decoded;
-  if (/\.html?$/i.test(path)) {
+  if (html) {
     const { text, title } = htmlText(decoded);
     return { text, title: (title || titleOf(text, path)).slice(0, 200) };
   }
   return { text: decoded, title: titleOf(decoded, path) };
+}
+
+/**
+ * An HTML file's text in the encoding its `<meta charset>` (or `http-equiv`
+ * content type) declares in its first 1,024 bytes, as a browser reads it
+ * (Latin-1 and Windows-1252 pages are common in older documentation);
+ * undefined when it declares none, declares UTF-8, starts with a
+ * byte-order mark, or names an encoding this Node.js cannot decode.
+ */
+function declaredText(bytes: Buffer): string | undefined {
+  if (bytes[0] === 0xef || bytes[0] === 0xfe || bytes[0] === 0xff) return undefined;
+  const head = bytes.subarray(0, 1024).toString('latin1');
+  const label = /<meta[^>]*charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head)?.[1];
+  if (label === undefined || /^utf-?8$/i.test(label)) return undefined;
+  // The WHATWG encoding standard reads all of these as Windows-1252.
+  if (/^(windows-1252|cp1252|x-cp1252|iso-?8859-1|latin-?1|l1|us-ascii|ascii)$/i.test(label))
+    return windows1252(bytes);
+  try {
+    return new TextDecoder(label).decode(bytes);
+  } catch {
+    return undefined; // an encoding TextDecoder does not know: read as UTF-8
+  }
+}
+
+/** Windows-1252's characters for bytes 0x80-0x9F (the rest is Latin-1); `\u0000` where it has none. */
+const CP1252_HIGH =
+  '\u20ac\u0000\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u0000\u017d\u0000' +
+  '\u0000\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u0000\u017e\u0178';
+
+/**
+ * Bytes as Windows-1252, by the WHATWG table (Node's TextDecoder reads the
+ * label as ISO-8859-1, turning curly quotes into control characters).
+ */
+function windows1252(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) {
+    const high = b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80] : undefined;
+    out += high !== undefined && high !== '\u0000' ? high : String.fromCharCode(b);
+  }
+  return out;
 }
 
 /** The first Markdown `# heading`, else the path. */
@@ -34,7 +78,7 @@ export function titleOf(content: string, path: string): string {
  * byte-order mark. A binary file (NUL bytes, or mostly invalid UTF-8) and a
  * text in another encoding (Latin-1, say) are skipped with the reason.
  */
-export function decodeText(bytes: Buffer): string | { skip: string } {
+export function decodeText(bytes: Buffer): string | { skip: string; notUtf8?: true } {
   if (bytes[0] === 0xff && bytes[1] === 0xfe)
     return new TextDecoder('utf-16le').decode(bytes.subarray(2));
   if (bytes[0] === 0xfe && bytes[1] === 0xff)
@@ -49,6 +93,7 @@ export function decodeText(bytes: Buffer): string | { skip: string } {
     const bad = (text.match(/\uFFFD/g) ?? []).length;
     if (bad > text.length * 0.3) return { skip: `binary file (${bad} bytes are not valid UTF-8)` };
     return {
+      notUtf8: true,
       skip: `not valid UTF-8 (${bad} invalid ${bad === 1 ? 'byte' : 'bytes'}; Latin-1 or Windows-1252 text?): convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) to index it`,
     };
   }

@@ -111,10 +111,30 @@ describe('HTML files (issue 17 #3)', () => {
        <h2>Springs</h2><p>Spring tides follow the full moon<!-- a comment --></p></body></html>`,
     );
     writeFileSync(join(root, 'bare.htm'), '<p>no title here<h1>Only heading</h1><p>text');
+    // Older pages in Latin-1: declared in a <meta>, or not declared at all
+    // (read as browsers do, Windows-1252).
+    writeFileSync(
+      join(root, 'declared.html'),
+      Buffer.from(
+        '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>cr\xe8me br\xfbl\xe9e</p></body></html>',
+        'latin1',
+      ),
+    );
+    writeFileSync(
+      join(root, 'legacy.html'),
+      Buffer.from(
+        '<html><body><h1>Men\xfc</h1><p>\x93quoted\x94 caf\xe9</p></body></html>',
+        'latin1',
+      ),
+    );
     const db = join(dir, 'html.db');
     const r = await runCli(['index', root, '--db', db]);
     expect(r.code).toBe(0);
-    const [bare, page] = rows(db);
+    const [bare, declared, legacy, page] = rows(db);
+    expect(declared!.title).toBe('Café');
+    expect(declared!.content).toContain('crème brûlée');
+    expect(legacy!.title).toBe('Menü');
+    expect(legacy!.content).toContain('“quoted” café');
     expect(page!.title).toBe('Tide tables');
     expect(page!.content).toContain('High water & low water at Brest.');
     expect(page!.content).toContain('## Springs');
