@@ -110,54 +110,55 @@ describe('in-memory scans follow other connections through the change log', () =
   const vec = (seed: number) =>
     Float32Array.from({ length: D }, (_, j) => Math.sin(seed * 12.9898 + j * 78.233));
 
+  /**
+   * A second connection to `file` reading generation `key` through its own
+   * in-memory index, counting whole loads and rows read back.
+   */
+  function reader(file: string, key: string, rows: number) {
+    const db = openDatabase(join(dir, file));
+    const id = db.prepare('SELECT id FROM vf_generations WHERE key = ?').pluck().get(key) as number;
+    const table = `vf_vec_${id}`;
+    const counts = { loads: 0, read: 0 };
+    const source: GenerationSource = {
+      all: () => {
+        counts.loads++;
+        return readVec0Chunks(db, table, D)!;
+      },
+      some: (ids) => {
+        counts.read += ids.length;
+        return readVec0Rows(db, table, D, ids)!;
+      },
+      center: () => undefined,
+      count: () => rows,
+    };
+    const scans = new ScanIndexes(db, 'vf', { float: 'float32' });
+    const g = { id, dimensions: D, quantization: null };
+    return { db, counts, fresh: () => scans.fresh(g, source)! };
+  }
+
   it('another process rewriting 1 % of the rows costs a replay of those rows, not a reload', () => {
     const writer = open('log.db', undefined, true);
     writer.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
     for (let i = 1; i <= 500; i++) save(writer, 'g', i, vec(i));
-    const reader = openDatabase(join(dir, 'log.db'));
-    const genId = reader.prepare("SELECT id FROM vf_generations WHERE key = 'g'").pluck().get();
-    let loads = 0;
-    let read = 0;
-    const blob = `vf_vec_${genId}`;
-    const source: GenerationSource = {
-      all: () => {
-        loads++;
-        return readVec0Chunks(reader, blob, D)!;
-      },
-      some: (ids) => {
-        read += ids.length;
-        return (
-          reader
-            .prepare(
-              `SELECT rowid, embedding FROM ${blob} WHERE rowid IN (SELECT value FROM json_each(?))`,
-            )
-            .raw()
-            .all(JSON.stringify(ids)) as [number, Buffer][]
-        ).map(([i, b]) => [Number(i), b] as const);
-      },
-      center: () => undefined,
-      count: () => 500,
-    };
-    const scans = new ScanIndexes(reader, 'vf', { float: 'float32' });
-    const g = { id: genId as number, dimensions: D, quantization: null };
-    const first = scans.fresh(g, source)!;
-    expect(loads).toBe(1);
+    const r = reader('log.db', 'g', 500);
+    const first = r.fresh();
+    expect(r.counts.loads).toBe(1);
     expect(first.size).toBe(500);
     // Another connection re-embeds 5 documents (1 %) with new vectors.
     for (let i = 1; i <= 5; i++) save(writer, 'g', i, vec(1000 + i));
-    const after = scans.fresh(g, source)!;
-    expect(loads).toBe(1);
-    expect(read).toBe(5);
+    const after = r.fresh();
+    expect(r.counts.loads).toBe(1);
+    expect(r.counts.read).toBe(5);
     expect(after.size).toBe(500);
     expect(after.candidates(vec(1003), 1)[0]![1]).toBeCloseTo(0, 5);
     // Nothing changed: nothing read.
-    scans.fresh(g, source);
-    expect(read).toBe(5);
+    r.fresh();
+    expect(r.counts.read).toBe(5);
     // Deleting a document removes its row from memory.
     writer.deleteVectors(7);
-    expect(scans.fresh(g, source)!.size).toBe(499);
+    expect(r.fresh().size).toBe(499);
     writer.db.close();
-    reader.close();
+    r.db.close();
   });
 
   it("writes to another generation never trim this generation's log past a current reader", () => {
@@ -169,23 +170,9 @@ describe('in-memory scans follow other connections through the change log', () =
       writer.ensureGeneration('a', { model: 'm', dimensions: D }, 'active');
       writer.ensureGeneration('b', { model: 'm2', dimensions: D }, 'building');
       for (let i = 1; i <= 30; i++) save(writer, 'a', i, vec(i));
-      const reader = openDatabase(join(dir, 'trim.db'));
-      const genA = reader.prepare("SELECT id FROM vf_generations WHERE key = 'a'").pluck().get();
-      let loads = 0;
-      const table = `vf_vec_${genA}`;
-      const source: GenerationSource = {
-        all: () => {
-          loads++;
-          return readVec0Chunks(reader, table, D)!;
-        },
-        some: (ids) => readVec0Rows(reader, table, D, ids)!,
-        center: () => undefined,
-        count: () => 30,
-      };
-      const scans = new ScanIndexes(reader, 'vf', { float: 'float32' });
-      const g = { id: genA as number, dimensions: D, quantization: null };
-      scans.fresh(g, source);
-      expect(loads).toBe(1);
+      const r = reader('trim.db', 'a', 30);
+      r.fresh();
+      expect(r.counts.loads).toBe(1);
       // Far more than KEEP entries for generation b, then a few changes to a.
       const items = Array.from({ length: 200 }, (_, i) => ({
         doc: (i % 30) + 1,
@@ -195,16 +182,16 @@ describe('in-memory scans follow other connections through the change log', () =
       for (const item of items) writer.saveMany('b', [item]);
       // Five saves to a (ten entries): the shared sequence passes a trim point.
       for (let i = 1; i <= 5; i++) save(writer, 'a', i, vec(995 + i));
-      const after = scans.fresh(g, source)!;
-      expect(loads).toBe(1);
+      const after = r.fresh();
+      expect(r.counts.loads).toBe(1);
       expect(after.candidates(vec(999), 1)[0]![1]).toBeCloseTo(0, 5);
       // Past KEEP entries of its own generation, a reader that did not look reloads.
       for (let round = 0; round < 3; round++)
         for (let i = 1; i <= 30; i++) save(writer, 'a', i, vec(2000 + round * 100 + i));
-      scans.fresh(g, source);
-      expect(loads).toBe(2);
+      r.fresh();
+      expect(r.counts.loads).toBe(2);
       writer.db.close();
-      reader.close();
+      r.db.close();
     } finally {
       [ChangeLog.KEEP, ChangeLog.TRIM_EVERY] = keep;
     }
