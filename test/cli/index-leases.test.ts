@@ -72,5 +72,19 @@ describe('two index runs on one database at once (issue 17 #9)', () => {
     expect(embedded.length).toBeLessThanOrEqual(files + 8);
     const status = await runCli(['status', '--db', db, '--json']);
     expect(status.stdout).toMatch(/"backlog": 0/);
+
+    // As text: the run that finds everything leased says who is doing it.
+    for (let i = 0; i < files; i++)
+      writeFileSync(
+        join(notes, `n${String(i).padStart(3, '0')}.md`),
+        `# Note ${i}\nedited body of note ${i}`,
+      );
+    const text = ['index', notes, '--db', db, '--batch-size', '4', ...encoder];
+    const [c, d] = await Promise.all([runCli(text), runCli(text)]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(d.code, d.stderr).toBe(0);
+    expect(`${c.stdout}${d.stdout}`).toMatch(
+      /document\(s\) still pending: another vecfill run is embedding them/,
+    );
   }, 60_000);
 });

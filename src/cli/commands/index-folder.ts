@@ -46,6 +46,14 @@ export async function indexCommand(
     flags.fill === false
       ? { runs: [], failed: [] }
       : await fillEach(ws, await store.liveGenerations(), fillTuning(flags, ctx), ctx);
+  // Documents still pending after this run's fill are leased by another
+  // run embedding them right now (or were changed meanwhile): say so, so an
+  // "embedded 0 documents" is not taken for a run that did nothing wrong.
+  const pendingElsewhere = new Map<string, number>();
+  for (const run of runs) {
+    const { backlog } = await store.coverage(run.generation);
+    if (backlog > 0) pendingElsewhere.set(run.generation, backlog);
+  }
   // One line per skipped entry on stderr, and exit code 5 (EXIT.partial):
   // everything else was indexed, but a script must know something was left out.
   for (const s of result.skipped) ctx.err(`vecfill: skipped ${s.path}: ${s.reason}`);
@@ -58,7 +66,14 @@ export async function indexCommand(
     ];
     const leftOut = describeLeftOut(result.leftOut, flags.verbose !== true);
     if (leftOut) lines.push(leftOut);
-    lines.push(...runs.map(describeFill));
+    for (const run of runs) {
+      lines.push(describeFill(run));
+      const pending = pendingElsewhere.get(run.generation);
+      if (pending)
+        lines.push(
+          `  ${pending} document(s) still pending: another vecfill run is embedding them, or they changed meanwhile (\`vecfill status\` shows when they are done)`,
+        );
+    }
     return lines.join('\n');
   });
   if (failed.length > 0) return EXIT.failure;
