@@ -100,3 +100,8 @@ export interface FillResult {
   /** With `retrySkipped`: documents skipped by an earlier fill that became pending again. */
   retried?: number;
 }
+
+/** A result with nothing done yet: what a fill (or one pass of `follow`) counts up from. */
+export function emptyFillResult(): FillResult {
+  return { documents: 0, chunks: 0, skipped: 0, skippedChunks: 0, stale: 0, missing: 0 };
+}

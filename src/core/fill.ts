@@ -11,7 +11,7 @@ import {
   StaleError,
   VecfillError,
 } from './errors.js';
-import type { FillOptions, FillResult } from './fill-options.js';
+import { emptyFillResult, type FillOptions, type FillResult } from './fill-options.js';
 import {
   type DocState,
   planUnits,
@@ -68,14 +68,7 @@ export async function fill<K, G, F = never>(
       : (content: string) => split(content, opts.split as SplitOptions | undefined);
   const signal = opts.signal;
   const started = Date.now();
-  const result: FillResult = {
-    documents: 0,
-    chunks: 0,
-    skipped: 0,
-    skippedChunks: 0,
-    stale: 0,
-    missing: 0,
-  };
+  const result = emptyFillResult();
   const breaker = new SkipBreaker<DocState<K>>(
     opts.maxConsecutiveSkips ?? DEFAULTS.maxConsecutiveSkips,
   );

@@ -1,6 +1,6 @@
 /** What `follow` takes, reports and returns (see `follow.ts`). */
 import type { EncodeFn } from './encode.js';
-import type { FillOptions, FillProgress, RejectedChunk } from './fill-options.js';
+import type { FillOptions, FillProgress, FillResult, RejectedChunk } from './fill-options.js';
 import type { Awaitable } from './store.js';
 
 /**
@@ -12,24 +12,13 @@ export type FollowEvent<K, G> =
   /** The set of generations being filled changed (at start, on migrate, activate, retire). */
   | { type: 'generations'; generations: G[] }
   /** One fill pass over `generation` finished and did something. */
-  | {
+  | ({
       type: 'filled';
       generation: G;
-      /** Documents finished (embedded plus stamp-skipped). */
-      documents: number;
-      chunks: number;
-      /** Documents stamped without vectors (blank, or rejected by the model). */
-      skipped: number;
-      /** Chunks the model rejected, left out of documents that were saved with the rest. */
-      skippedChunks: number;
-      /** Saves refused because the row changed after the scan; they are filled again. */
-      stale: number;
-      /** Saves refused because the row was deleted after the scan. */
-      missing: number;
-      /** Deleted documents whose leftover vectors were dropped. */
+      /** Deleted documents whose leftover vectors the pass's prune sweep dropped (0 without one). */
       pruned: number;
       seconds: number;
-    }
+    } & Omit<FillResult, 'pruned' | 'retried'>)
   /** The model permanently rejected a chunk of `doc`; the document was saved without it. */
   | { type: 'skipped'; generation: G; doc: K; chunk: RejectedChunk; error: Error }
   /**

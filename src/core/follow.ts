@@ -7,6 +7,7 @@ import {
   VecfillError,
 } from './errors.js';
 import { type FillOptions, type FillResult, fill } from './fill.js';
+import { emptyFillResult } from './fill-options.js';
 import type { FollowEvent, FollowOptions, FollowSummary } from './follow-options.js';
 import { asError, Latch, positive, settle, sleep, Worker } from './follow-worker.js';
 import type { Store } from './store.js';
@@ -117,14 +118,7 @@ export async function follow<K, G, F = never>(
       }
       const started = Date.now();
       // What this pass saved so far: a pass that stops (abort, outage) still reports it.
-      let pass: FillResult = {
-        documents: 0,
-        chunks: 0,
-        skipped: 0,
-        skippedChunks: 0,
-        stale: 0,
-        missing: 0,
-      };
+      let pass = emptyFillResult();
       const account = (result: FillResult) => {
         summary.documents += result.documents;
         summary.chunks += result.chunks;
