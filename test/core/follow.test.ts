@@ -247,3 +247,34 @@ describe('follow', () => {
     await running;
   });
 });
+
+describe('follow with chunk settings per generation', () => {
+  it('cuts each generation with its own split (splitFor), as fill would', async () => {
+    const store = new MemoryStore();
+    store.live = ['small', 'whole'];
+    const { encode } = hashEncoder(8);
+    const stop = new AbortController();
+    const asked: string[] = [];
+    const running = follow(store, {
+      encoderFor: () => encode,
+      splitFor: (gen) => {
+        asked.push(gen);
+        return gen === 'small' ? { maxChars: 100 } : undefined;
+      },
+      split: { maxChars: 2000 },
+      signal: stop.signal,
+      pollMs: 20,
+    });
+    store.put('long', 'word '.repeat(200)); // 1,000 characters
+    await until(() => store.covered('small', 'long') && store.covered('whole', 'long'));
+    stop.abort();
+    await running;
+    const chunks = (gen: string) =>
+      store.saves.find((s) => s.gen === gen && s.doc === 'long')!.chunks;
+    expect(chunks('small')).toBeGreaterThanOrEqual(10);
+    // A generation splitFor says nothing about keeps the shared split.
+    expect(chunks('whole')).toBe(1);
+    // Asked once per generation, not per pass.
+    expect(asked.sort()).toEqual(['small', 'whole']);
+  });
+});
