@@ -40,6 +40,15 @@ describe('reclaim gives the space back (issue 17 #9)', () => {
   it('on a database the CLI created, reclaim frees the dropped vectors at once and says how much', async () => {
     const db = join(dir, 'new.db');
     const old = await twoGenerations(db);
+    // The full-text index keeps no second copy of the text (contentless FTS5).
+    const raw = new Database(db, { readonly: true });
+    const tables = raw
+      .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'vecfill_fts%'")
+      .pluck()
+      .all();
+    raw.close();
+    expect(tables).toContain('vecfill_fts');
+    expect(tables).not.toContain('vecfill_fts_content');
     const before = bytes(db);
     const r = await runJson<{ reclaimed: string; freed: number }>(['reclaim', old, '--db', db]);
     expect(r.reclaimed).toBe(old);
