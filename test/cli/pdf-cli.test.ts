@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyPdf } from '../support/tiny-pdf.js';
-import { CACHE_DIR, type CliResult, runCli } from './run-cli.js';
+import { runCli } from './run-cli.js';
 
 let dir: string;
 let notes: string;
@@ -68,24 +67,8 @@ describe('PDF files (issue 17 #3)', () => {
       if (name !== 'pdfjs-dist')
         symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name));
     const db = join(dir, 'nopdf.db');
-    const r = await new Promise<CliResult>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [join(app, 'bin', 'vecfill.js'), 'index', notes, '--db', db, '--verbose'],
-        {
-          env: { ...process.env, VECFILL_CACHE_DIR: CACHE_DIR },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    const r = await runCli(['index', notes, '--db', db, '--verbose'], {
+      bin: join(app, 'bin', 'vecfill.js'),
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/indexed 1 files/);

@@ -19,7 +19,7 @@ export interface CliResult {
 /** Runs `node bin/vecfill.js …args` as a child process (the built CLI, as a user runs it). */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: { cwd?: string; env?: Record<string, string>; bin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = startCli(args, opts);
@@ -38,9 +38,10 @@ export function runCli(
 
 export function startCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  /** `bin`: another copy of bin/vecfill.js (an install without an optional package, say). */
+  opts: { cwd?: string; env?: Record<string, string>; bin?: string } = {},
 ): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  return spawn(process.execPath, [opts.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? process.cwd(),
     env: { ...process.env, VECFILL_CACHE_DIR: CACHE_DIR, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
