@@ -655,7 +655,7 @@ describe('fill and the encoder', () => {
     ).rejects.toThrow('interrupted');
     const { backlog, embedded } = store.coverage('g1');
     expect(embedded).toBeGreaterThan(0);
-    expect(backlog).toBeGreaterThan(1000);
+    expect(backlog).toBeGreaterThan(0); // a fill that never yielded would have finished
   });
 });
 
