@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionSecrets, Redactor, redactConnectionString } from '../../src/cli/redact.js';
 import { ENGINE, startEngine, type TestEngine } from '../postgres/helpers.js';
 import { tableFlags } from './helpers.js';
-import { type CliResult, startCli } from './run-cli.js';
+import { type CliResult, runCli } from './run-cli.js';
 
 /** A password with a raw "@": the part before it and the part after it must both stay hidden. */
 const PW_AT = 's3cr@tail-XYZZY';
@@ -44,26 +44,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the CLI (killed after 20 s, for commands that wait) and returns its output. */
-function run(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = startCli(args, { env, cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGINT'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs the CLI in the test folder (Ctrl-C after 20 s, for commands that wait). */
+const run = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+  runCli(args, { env, cwd: dir, timeoutMs: 20_000 });
 
 function expectNoSecret(r: CliResult, label: string): void {
   const all = r.stdout + r.stderr;
@@ -242,39 +225,16 @@ describe('API keys are never printed', () => {
 
   it('a key with surrounding whitespace is sent trimmed and masked in every form', async () => {
     const key = 'sk-live-WhitespaceKey-424242';
+    const model = ['--model', 'm', '--base-url', url, '--dimensions', '4'];
     for (const value of [`  ${key}\n`, `${key} `, key]) {
-      const r = await run(
-        [
-          'index',
-          dir,
-          '--db',
-          join(dir, `w${value.length}.db`),
-          '--model',
-          'm',
-          '--base-url',
-          url,
-          '--dimensions',
-          '4',
-        ],
-        { OPENAI_API_KEY: value },
-      );
+      const r = await run(['index', dir, '--db', join(dir, `w${value.length}.db`), ...model], {
+        OPENAI_API_KEY: value,
+      });
       expect(r.stdout + r.stderr).not.toContain(key.slice(8));
     }
-    const broken = await run(
-      [
-        'index',
-        dir,
-        '--db',
-        join(dir, 'nl.db'),
-        '--model',
-        'm',
-        '--base-url',
-        url,
-        '--dimensions',
-        '4',
-      ],
-      { OPENAI_API_KEY: 'sk-live-Line\nBreak-737373' },
-    );
+    const broken = await run(['index', dir, '--db', join(dir, 'nl.db'), ...model], {
+      OPENAI_API_KEY: 'sk-live-Line\nBreak-737373',
+    });
     expect(broken.code).not.toBe(0);
     expect(broken.stderr).toMatch(/cannot be sent in an HTTP header/);
     expect(broken.stdout + broken.stderr).not.toContain('Break-737373');

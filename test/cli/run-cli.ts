@@ -16,13 +16,21 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node bin/vecfill.js …args` as a child process (the built CLI, as a user runs it). */
+/**
+ * Runs `node bin/vecfill.js …args` as a child process (the built CLI, as a
+ * user runs it). With `timeoutMs`, a command still running then gets Ctrl-C
+ * (SIGINT), for commands that wait.
+ */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string>; bin?: string } = {},
+  opts: { cwd?: string; env?: Record<string, string>; bin?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = startCli(args, opts);
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill('SIGINT'), opts.timeoutMs);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -32,7 +40,10 @@ export function runCli(
       stderr += c.toString();
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
