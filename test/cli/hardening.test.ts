@@ -202,7 +202,9 @@ describe('Ctrl-C', () => {
 
 describe('several vecfill fill processes', () => {
   it('lease their pages: two at once embed no document twice beyond one batch', async () => {
-    const server = await startFaultServer({ dimensions: 16, decide: () => 'ok', delayMs: 15 });
+    // 60 batches at 80 ms: about 5 s of encoding, so both processes are surely running
+    // before one could take the whole backlog (process start-up is ~1 s under load).
+    const server = await startFaultServer({ dimensions: 16, decide: () => 'ok', delayMs: 80 });
     try {
       const file = notesDb(join(dir, 'two.db'), []);
       const encoder = openaiFlags(`${server.url}/v1`, 'm', 16);
