@@ -1,6 +1,6 @@
 import { isBlank } from './blank.js';
 import { SkipBreaker } from './breaker.js';
-import { type Chunk, type SplitOptions, split } from './chunk.js';
+import { type SplitOptions, split } from './chunk.js';
 import { DEFAULTS, positiveInteger } from './defaults.js';
 import { type EncodeFn, encodeBatched } from './encode.js';
 import {
