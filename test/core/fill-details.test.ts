@@ -16,7 +16,8 @@ import {
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
-import { MemoryStore } from '../support/memory-store.js';
+import { MemoryStore, storeWith } from '../support/memory-store.js';
+import { rejection } from '../support/thrown.js';
 
 // The finer promises of `fill` that the main fill tests do not pin down:
 // option checking, progress figures, what a save records, how encode calls
@@ -28,30 +29,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/**
- * The error `p` rejects with. Vitest's `rejects.toThrow('text')` also passes
- * when a promise rejects with `undefined`, so a fill that lost its error
- * would go unnoticed: this insists on an Error.
- */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(
-    () => ({ resolved: true as const }),
-    (error: unknown) => ({ resolved: false as const, error }),
-  );
-  if (outcome.resolved) throw new Error('expected the promise to reject');
-  expect(outcome.error).toBeInstanceOf(Error);
-  return outcome.error as Error;
-}
-
-function storeWith(
-  n: number,
-  content = (i: number) => `document number ${i} about topic ${i % 7}`,
-): MemoryStore {
-  const store = new MemoryStore();
-  for (let i = 0; i < n; i++) store.put(`d${String(i).padStart(4, '0')}`, content(i));
-  return store;
-}
 
 /** A real SQLite table of `n` documents (ids 1..n) and a store over it with generation `g1`. */
 function sqliteTable(n: number, content = (i: number) => `document ${i} about topic ${i % 7}`) {

@@ -9,18 +9,9 @@ import {
   split,
 } from '../../src/core/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
-import { MemoryStore } from '../support/memory-store.js';
+import { MemoryStore, storeWith } from '../support/memory-store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function storeWith(
-  n: number,
-  content = (i: number) => `document number ${i} about topic ${i % 7}`,
-): MemoryStore {
-  const store = new MemoryStore();
-  for (let i = 0; i < n; i++) store.put(`d${String(i).padStart(4, '0')}`, content(i));
-  return store;
-}
 
 describe('fill', () => {
   it('embeds every pending document and terminates', async () => {

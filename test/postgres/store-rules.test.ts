@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifecycleError } from '../../src/core/index.js';
+import { rejection } from '../support/thrown.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
 // The shared SQL layer's rules that only the Postgres store reaches
@@ -16,16 +17,6 @@ afterAll(async () => {
 });
 
 const G8 = { model: 'm', dimensions: 8 };
-
-async function rejection(p: unknown): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe(`PgStore rules on ${ENGINE}`, () => {
   it('a second building generation is refused with what to do', async () => {

@@ -8,6 +8,7 @@ import {
   StaleError,
 } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { caught } from '../support/thrown.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
 
 // What the shared SQL layer (src/sql) decides, seen through the SQLite
@@ -29,16 +30,6 @@ function table(n: number): { db: Database.Database; store: SqliteStore } {
   const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
   for (let i = 1; i <= n; i++) ins.run(i, `document ${i}`);
   return { db, store: SqliteStore.open(db, SCHEMA) };
-}
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    return e as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 const vec = (d: number) => new Float32Array(d).fill(0.5);

@@ -140,3 +140,13 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return dot / Math.sqrt(na * nb);
 }
+
+/** A MemoryStore of `n` documents `d0000`, `d0001`, … with `content(i)`. */
+export function storeWith(
+  n: number,
+  content = (i: number) => `document number ${i} about topic ${i % 7}`,
+): MemoryStore {
+  const store = new MemoryStore();
+  for (let i = 0; i < n; i++) store.put(`d${String(i).padStart(4, '0')}`, content(i));
+  return store;
+}
