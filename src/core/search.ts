@@ -19,6 +19,12 @@ export interface SearchOptions<G, F = never> {
   perGeneration?: number;
   merge?: MergeStrategy;
   rankConstant?: number;
+  /**
+   * The generations to search, in merge order. Default: the store's live
+   * generations (`liveGenerations()`). The command line's `--generation`
+   * and its coverage-weighted merge search one generation at a time.
+   */
+  generations?: readonly G[];
   /** A backend-specific filter over the documents table, applied before the limit. */
   filter?: F;
   /**
@@ -88,7 +94,7 @@ export async function search<K, G, F = never>(
     throw new RangeError(`search: queryTimeoutMs must be a positive number, got ${timeoutMs}`);
   }
   opts.signal?.throwIfAborted();
-  const gens = await store.liveGenerations();
+  const gens = opts.generations ?? (await store.liveGenerations());
   const failures: GenerationFailure[] = [];
   const fullText = opts.hybrid === true && typeof store.queryFullText === 'function';
   const lists = await Promise.all(

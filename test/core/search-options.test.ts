@@ -88,6 +88,23 @@ describe('search options reach the store', () => {
     expect(store.asked).toEqual([{ gen: 'g', limit: 6, opts: { text: 'topic3' } }]);
   });
 
+  it('searches only the generations it is given, not every live one', async () => {
+    const { store, encode } = await filled();
+    await fill(store, 'h', encode);
+    store.live = ['g', 'h'];
+    const hits = await search(store, 'topic3', {
+      encoderFor: () => encode,
+      limit: 2,
+      generations: ['h'],
+    });
+    expect(store.asked.map((a) => a.gen)).toEqual(['h']);
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => h.generation === 'h')).toBe(true);
+    store.asked.length = 0;
+    await search(store, 'topic3', { encoderFor: () => encode, limit: 2 });
+    expect(store.asked.map((a) => a.gen).sort()).toEqual(['g', 'h']);
+  });
+
   it('widens by doubling while a full window yields too few documents, and stops when the store has no more', async () => {
     const { store, encode } = await filled(6);
     // One document with many chunks crowds every window.

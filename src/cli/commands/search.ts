@@ -99,7 +99,8 @@ export async function runSearch(
   for (const gen of live) {
     let hits: DocHit<CliKey>[];
     try {
-      hits = await search(onlyGeneration(store, gen), query, {
+      hits = await search(store, query, {
+        generations: [gen],
         encoderFor: async (g) => (await ws.encoderFor(g)).encode,
         limit: fetch,
         perGeneration: fetch * 3,
@@ -216,19 +217,6 @@ function queryWords(query: string): RegExp | undefined {
   if (words.length === 0) return undefined;
   const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`(?<![\\p{L}\\p{N}])(${escaped.join('|')})(?![\\p{L}\\p{N}])`, 'iu');
-}
-
-/** The store, seen as if `gen` were its only live generation. */
-function onlyGeneration(store: CliStore, gen: string): CliStore {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'liveGenerations') return async () => [gen];
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
 }
 
 /** The share of the documents a generation covers (1 when complete): how much its hits count in a merge. */
