@@ -145,6 +145,28 @@ describe('search options reach the store', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('leaves no timer behind: the process can exit as soon as a search returns', async () => {
+    const { store, encode } = await filled();
+    await fill(store, 'h', encode);
+    store.live = ['g', 'h'];
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const hits = await search(store, 'topic1', { encoderFor: () => encode, limit: 2 });
+    expect(hits.length).toBeGreaterThan(0);
+    expect(timers()).toBe(before);
+  });
+
+  it('a first window holding limit documents is not widened: one query per generation', async () => {
+    const { store, encode } = await filled(6);
+    const hits = await search(store, 'note', {
+      encoderFor: () => encode,
+      limit: 2,
+      perGeneration: 2,
+    });
+    expect(hits).toHaveLength(2);
+    expect(store.asked.map((a) => a.limit)).toEqual([2]);
+  });
+
   it('accepts perGeneration 1 and a query timeout just above 0', async () => {
     const { store, encode } = await filled();
     const hits = await search(store, 'topic1', {
@@ -273,6 +295,44 @@ describe('hybrid search when the encoder cannot embed the query', () => {
       (e: unknown) => e as Error,
     );
     expect(empty.message).toMatch(/hybrid: true/);
+  });
+
+  it('the hint to search with hybrid appears when any generation refused the query, even if another is down', async () => {
+    const { store, encode } = await filled();
+    await fill(store, 'h', encode);
+    store.live = ['g', 'h'];
+    const err = await search(store, 'topic2', {
+      encoderFor: (gen) =>
+        gen === 'g'
+          ? refusing
+          : async () => {
+              throw new Error('HTTP 503');
+            },
+    }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(SearchUnavailableError);
+    expect((err as SearchUnavailableError).causes).toHaveLength(2);
+    expect(err.message).toMatch(/search with hybrid: true/);
+  });
+
+  it('an encoder that throws null leaves its generation out with null as the cause', async () => {
+    const { store } = await filled();
+    const reported: unknown[] = [];
+    const err = await search(store, 'topic2', {
+      encoderFor: () => async () => {
+        throw null;
+      },
+      onGenerationError: (_g, e) => reported.push(e),
+    }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(SearchUnavailableError);
+    expect((err as SearchUnavailableError).causes).toEqual([{ generation: 'g', error: null }]);
+    expect(reported).toEqual([null]);
+    expect(err.message).not.toMatch(/hybrid: true/);
   });
 
   it('a store without queryFullText leaves the generation out even with hybrid', async () => {
