@@ -34,26 +34,49 @@ export function encodeRow(
     m.u8.set(quantize('binary', src.subarray(from, from + d), center), at);
     return 0;
   }
+  // Tight loops without a data-dependent branch per component (a branch
+  // on the sign, or Math.round, made encoding 1,000 rows × 384 cost 3.5 ms
+  // (float32) and 6.7 ms (int8) instead of about 0.6 and 0.8).
   let nn = 0;
-  let max = 0;
-  for (let j = 0; j < d; j++) {
-    const x = src[from + j]!;
-    nn += x * x;
-    const a = x < 0 ? -x : x;
-    if (a > max) max = a;
-  }
-  const norm = Math.sqrt(nn) || 1;
   if (kind === 'float32') {
+    for (let j = 0; j < d; j++) {
+      const x = src[from + j]!;
+      nn += x * x;
+    }
     const o = at >> 2;
-    const inv = 1 / norm;
+    const inv = 1 / (Math.sqrt(nn) || 1);
     for (let j = 0; j < d; j++) m.f32[o + j] = src[from + j]! * inv;
     m.f32.fill(0, o + d, o + stride);
     return 0;
   }
+  let max = 0;
+  for (let j = 0; j < d; j++) {
+    const x = src[from + j]!;
+    nn += x * x;
+    const a = Math.abs(x);
+    max = Math.max(a, max);
+  }
+  const norm = Math.sqrt(nn) || 1;
   const scale = max > 0 ? 127 / max : 0;
-  for (let j = 0; j < d; j++) m.i8[at + j] = Math.round(src[from + j]! * scale);
+  for (let j = 0; j < d; j++) m.i8[at + j] = roundHalfUp(src[from + j]! * scale);
   m.i8.fill(0, at + d, at + stride);
   return max > 0 ? max / norm / 127 : 0;
+}
+
+/** The largest double below 0.5: the one value whose `floor(y + 0.5)` is not `Math.round(y)`. */
+const BELOW_HALF = 0.49999999999999994;
+
+/**
+ * `Math.round(y)` (halves up), as `floor(y + 0.5)`, which V8 compiles to a
+ * few instructions where `Math.round` costs ~10 ns. The sum is exact for
+ * every double but one: a `y` with `|y| ≥ 0.5` keeps 0.5 a multiple of its
+ * unit in the last place (and crossing into the next binade cannot reach
+ * the next integer); a `y` in (−0.5, 0.5) floors to 0 or −0 either way,
+ * except `BELOW_HALF`, whose sum rounds up to 1. (−0 and 0 are both 0 in
+ * an Int8Array.)
+ */
+export function roundHalfUp(y: number): number {
+  return y === BELOW_HALF ? 0 : Math.floor(y + 0.5);
 }
 
 /**

@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeRow, roundHalfUp } from '../../../src/sqlite/index/codes.js';
+
+/** The int8 code as `Math.round` makes it (the encoding before the fast rounding). */
+function int8Reference(v: Float32Array): { code: Int8Array; factor: number } {
+  let nn = 0;
+  let max = 0;
+  for (const x of v) {
+    nn += x * x;
+    max = Math.max(max, Math.abs(x));
+  }
+  const scale = max > 0 ? 127 / max : 0;
+  const code = Int8Array.from(v, (x) => Math.round(x * scale));
+  return { code, factor: max > 0 ? max / (Math.sqrt(nn) || 1) / 127 : 0 };
+}
+
+function views(bytes: number) {
+  const buf = new ArrayBuffer(bytes);
+  return { f32: new Float32Array(buf), i8: new Int8Array(buf), u8: new Uint8Array(buf) };
+}
+
+describe('roundHalfUp', () => {
+  it('equals Math.round for every double, the halves and the double just below 0.5 included', () => {
+    const edges = [
+      0.49999999999999994, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 127, -127, 0, 5e-324,
+      -5e-324, 0.25, 0.7499999999999999, 1.9999999999999998, -0.49999999999999994,
+    ];
+    for (const y of [...edges, ...edges.map((e) => e + Number.EPSILON * e)])
+      expect(roundHalfUp(y) + 0, String(y)).toBe(Math.round(y) + 0);
+    fc.assert(
+      fc.property(fc.double({ min: -128, max: 128, noNaN: true }), (y) => {
+        expect(roundHalfUp(y) + 0).toBe(Math.round(y) + 0);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+describe('encodeRow', () => {
+  it('int8: the same code and factor as rounding with Math.round, zero-padded to the stride', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100 }).chain((d) =>
+          fc.array(fc.float({ min: -1, max: 1, noNaN: true, noDefaultInfinity: true }), {
+            minLength: d,
+            maxLength: d,
+          }),
+        ),
+        (xs) => {
+          const v = Float32Array.from(xs);
+          const d = v.length;
+          const stride = Math.ceil(d / 16) * 16;
+          const m = views(16 + stride);
+          m.i8.fill(99);
+          const factor = encodeRow('int8', m, 16, stride, v, 0, d, undefined);
+          const ref = int8Reference(v);
+          expect([...m.i8.subarray(16, 16 + d)]).toEqual([...ref.code].map((x) => x + 0));
+          expect([...m.i8.subarray(16 + d, 16 + stride)].every((x) => x === 0)).toBe(true);
+          expect(m.i8[15]).toBe(99);
+          expect(factor).toBe(ref.factor);
+        },
+      ),
+    );
+  });
+
+  it('float32: the unit vector, zero-padded to the stride', () => {
+    const v = Float32Array.from([3, 0, -4, 0, 0]);
+    const m = views(64);
+    m.f32.fill(7);
+    expect(encodeRow('float32', m, 16, 8, v, 0, 5, undefined)).toBe(0);
+    expect([...m.f32.subarray(4, 12)]).toEqual([
+      Math.fround(0.6),
+      0,
+      Math.fround(-0.8),
+      0,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    expect(m.f32[3]).toBe(7);
+    expect(m.f32[12]).toBe(7);
+  });
+});
