@@ -323,7 +323,7 @@ describe('loading a float generation', () => {
         Float32Array.from({ length: 5 }, (_, j) => Math.sin(i + j)),
       );
     for (let i = 1; i <= 2500; i += 7) store.deleteVectors(i); // holes in the chunks
-    const fast = readVec0Chunks(store.db, 'vf_vec_1', 5)!.flatMap(({ ids, vectors }) =>
+    const fast = [...readVec0Chunks(store.db, 'vf_vec_1', 5)!].flatMap(({ ids, vectors }) =>
       Array.from(ids, (id, i) => [id, Array.from(vectors.subarray(i * 5, (i + 1) * 5))] as const),
     );
     const slow = (

@@ -34,8 +34,12 @@ export interface VectorBatch {
 
 /** Where an index reads a generation's float vectors. */
 export interface VectorSource {
-  /** Every stored vector of the generation, in batches (no allocation per row). */
-  all(): VectorBatch[];
+  /**
+   * Every stored vector of the generation, in batches (no allocation per
+   * row), possibly read as they are iterated: nothing else may use the
+   * source's connection until the iteration ends.
+   */
+  all(): Iterable<VectorBatch>;
   /** The stored vectors of these chunk ids (missing ids are left out). */
   some(ids: readonly number[]): StoredVector[];
 }

@@ -7,59 +7,83 @@ import type { StoredVector, VectorBatch } from './generation-index.js';
  * bitmap, the slots' rowids (int64) and one BLOB of `size` vectors — so a
  * chunk is one row read instead of `size` virtual-table steps (measured
  * 6× faster than `SELECT rowid, embedding` over the vec0 table, which is
- * what loading a generation into memory costs). One batch per chunk.
+ * what loading a generation into memory costs). One batch per chunk, read
+ * as the caller iterates: one chunk's BLOB (1.5 MB at 384 dimensions) is
+ * held at a time, not the whole table, and the BLOBs are read in rowid
+ * order straight off their B-tree (joined to the chunk table and sorted,
+ * SQLite copied every BLOB into a temporary B-tree first: 0.3 s of CPU at
+ * 100k × 384). The statement stays open while the caller iterates, so the
+ * caller must not use the connection until it has finished.
  *
  * Returns null when the tables do not look like that (another sqlite-vec
- * version): the caller then reads through the vec0 table.
+ * version; checked before the first batch): the caller then reads through
+ * the vec0 table.
  */
 export function readVec0Chunks(
   db: Database.Database,
   table: string,
   dimensions: number,
-): VectorBatch[] | null {
-  let chunks: [number, Buffer, Buffer, Buffer][];
+): Iterable<VectorBatch> | null {
+  let chunks: [number, number, Buffer, Buffer, number][];
+  let blobs: Database.Statement;
   try {
+    // Small: the bitmaps, the rowids and each BLOB's length (no overflow page read).
     chunks = db
       .prepare(
-        `SELECT c.size, c.validity, c.rowids, v.vectors
-         FROM ${table}_chunks c JOIN ${table}_vector_chunks00 v ON v.rowid = c.chunk_id
-         ORDER BY c.chunk_id`,
+        `SELECT c.chunk_id, c.size, c.validity, c.rowids, length(v.vectors)
+         FROM ${table}_chunks c JOIN ${table}_vector_chunks00 v ON v.rowid = c.chunk_id`,
       )
       .raw()
-      .all() as [number, Buffer, Buffer, Buffer][];
+      .all() as [number, number, Buffer, Buffer, number][];
+    blobs = db.prepare(`SELECT rowid, vectors FROM ${table}_vector_chunks00 ORDER BY rowid`).raw();
   } catch {
     return null;
   }
-  const out: VectorBatch[] = [];
-  for (const [size, validity, rowids, blob] of chunks) {
-    if (
-      validity.length * 8 < size ||
-      rowids.length < size * 8 ||
-      blob.length < size * dimensions * 4
-    )
+  const layout = new Map<number, { size: number; validity: Buffer; rowids: Buffer }>();
+  for (const [id, size, validity, rowids, bytes] of chunks) {
+    if (validity.length * 8 < size || rowids.length < size * 8 || bytes < size * dimensions * 4)
       return null;
-    const all =
-      blob.byteOffset % 4 === 0
-        ? new Float32Array(blob.buffer, blob.byteOffset, size * dimensions)
-        : new Float32Array(new Uint8Array(blob.subarray(0, size * dimensions * 4)).buffer);
-    let used = 0;
-    for (let i = 0; i < size; i++) if (validity[i >> 3]! & (1 << (i & 7))) used++;
-    if (used === 0) continue;
-    const ids = new Float64Array(used);
-    // A full chunk is used as it is; one with holes is packed.
-    const vectors = used === size ? all : new Float32Array(used * dimensions);
-    let k = 0;
-    for (let i = 0; i < size; i++) {
-      if (!(validity[i >> 3]! & (1 << (i & 7)))) continue;
-      // int64 rowid as two halves: no BigInt per row.
-      ids[k] = rowids.readUInt32LE(i * 8) + rowids.readInt32LE(i * 8 + 4) * 2 ** 32;
-      if (vectors !== all)
-        vectors.set(all.subarray(i * dimensions, (i + 1) * dimensions), k * dimensions);
-      k++;
-    }
-    out.push({ ids, vectors });
+    layout.set(id, { size, validity, rowids });
   }
-  return out;
+  return (function* () {
+    if (layout.size === 0) return;
+    for (const [id, blob] of blobs.iterate() as IterableIterator<[number, Buffer]>) {
+      const chunk = layout.get(id);
+      if (!chunk) continue;
+      const batch = chunkBatch(chunk.size, chunk.validity, chunk.rowids, blob, dimensions);
+      if (batch) yield batch;
+    }
+  })();
+}
+
+/** The used slots of one vec0 chunk as a batch; null when none is used. */
+function chunkBatch(
+  size: number,
+  validity: Buffer,
+  rowids: Buffer,
+  blob: Buffer,
+  dimensions: number,
+): VectorBatch | null {
+  const all =
+    blob.byteOffset % 4 === 0
+      ? new Float32Array(blob.buffer, blob.byteOffset, size * dimensions)
+      : new Float32Array(new Uint8Array(blob.subarray(0, size * dimensions * 4)).buffer);
+  let used = 0;
+  for (let i = 0; i < size; i++) if (validity[i >> 3]! & (1 << (i & 7))) used++;
+  if (used === 0) return null;
+  const ids = new Float64Array(used);
+  // A full chunk is used as it is; one with holes is packed.
+  const vectors = used === size ? all : new Float32Array(used * dimensions);
+  let k = 0;
+  for (let i = 0; i < size; i++) {
+    if (!(validity[i >> 3]! & (1 << (i & 7)))) continue;
+    // int64 rowid as two halves: no BigInt per row.
+    ids[k] = rowids.readUInt32LE(i * 8) + rowids.readInt32LE(i * 8 + 4) * 2 ** 32;
+    if (vectors !== all)
+      vectors.set(all.subarray(i * dimensions, (i + 1) * dimensions), k * dimensions);
+    k++;
+  }
+  return { ids, vectors };
 }
 
 /** Rows of separate float32 BLOBs, packed into one batch. */
