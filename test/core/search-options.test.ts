@@ -167,6 +167,18 @@ describe('search options reach the store', () => {
     expect(store.asked.map((a) => a.limit)).toEqual([2]);
   });
 
+  it('tells the encoder it encodes a query (models that prefix queries and documents differently)', async () => {
+    const { store, encode } = await filled();
+    const kinds: unknown[] = [];
+    await search(store, 'topic1', {
+      encoderFor: () => (texts, o) => {
+        kinds.push(o.kind);
+        return encode(texts, o);
+      },
+    });
+    expect(kinds).toEqual(['query']);
+  });
+
   it('accepts perGeneration 1 and a query timeout just above 0', async () => {
     const { store, encode } = await filled();
     const hits = await search(store, 'topic1', {
