@@ -17,6 +17,7 @@ import {
   UnknownGenerationError,
 } from '../../src/core/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { rejectsWith } from '../support/thrown.js';
 
 /**
  * What a backend gives the conformance suite: a store over a fresh documents
@@ -719,7 +720,11 @@ export function runConformance<K, F>(
       await expect(attempt(() => store.pendingForGeneration('nope', 1))).rejects.toBeInstanceOf(
         UnknownGenerationError,
       );
-      await expect(attempt(() => store.coverage('nope'))).rejects.toThrow(/nope/);
+      await rejectsWith(
+        attempt(() => store.coverage('nope')),
+        UnknownGenerationError,
+        /nope/,
+      );
     });
 
     it('keeps why a document was skipped; activate refuses too many skips; resetSkipped makes them pending', async () => {

@@ -9,6 +9,7 @@ import {
   InvalidVectorError,
   type Pending,
   PermanentEncodeError,
+  ProviderFailureError,
   type Revision,
   type SaveItem,
   VecfillError,
@@ -17,7 +18,7 @@ import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { MemoryStore, storeWith } from '../support/memory-store.js';
-import { rejection } from '../support/thrown.js';
+import { rejection, rejectsWith } from '../support/thrown.js';
 
 // The finer promises of `fill` that the main fill tests do not pin down:
 // option checking, progress figures, what a save records, how encode calls
@@ -82,7 +83,9 @@ describe('fill options', () => {
     const r = await fill(nineteen, 'g1', rejectAll, { onEncodeError: () => true });
     expect(r).toMatchObject({ documents: 19, skipped: 19 });
     const twenty = storeWith(20);
-    await expect(fill(twenty, 'g1', rejectAll, { onEncodeError: () => true })).rejects.toThrow(
+    await rejectsWith(
+      fill(twenty, 'g1', rejectAll, { onEncodeError: () => true }),
+      ProviderFailureError,
       /20 inputs in a row failed the same way/,
     );
     expect(twenty.saves).toEqual([]);
@@ -91,8 +94,10 @@ describe('fill options', () => {
   it('retrySkipped needs a store with resetSkipped, and says so before any work', async () => {
     const store = storeWith(2);
     const { encode, calls } = hashEncoder(8);
-    await expect(fill(store, 'g1', encode, { retrySkipped: true })).rejects.toThrow(
-      new TypeError('fill: retrySkipped needs a store with resetSkipped'),
+    await rejectsWith(
+      fill(store, 'g1', encode, { retrySkipped: true }),
+      TypeError,
+      'fill: retrySkipped needs a store with resetSkipped',
     );
     expect(calls).toEqual([]);
   });
@@ -454,7 +459,7 @@ describe('fill guards against loops', () => {
         void o;
       });
     const asked: unknown[] = [];
-    await expect(
+    await rejectsWith(
       fill(store, 'g1', encode, {
         signal: controller.signal,
         onEncodeError: (doc) => {
@@ -462,7 +467,9 @@ describe('fill guards against loops', () => {
           return true;
         },
       }),
-    ).rejects.toThrow();
+      Error,
+      'interrupted',
+    );
     expect(asked).toEqual([]);
     expect(store.pending('g1', 10).map((p) => p.doc)).toEqual(['d0003', 'd0004', 'd0005']);
   });
@@ -584,7 +591,9 @@ describe('fill and the encoder', () => {
     const hanging: EncodeFn = () => new Promise(() => {});
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('interrupted')), 20);
-    await expect(fill(store, 'g1', hanging, { signal: controller.signal })).rejects.toThrow(
+    await rejectsWith(
+      fill(store, 'g1', hanging, { signal: controller.signal }),
+      Error,
       'interrupted',
     );
   }, 5_000);
@@ -603,7 +612,7 @@ describe('fill and the encoder', () => {
       }
       return texts.map((t) => embed(t, 8));
     };
-    await expect(fill(store, 'g1', encode, { concurrency: 2 })).rejects.toThrow('boom');
+    await rejectsWith(fill(store, 'g1', encode, { concurrency: 2 }), Error, 'boom');
     expect(failedAt).toBeGreaterThan(0);
     expect(startedAfter).toBe(0);
   });
@@ -627,9 +636,11 @@ describe('fill and the encoder', () => {
     }) as unknown as EncodeFn;
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('interrupted')), 30);
-    await expect(
+    await rejectsWith(
       fill(store, 'g1', syncEncode, { batch: { batchSize: 4 }, signal: controller.signal }),
-    ).rejects.toThrow('interrupted');
+      Error,
+      'interrupted',
+    );
     const { backlog, embedded } = store.coverage('g1');
     expect(embedded).toBeGreaterThan(0);
     expect(backlog).toBeGreaterThan(0); // a fill that never yielded would have finished
@@ -681,7 +692,7 @@ describe('fill and a store without saveMany', () => {
         return store.saveVectors(...a);
       },
     };
-    await expect(fill(failing, 'g1', hashEncoder(16).encode)).rejects.toThrow('disk I/O error');
+    await rejectsWith(fill(failing, 'g1', hashEncoder(16).encode), Error, 'disk I/O error');
     expect(saved).toEqual([]);
   });
 });
@@ -708,9 +719,11 @@ describe('fill and saveMany', () => {
       save();
       return null;
     });
-    await expect(
+    await rejectsWith(
       fill(store, 'g1', hashEncoder(8).encode, { batch: { batchSize: 6 } }),
-    ).rejects.toThrow('constraint failed');
+      Error,
+      'constraint failed',
+    );
   });
 
   it('an item reported as undefined counts as saved', async () => {

@@ -7,9 +7,11 @@ import {
   type SaveItem,
   StaleError,
   split,
+  VecfillError,
 } from '../../src/core/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { MemoryStore, storeWith } from '../support/memory-store.js';
+import { rejectsWith } from '../support/thrown.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,7 +106,9 @@ describe('fill', () => {
     const asked = await fill(pruning, 'g1', encode, { prune: true });
     expect(sweeps).toBe(1);
     expect(asked).toMatchObject({ documents: 1, pruned: 2 });
-    await expect(fill(storeWith(1), 'g1', encode, { prune: true })).rejects.toThrow(
+    await rejectsWith(
+      fill(storeWith(1), 'g1', encode, { prune: true }),
+      TypeError,
       /prune needs a store with prune/,
     );
   });
@@ -246,7 +250,7 @@ describe('fill', () => {
         throw new Error('503 upstream unavailable');
       };
       let asked = 0;
-      await expect(
+      await rejectsWith(
         fill(store, 'g1', down, {
           batch: { batchSize: 20 },
           onEncodeError: () => {
@@ -254,7 +258,9 @@ describe('fill', () => {
             return false;
           },
         }),
-      ).rejects.toThrow('503');
+        Error,
+        '503 upstream unavailable',
+      );
       expect(asked).toBe(1);
       expect(calls).toBe(2); // the batch, then its first chunk alone
     });
@@ -274,9 +280,11 @@ describe('fill', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('interrupted')), 30);
     const started = Date.now();
-    await expect(
+    await rejectsWith(
       fill(store, 'g1', busy, { batch: { batchSize: 4 }, signal: controller.signal }),
-    ).rejects.toThrow('interrupted');
+      Error,
+      'interrupted',
+    );
     expect(Date.now() - started).toBeLessThan(1000);
     expect(calls).toBeLessThan(500); // 500 batches would be the whole table
     // Every document saved before the abort stays saved, and a rerun completes.
@@ -291,8 +299,12 @@ describe('fill', () => {
     const failing: EncodeFn = async () => {
       throw new Error('503 upstream unavailable');
     };
-    await expect(fill(store, 'g1', failing)).rejects.toThrow('503 upstream unavailable');
-    await expect(fill(store, 'g1', failing, { onEncodeError: () => false })).rejects.toThrow('503');
+    await rejectsWith(fill(store, 'g1', failing), Error, '503 upstream unavailable');
+    await rejectsWith(
+      fill(store, 'g1', failing, { onEncodeError: () => false }),
+      Error,
+      '503 upstream unavailable',
+    );
     expect(store.saves).toEqual([]);
   });
 
@@ -303,7 +315,7 @@ describe('fill', () => {
       if (texts.some((t) => t.startsWith('document number 6 '))) throw new Error('boom');
       return inner(texts, o);
     };
-    await expect(fill(store, 'g1', encode, { scanBatch: 100 })).rejects.toThrow('boom');
+    await rejectsWith(fill(store, 'g1', encode, { scanBatch: 100 }), Error, 'boom');
     expect(store.saves.map((s) => s.doc)).toEqual([
       'd0000',
       'd0001',
@@ -404,9 +416,11 @@ describe('fill', () => {
       if (calls === 10) controller.abort(new Error('interrupted'));
       return inner(texts, o);
     };
-    await expect(
+    await rejectsWith(
       fill(store, 'g1', encode, { signal: controller.signal, scanBatch: 4 }),
-    ).rejects.toThrow('interrupted');
+      Error,
+      'interrupted',
+    );
     const done = store.saves.length;
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(30);
@@ -419,13 +433,22 @@ describe('fill', () => {
     store.beforeSave = () => {
       throw new Error('SQLITE_BUSY: database is locked');
     };
-    await expect(fill(store, 'g1', hashEncoder(8).encode)).rejects.toThrow('SQLITE_BUSY');
+    await rejectsWith(
+      fill(store, 'g1', hashEncoder(8).encode),
+      Error,
+      'SQLITE_BUSY: database is locked',
+    );
   });
 
   it('refuses to loop forever on a store whose stamp does not clear pending', async () => {
     const store = storeWith(3);
     store.saveVectors = async () => {};
-    await expect(fill(store, 'g1', hashEncoder(8).encode)).rejects.toThrow(/pending/);
+    const e = await rejectsWith(
+      fill(store, 'g1', hashEncoder(8).encode),
+      VecfillError,
+      /pending at revision .* right after each of/,
+    );
+    expect(e.code).toBe('STORE_INCONSISTENT');
   });
 
   it('uses saveMany when the store has it, and still isolates stale items', async () => {
@@ -457,10 +480,20 @@ describe('fill', () => {
   it('refuses invalid options with a RangeError', async () => {
     const store = storeWith(1);
     const { encode } = hashEncoder(8);
-    await expect(fill(store, 'g1', encode, { scanBatch: 0 })).rejects.toThrow(RangeError);
-    await expect(fill(store, 'g1', encode, { concurrency: 0 })).rejects.toThrow(RangeError);
-    await expect(fill(store, 'g1', encode, { batch: { batchSize: -1 } })).rejects.toThrow(
+    await rejectsWith(
+      fill(store, 'g1', encode, { scanBatch: 0 }),
       RangeError,
+      /scanBatch must be a positive integer, got 0/,
+    );
+    await rejectsWith(
+      fill(store, 'g1', encode, { concurrency: 0 }),
+      RangeError,
+      /concurrency must be a positive integer, got 0/,
+    );
+    await rejectsWith(
+      fill(store, 'g1', encode, { batch: { batchSize: -1 } }),
+      RangeError,
+      /batchSize must be a positive integer, got -1/,
     );
   });
 });

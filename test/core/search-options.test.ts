@@ -11,6 +11,7 @@ import {
 } from '../../src/core/index.js';
 import { hashEncoder } from '../support/hash-encoder.js';
 import { MemoryStore, tick } from '../support/memory-store.js';
+import { rejectsWith } from '../support/thrown.js';
 
 /**
  * A MemoryStore that records what search asks of it, and answers full-text
@@ -134,13 +135,15 @@ describe('search options reach the store', () => {
     };
     setTimeout(() => controller.abort(new Error('user left')), 20);
     const started = Date.now();
-    await expect(
+    await rejectsWith(
       search(store, 'topic1', {
         encoderFor: () => hanging,
         signal: controller.signal,
         queryTimeoutMs: 30_000,
       }),
-    ).rejects.toThrow('user left');
+      Error,
+      'user left',
+    );
     expect(seen?.aborted).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -209,15 +212,21 @@ describe('search options reach the store', () => {
   it('refuses a bad perGeneration or queryTimeoutMs with a RangeError', async () => {
     const { store, encode } = await filled(1);
     for (const perGeneration of [0, -1, 1.5])
-      await expect(search(store, 'x', { encoderFor: () => encode, perGeneration })).rejects.toThrow(
+      await rejectsWith(
+        search(store, 'x', { encoderFor: () => encode, perGeneration }),
+        RangeError,
         /perGeneration must be a positive integer/,
       );
     for (const queryTimeoutMs of [0, -5, Number.NaN])
-      await expect(
+      await rejectsWith(
         search(store, 'x', { encoderFor: () => encode, queryTimeoutMs }),
-      ).rejects.toThrow(/queryTimeoutMs must be a positive number/);
+        RangeError,
+        /queryTimeoutMs must be a positive number/,
+      );
     for (const limit of [0, 2.5])
-      await expect(search(store, 'x', { encoderFor: () => encode, limit })).rejects.toThrow(
+      await rejectsWith(
+        search(store, 'x', { encoderFor: () => encode, limit }),
+        RangeError,
         /limit must be a positive integer/,
       );
     await expect(

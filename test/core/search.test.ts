@@ -12,6 +12,7 @@ import { openAICompatible } from '../../src/encoders/index.js';
 import { startFaultServer } from '../support/fault-server.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { rejectsWith } from '../support/thrown.js';
 
 /** Two generations with different encoders (different seeds = different vector spaces). */
 async function migratingStore() {
@@ -109,7 +110,11 @@ describe('search', () => {
     const store = new MemoryStore();
     const encoderFor = () => hashEncoder(8).encode;
     await expect(search(store, ' \u200b ', { encoderFor })).rejects.toBeInstanceOf(EmptyInputError);
-    await expect(search(store, 'ok', { encoderFor, limit: 0 })).rejects.toThrow(RangeError);
+    await rejectsWith(
+      search(store, 'ok', { encoderFor, limit: 0 }),
+      RangeError,
+      'search: limit must be a positive integer, got 0',
+    );
   });
 
   it('returns nothing when no generation is live', async () => {
@@ -123,7 +128,7 @@ describe('search', () => {
     const { store, encoderFor } = await migratingStore();
     const c = new AbortController();
     c.abort(new Error('cancelled'));
-    await expect(search(store, 'x', { encoderFor, signal: c.signal })).rejects.toThrow('cancelled');
+    await rejectsWith(search(store, 'x', { encoderFor, signal: c.signal }), Error, 'cancelled');
   });
 
   describe('a failing generation never takes search down', () => {
@@ -233,12 +238,14 @@ describe('search', () => {
           o.signal?.addEventListener('abort', () => reject(o.signal!.reason)),
         );
       setTimeout(() => c.abort(new Error('user cancelled')), 50);
-      await expect(
+      await rejectsWith(
         search(store, 'x', {
           encoderFor: (g) => (g === 'new' ? slow : encoderFor(g)),
           signal: c.signal,
         }),
-      ).rejects.toThrow('user cancelled');
+        Error,
+        'user cancelled',
+      );
     });
   });
 });

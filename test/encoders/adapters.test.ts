@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeBatched, fill, search } from '../../src/core/index.js';
 import { fromAiSdk, fromLangChain } from '../../src/encoders/index.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { rejectsWith } from '../support/thrown.js';
 
 describe('fromAiSdk', () => {
   it("encodes through the AI SDK's embedMany with its own mock model, in order, with the abort signal", async () => {
@@ -55,8 +56,10 @@ describe('fromLangChain', () => {
   });
 
   it('requires the model name', async () => {
-    await expect(
+    await rejectsWith(
       fromLangChain(new SyntheticEmbeddings({ vectorSize: 4 }), { model: '' }),
-    ).rejects.toThrow(/model/);
+      TypeError,
+      /needs opts\.model/,
+    );
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatched, fill, fingerprint, search, VecfillError } from '../../src/core/index.js';
 import { type TransformersEncoder, transformers } from '../../src/encoders/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { rejectsWith } from '../support/thrown.js';
 import {
   expectedVector,
   TINY_DIMS,
@@ -155,7 +156,7 @@ describe('transformers encoder (tiny model built by the test)', () => {
     const controller = new AbortController();
     const pending = e.encode(['the cat'], { signal: controller.signal });
     controller.abort(new Error('stop'));
-    await expect(pending).rejects.toThrow('stop');
+    await rejectsWith(pending, Error, 'stop');
     await e.close();
     await expect(e.encode(['cat'], {})).rejects.toMatchObject({ code: 'ENCODER_CLOSED' });
   });

@@ -4,12 +4,14 @@ import {
   type EncodeFn,
   fill,
   InvalidIdentifierError,
+  LifecycleError,
   type Pending,
   search,
 } from '../../src/core/index.js';
 import { type PgClient, type PgKey, PgStore } from '../../src/postgres/index.js';
 import { validatePgSchema } from '../../src/postgres/pg-schema.js';
 import { embed } from '../support/hash-encoder.js';
+import { rejectsWith } from '../support/thrown.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
 let engine: TestEngine;
@@ -52,9 +54,11 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
     const h = await pgHarness(db);
     try {
       const options = { quantization: 'binary' } as Parameters<PgStore['ensureGeneration']>[3];
-      await expect(
+      await rejectsWith(
         h.pgStore.ensureGeneration('q', { model: 'hash', dimensions: 16 }, 'building', options),
-      ).rejects.toThrow(/no generation options \(got quantization\)/);
+        TypeError,
+        /no generation options \(got quantization\)/,
+      );
       expect(await h.pgStore.generations()).toEqual([]);
     } finally {
       await h.close();
@@ -62,14 +66,16 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
   });
 
   it('says which table is missing', async () => {
-    await expect(
+    await rejectsWith(
       PgStore.open(db, {
         docsTable: 'nowhere.docs',
         idColumn: 'id',
         contentColumn: 'c',
         vectorsPrefix: 'vf',
       }),
-    ).rejects.toThrow(/documents table nowhere\.docs does not exist/);
+      LifecycleError,
+      /documents table nowhere\.docs does not exist/,
+    );
   });
 
   it('two fill workers on one table embed every document exactly once (leases)', async () => {
@@ -194,11 +200,13 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
       const store = await PgStore.open(one, h.schema);
       await store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
       await fill(store, 'g', async (texts) => texts.map((t) => embed(t, 16)));
-      await expect(
+      await rejectsWith(
         store.queryGeneration('g', embed('note', 16), 3, {
           filter: { where: `setval('${ns}.s1', 999) > 0` },
         }),
-      ).rejects.toThrow(/read-only transaction/);
+        Error,
+        /read-only transaction/,
+      );
       const seq = await db.query(`SELECT last_value, is_called FROM ${ns}.s1`);
       expect(seq.rows[0]).toMatchObject({ is_called: false });
       const before = String((await one.query('SHOW TimeZone')).rows[0]!.TimeZone);
@@ -322,7 +330,7 @@ describe(`a building generation's HNSW index is built after the load on ${ENGINE
             await new Promise((r) => setTimeout(r, 5));
           }
         })();
-        await expect(h.pgStore.buildIndex('b')).rejects.toThrow(/cancel/);
+        await rejectsWith(h.pgStore.buildIndex('b'), Error, /cancel/);
         await canceller;
         expect(await h.pgStore.indexStatus('b')).toMatchObject({ present: true, valid: false });
         await h.store.activate('b');

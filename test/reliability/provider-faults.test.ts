@@ -7,6 +7,7 @@ import {
   isPermanentEncodeError,
   openAICompatible,
   skipPermanentErrors,
+  TransientEncodeError,
 } from '../../src/encoders/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
@@ -14,6 +15,7 @@ import { blankByTable } from '../support/blank-oracle.js';
 import { type Fault, startFaultServer } from '../support/fault-server.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { rng } from '../support/rng.js';
+import { rejectsWith } from '../support/thrown.js';
 
 const DIMS = 16;
 
@@ -130,9 +132,11 @@ describe('provider faults', () => {
         maxRetries: 2,
       });
       store.ensureGeneration('g', encoder.generation, 'active');
-      await expect(
+      await rejectsWith(
         fill(store, 'g', encoder.encode, { onEncodeError: skipPermanentErrors() }),
-      ).rejects.toThrow(/gave up after 3 attempts/);
+        TransientEncodeError,
+        /gave up after 3 attempts/,
+      );
       expect(store.coverage('g')).toEqual({ embedded: 0, skipped: 0, backlog: 5 });
       db.close();
     } finally {

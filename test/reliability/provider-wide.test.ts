@@ -18,6 +18,7 @@ import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
 import { type Fault, type FaultServer, startFaultServer } from '../support/fault-server.js';
 import { hashEncoder } from '../support/hash-encoder.js';
+import { rejectsWith } from '../support/thrown.js';
 
 const DIMS = 16;
 const cleanups: (() => unknown)[] = [];
@@ -268,9 +269,11 @@ describe('transient failures are retried once, and long waits are announced', ()
       retryBaseMs: 1,
     });
     store.ensureGeneration('g', enc.generation, 'building');
-    await expect(
+    await rejectsWith(
       fill(store, 'g', enc.encode, { batch: { batchSize: 8 }, onEncodeError: () => true }),
-    ).rejects.toThrow(TransientEncodeError);
+      TransientEncodeError,
+      /gave up after 3 attempts/,
+    );
     expect(s.log).toHaveLength(3);
     expect(store.coverage('g').backlog).toBe(20);
   });
@@ -291,7 +294,7 @@ describe('transient failures are retried once, and long waits are announced', ()
     const filling = fill(store, 'g', enc.encode, { signal: controller.signal });
     while (notices.length === 0) await new Promise((r) => setTimeout(r, 10));
     controller.abort(new Error('stop now'));
-    await expect(filling).rejects.toThrow('stop now');
+    await rejectsWith(filling, Error, 'stop now');
     expect(Date.now() - started).toBeLessThan(5000);
     expect(notices).toHaveLength(1);
     const [n] = notices;

@@ -26,3 +26,26 @@ export function caught(fn: () => unknown): Error {
   }
   throw new Error('expected a throw');
 }
+
+/** An error class, abstract or not, whatever its constructor takes. */
+export type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+/**
+ * What `rejects.toThrow(message)` seems to check and does not: that `p`
+ * rejects with an instance of `type` whose message contains `message` (a
+ * string) or matches it (a RegExp). Vitest 4's `rejects.toThrow('text')`,
+ * `toThrow(/re/)` and `toThrow()` all pass on a rejection with `undefined`,
+ * `null` or a bare string (test/support/thrown.test.ts). Returns the error
+ * for further checks (its `code`, its `cause`).
+ */
+export async function rejectsWith<E extends Error>(
+  p: unknown,
+  type: ErrorClass<E>,
+  message: string | RegExp,
+): Promise<E> {
+  const error = await rejection(p);
+  expect(error).toBeInstanceOf(type);
+  if (typeof message === 'string') expect(error.message).toContain(message);
+  else expect(error.message).toMatch(message);
+  return error as E;
+}
