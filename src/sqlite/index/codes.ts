@@ -105,8 +105,7 @@ export function writeQuery(
     q.fill(0, d);
   } else if (kind === 'int8') {
     const q = new Int16Array(buf, at, stride);
-    const range = Math.min(QUERY_RANGE, Math.floor(2 ** 31 / (127 * stride)) - 1);
-    const scale = max > 0 ? range / max : 0;
+    const scale = max > 0 ? queryRange(stride) / max : 0;
     for (let j = 0; j < d; j++) q[j] = Math.round(query[j]! * scale);
     q.fill(0, d);
   } else {
@@ -115,4 +114,9 @@ export function writeQuery(
     q.set(quantize('binary', query, center));
   }
   return Math.sqrt(nn);
+}
+
+/** The int16 range (±) of the int8 kernel's query for rows of `stride` bytes. */
+export function queryRange(stride: number): number {
+  return Math.min(QUERY_RANGE, Math.floor(2 ** 31 / (127 * stride)) - 1);
 }

@@ -11,8 +11,9 @@ import type {
   VectorBatch,
   VectorSource,
 } from './generation-index.js';
+import { int8Needed } from './int8-bound.js';
+import { type Scan, scanResult } from './scan-result.js';
 import { SlotMap } from './slot-map.js';
-import { topKOf } from './top-k.js';
 import { packRows } from './vec0-rows.js';
 
 const PAGE = 65536;
@@ -37,20 +38,6 @@ export interface MemoryIndexOptions {
    * as 4 GiB of memory holds.
    */
   maxRows?: number;
-}
-
-/** One scan's scores (see `MemoryIndex.#scan`). */
-interface Scan {
-  /** Rows scanned. */
-  n: number;
-  /** The query's norm. */
-  qNorm: number;
-  /** float32: the dot product at a position. */
-  score(at: number): number;
-  /** The slot at a position. */
-  slotAt(at: number): number;
-  /** The best `w` positions by score, best first. */
-  top(w: number): number[];
 }
 
 /**
@@ -85,6 +72,9 @@ export class MemoryIndex implements GenerationIndex {
   #ids = new Float64Array(0);
   /** int8: 1 / the row's scale, so dot × factor ranks by cosine. */
   #factors = new Float32Array(0);
+  /** int8: at least every factor held (the largest ever inserted), for the error bound. */
+  #maxFactor = 0;
+  #rescoredRows = 0;
   readonly #slots = new SlotMap();
   #dropped = false;
   readonly #maxRows: number;
@@ -225,7 +215,10 @@ export class MemoryIndex implements GenerationIndex {
         this.#d,
         this.#center,
       );
-      if (this.kind === 'int8') this.#factors[slot] = factor;
+      if (this.kind === 'int8') {
+        this.#factors[slot] = factor;
+        if (factor > this.#maxFactor) this.#maxFactor = factor;
+      }
     }
   }
 
@@ -258,7 +251,8 @@ export class MemoryIndex implements GenerationIndex {
     // Rescore rescoreFactor × k rows, but for a window already widened (a
     // filter, stale rows) only the first 64 get the extra margin: the margin
     // is there for codes that misorder rows near the top, not for every row.
-    return this.#rescored(query, scan, scan.top(this.#wanted(scan.n, k)), k);
+    const order = scan.top(this.#wanted(scan.n, k));
+    return this.#rescored(query, scan, order, k, order.length >= scan.n);
   }
 
   /**
@@ -296,7 +290,13 @@ export class MemoryIndex implements GenerationIndex {
       window = Math.min(scan.n, Math.max(2 * checked, Math.ceil((1.25 * wanted) / share)));
     }
     if (this.kind === 'float32') return this.#exact(scan, passed);
-    return this.#rescored(query, scan, passed, k);
+    // Every row that passes is in `passed` unless the loop stopped at `wanted`.
+    return this.#rescored(query, scan, passed, k, passed.length < wanted);
+  }
+
+  /** Rows the last search of a quantized index read back and rescored (for tests and benchmarks). */
+  get rescoredRows(): number {
+    return this.#rescoredRows;
   }
 
   /** Rows a quantized index rescores for `k` hits among `n`. */
@@ -310,9 +310,25 @@ export class MemoryIndex implements GenerationIndex {
     return order.map((at) => [this.#ids[scan.slotAt(at)]!, 1 - scan.score(at) * inv]);
   }
 
-  /** Quantized: these scanned positions rescored exactly from the stored floats; the best `k`. */
-  #rescored(query: Float32Array, scan: Scan, order: readonly number[], k: number): Candidate[] {
-    const ids = order.map((at) => this.#ids[scan.slotAt(at)]!);
+  /**
+   * Quantized: these scanned positions (best first by code score) rescored
+   * exactly from the stored floats; the best `k`. `complete` says `order`
+   * holds every row that may be returned; otherwise it is a prefix of them
+   * in code-score order.
+   */
+  #rescored(
+    query: Float32Array,
+    scan: Scan,
+    order: readonly number[],
+    k: number,
+    complete: boolean,
+  ): Candidate[] {
+    const read =
+      this.kind === 'int8'
+        ? int8Needed(query, this.#stride, scan, this.#factors, this.#maxFactor, order, k, complete)
+        : order;
+    this.#rescoredRows = read.length;
+    const ids = read.map((at) => this.#ids[scan.slotAt(at)]!);
     return rescore(query, this.#source.some(ids)).slice(0, k);
   }
 
@@ -357,28 +373,7 @@ export class MemoryIndex implements GenerationIndex {
         pool.scan(this.#memory, k8, kernel, QUERY_AT, this.#rowsAt(), this.#stride, n, scoresAt);
       } else k8[kernel](QUERY_AT, this.#rowsAt(), this.#stride, 0, n, scoresAt);
     }
-    const f32 = new Float32Array(buf, scoresAt, n);
-    const i32 = new Int32Array(buf, scoresAt, n);
-    const kind = this.kind;
-    const factors = this.#factors;
-    let order: number[] = [];
-    return {
-      n,
-      qNorm,
-      score: (at) => f32[at]!,
-      slotAt: chosen ? (at) => chosen[at]! : (at) => at,
-      top: (w) => {
-        if (w > order.length && order.length < n) {
-          // A pass costs about the same for any heap size up to a few hundred:
-          // keep enough for the next few windows too.
-          const m = order.length > 0 ? Math.max(w, 2 * order.length, 256) : w;
-          if (kind === 'float32') order = topKOf(f32, m);
-          else if (kind === 'binary') order = topKOf(i32, m, null, null, -1);
-          else order = topKOf(i32, m, factors, chosen);
-        }
-        return order.slice(0, w);
-      },
-    };
+    return scanResult(this.kind, buf, scoresAt, n, qNorm, this.#factors, chosen);
   }
 
   drop(): void {
@@ -387,6 +382,7 @@ export class MemoryIndex implements GenerationIndex {
     this.#cap = 0;
     this.#ids = new Float64Array(0);
     this.#factors = new Float32Array(0);
+    this.#maxFactor = 0;
     this.#slots.clear();
     // The memory is freed with this object once nothing refers to it.
     startedScanPool()?.release(this.#memory);
