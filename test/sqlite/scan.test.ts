@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeLog } from '../../src/sqlite/index/change-log.js';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
-import { readVec0Chunks, readVec0Rows } from '../../src/sqlite/index/vec0-rows.js';
+import { readVec0Batch, readVec0Chunks, readVec0Rows } from '../../src/sqlite/index/vec0-rows.js';
 import {
   type SqliteGenerationOptions as GenerationOptions,
   openDatabase,
@@ -229,6 +229,59 @@ describe('in-memory scans follow other connections through the change log', () =
   });
 });
 
+describe('the change log of a database made before its covering index', () => {
+  const D = 8;
+  const vec = (seed: number) =>
+    Float32Array.from({ length: D }, (_, j) => Math.sin(seed * 7.31 + j * 1.7));
+  const indexes = (store: SqliteStore) =>
+    store.db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vf_changes'")
+      .pluck()
+      .all();
+  /** A file whose change log has the old (gen, seq) index only, as before. */
+  function oldFile(): void {
+    const old = open('old-log.db', undefined, true);
+    old.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 30; i++) save(old, 'g', i, vec(i));
+    old.db.exec(`DROP INDEX vf_changes_gen_seq;
+      CREATE INDEX vf_changes_gen ON vf_changes(gen, seq);`);
+    old.db.close();
+  }
+
+  it('is given the covering index on open, and catch-up reads the log from the index alone', () => {
+    oldFile();
+    const store = open('old-log.db');
+    expect(indexes(store)).toEqual(['vf_changes_gen_seq']);
+    const plan = store.db
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT chunk, removed FROM vf_changes WHERE gen = 1 AND seq > 0 AND seq <= 9 ORDER BY seq',
+      )
+      .all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toContain('COVERING INDEX vf_changes_gen_seq');
+    expect(store.queryGeneration('g', vec(4), 1)[0]).toMatchObject({ doc: 4 });
+    save(store, 'g', 4, vec(400));
+    expect(store.queryGeneration('g', vec(400), 1)[0]).toMatchObject({ doc: 4 });
+    store.db.close();
+  });
+
+  it('still opens read-only (keeping the old index) and follows the writers', () => {
+    oldFile();
+    const reader = SqliteStore.open(
+      openDatabase(join(dir, 'old-log.db'), { readonly: true }),
+      SCHEMA,
+    );
+    expect(indexes(reader)).toEqual(['vf_changes_gen']);
+    expect(reader.queryGeneration('g', vec(9), 1)[0]).toMatchObject({ doc: 9 });
+    const writer = open('old-log.db');
+    save(writer, 'g', 9, vec(900));
+    save(writer, 'g', 31, vec(9));
+    expect(reader.queryGeneration('g', vec(900), 1)[0]).toMatchObject({ doc: 9 });
+    expect(reader.queryGeneration('g', vec(9), 1)[0]).toMatchObject({ doc: 31 });
+    writer.db.close();
+    reader.db.close();
+  });
+});
+
 describe('resident memory', () => {
   const D = 24;
   const vec = (seed: number) =>
@@ -368,6 +421,15 @@ describe('loading a float generation', () => {
       [...rows].sort((a, b) => a[0] - b[0]);
     expect(want.length).toBeGreaterThan(350);
     expect(sort(got)).toEqual(sort(want));
+    const batch = readVec0Batch(store.db, 'vf_vec_1', 5, ids)!;
+    expect(
+      sort(
+        Array.from(batch.ids, (id, i) => [
+          id,
+          [...new Uint8Array(batch.vectors.buffer, batch.vectors.byteOffset + i * 20, 20)],
+        ]),
+      ),
+    ).toEqual(sort(want));
     expect(readVec0Rows(store.db, 'vf_vec_1', 5, [])).toEqual([]);
     expect(readVec0Rows(store.db, 'vf_no_such_table', 5, [1])).toBeNull();
     store.db.close();

@@ -42,8 +42,16 @@ export class ChangeLog {
         chunk INTEGER NOT NULL,
         removed INTEGER NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS ${this.#log}_gen ON ${this.#log}(gen, seq);
       CREATE TABLE IF NOT EXISTS ${this.#floor} (gen INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+    `);
+    // A generation's entries after a sequence number are read from this
+    // index alone (it holds every column `since` reads): no lookup into
+    // the table per entry. Databases made before it have an index on
+    // (gen, seq) only, replaced here; a read-only connection keeps it.
+    if (this.#db.readonly) return;
+    this.#db.exec(`
+      CREATE INDEX IF NOT EXISTS ${this.#log}_gen_seq ON ${this.#log}(gen, seq, chunk, removed);
+      DROP INDEX IF EXISTS ${this.#log}_gen;
     `);
   }
 

@@ -42,6 +42,8 @@ export interface VectorSource {
   all(): Iterable<VectorBatch>;
   /** The stored vectors of these chunk ids (missing ids are left out). */
   some(ids: readonly number[]): StoredVector[];
+  /** The same, packed in one batch (no object per row). */
+  someBatch?(ids: readonly number[]): VectorBatch;
 }
 
 /** An in-memory index of one generation's vectors. */
@@ -55,6 +57,8 @@ export interface GenerationIndex {
   insertBatch(batch: VectorBatch): void;
   /** Removes rows by chunk id; unknown ids are ignored. */
   remove(ids: readonly number[]): void;
+  /** `remove(removed)`, then `insertBatch(batch)`, in one pass (catching up with a change log). */
+  update(removed: readonly number[], batch: VectorBatch): void;
   /**
    * Up to `k` nearest chunk ids with exact cosine distances, best first.
    * With `among`, only those chunk ids are considered (a filtered search).

@@ -17,6 +17,8 @@ import { SlotMap } from './slot-map.js';
 import { packRows } from './vec0-rows.js';
 
 const PAGE = 65536;
+const NONE: readonly number[] = [];
+const EMPTY: VectorBatch = { ids: NONE, vectors: new Float32Array(0) };
 /** The query sits at this byte offset of the memory. */
 const QUERY_AT = 64;
 
@@ -52,7 +54,8 @@ export interface MemoryIndexOptions {
  * kernel. `binary` rows are the sign bits around the center, as
  * `quantize('binary')` makes them.
  *
- * Rows are kept dense: removing one moves the last row into its slot.
+ * Rows are kept dense: a removed row's slot is taken by a new row, or by a
+ * row moved from the end.
  */
 export class MemoryIndex implements GenerationIndex {
   readonly kind: Exclude<ScanKind, 'sqlite-vec'>;
@@ -188,11 +191,33 @@ export class MemoryIndex implements GenerationIndex {
     this.insertBatch(packRows(rows, this.#d));
   }
 
-  insertBatch({ ids, vectors }: VectorBatch): void {
+  insertBatch(batch: VectorBatch): void {
+    this.update(NONE, batch);
+  }
+
+  remove(ids: readonly number[]): void {
+    this.update(ids, EMPTY);
+  }
+
+  /**
+   * Removes rows by chunk id, then adds (or replaces) `batch`'s rows, in one
+   * pass: a new row takes the slot of a removed one while there is one (a
+   * re-embedded chunk replaces its old chunk in place: nothing moves), and
+   * only the slots still free at the end are filled, once, by moving rows
+   * from the end (the rows stay dense).
+   */
+  update(removed: readonly number[], { ids, vectors }: VectorBatch): void {
     this.#live();
+    const holes: number[] = [];
+    for (const id of removed) {
+      const slot = this.#slots.get(id);
+      if (slot === undefined) continue;
+      this.#slots.delete(id);
+      holes.push(slot);
+    }
     let fresh = 0;
     for (let i = 0; i < ids.length; i++) if (this.#slots.get(ids[i]!) === undefined) fresh++;
-    this.#reserve(this.#size + fresh);
+    this.#reserve(this.#size + Math.max(0, fresh - holes.length));
     const buf = this.#memory.buffer;
     const views = { f32: new Float32Array(buf), i8: new Int8Array(buf), u8: new Uint8Array(buf) };
     const rowsAt = this.#rowsAt();
@@ -200,7 +225,7 @@ export class MemoryIndex implements GenerationIndex {
       const id = ids[i]!;
       let slot = this.#slots.get(id);
       if (slot === undefined) {
-        slot = this.#size++;
+        slot = holes.length > 0 ? holes.pop()! : this.#size++;
         this.#slots.set(id, slot);
         this.#ids[slot] = id;
       }
@@ -220,29 +245,34 @@ export class MemoryIndex implements GenerationIndex {
         if (factor > this.#maxFactor) this.#maxFactor = factor;
       }
     }
+    this.#fill(holes);
   }
 
-  remove(ids: readonly number[]): void {
-    this.#live();
+  /** Fills free slots with rows moved from the end, so the rows are dense again. */
+  #fill(holes: number[]): void {
+    if (holes.length === 0) return;
+    holes.sort((a, b) => a - b);
     const bytes = new Uint8Array(this.#memory.buffer);
     const rows = this.#rowsAt();
-    for (const id of ids) {
-      const slot = this.#slots.get(id);
-      if (slot === undefined) continue;
-      this.#slots.delete(id);
-      const last = --this.#size;
-      if (slot !== last) {
-        const movedId = this.#ids[last]!;
-        bytes.copyWithin(
-          rows + slot * this.#rowBytes,
-          rows + last * this.#rowBytes,
-          rows + (last + 1) * this.#rowBytes,
-        );
-        this.#ids[slot] = movedId;
-        if (this.kind === 'int8') this.#factors[slot] = this.#factors[last]!;
-        this.#slots.set(movedId, slot);
+    const rb = this.#rowBytes;
+    let last = this.#size - 1;
+    let hi = holes.length - 1;
+    for (let lo = 0; lo <= hi; lo++) {
+      // Free slots at the end just shrink the rows.
+      while (hi >= lo && holes[hi] === last) {
+        hi--;
+        last--;
       }
+      if (lo > hi) break;
+      const to = holes[lo]!;
+      bytes.copyWithin(rows + to * rb, rows + last * rb, rows + (last + 1) * rb);
+      const moved = this.#ids[last]!;
+      this.#ids[to] = moved;
+      if (this.kind === 'int8') this.#factors[to] = this.#factors[last]!;
+      this.#slots.set(moved, to);
+      last--;
     }
+    this.#size = last + 1;
   }
 
   candidates(query: Float32Array, k: number, among?: readonly number[]): Candidate[] {

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { ChangeLog } from './change-log.js';
 import type { GenerationIndex, ScanKind, VectorSource } from './generation-index.js';
 import { MemoryIndex } from './memory-index.js';
+import { packRows } from './vec0-rows.js';
 
 /** The store's in-memory scan options (see `SqliteSchema.scan`). */
 export interface ScanOptions {
@@ -107,8 +108,10 @@ export class ScanIndexes {
         const { upserted, removed } = this.log.since(g.id, entry.seq, head);
         entry.seq = head;
         try {
-          entry.index.remove(removed);
-          entry.index.insert(source.some(upserted));
+          entry.index.update(
+            removed,
+            source.someBatch?.(upserted) ?? packRows(source.some(upserted), g.dimensions),
+          );
         } catch (e) {
           // The memory could not grow (past 4 GiB): scan with sqlite-vec.
           if (!(e instanceof RangeError)) throw e;

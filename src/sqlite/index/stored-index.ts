@@ -10,7 +10,7 @@ import {
 import { f32, type GenRow, type SqliteContext } from '../sqlite-context.js';
 import type { Candidate } from './generation-index.js';
 import type { GenerationSource } from './scan-indexes.js';
-import { packRows, readVec0Chunks, readVec0Rows } from './vec0-rows.js';
+import { packRows, readVec0Batch, readVec0Chunks, readVec0Rows } from './vec0-rows.js';
 
 /**
  * One generation's vectors as SQLite stores them, whatever the generation's
@@ -161,6 +161,23 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
       const { table, id, column } = floatsAt;
       const asRows = (rows: unknown[]) =>
         (rows as [number | bigint, Buffer][]).map(([i, b]) => [Number(i), b] as const);
+      const some = (ids: readonly number[]) => {
+        if (!q) {
+          const rows = readVec0Rows(c.db, vec, g.dimensions, ids);
+          if (rows) return rows;
+        }
+        // One query for all ids (a plain table, or a vec0 table of another layout).
+        return asRows(
+          c
+            .stmt(
+              key('vectors'),
+              () =>
+                `SELECT v.${id}, v.${column} FROM json_each(?) j CROSS JOIN ${table} v ON v.${id} = j.value`,
+            )
+            .raw()
+            .all(JSON.stringify(ids)),
+        );
+      };
       return {
         all: () =>
           (!q && readVec0Chunks(c.db, vec, g.dimensions)) || [
@@ -174,23 +191,9 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
               g.dimensions,
             ),
           ],
-        some: (ids) => {
-          if (!q) {
-            const rows = readVec0Rows(c.db, vec, g.dimensions, ids);
-            if (rows) return rows;
-          }
-          // One query for all ids (a plain table, or a vec0 table of another layout).
-          return asRows(
-            c
-              .stmt(
-                key('vectors'),
-                () =>
-                  `SELECT v.${id}, v.${column} FROM json_each(?) j CROSS JOIN ${table} v ON v.${id} = j.value`,
-              )
-              .raw()
-              .all(JSON.stringify(ids)),
-          );
-        },
+        some,
+        someBatch: (ids) =>
+          (!q && readVec0Batch(c.db, vec, g.dimensions, ids)) || packRows(some(ids), g.dimensions),
         center,
         count: () => c.chunkCount(g),
       };

@@ -124,20 +124,20 @@ function cached(db: Database.Database, sql: string): Database.Statement {
 }
 
 /**
- * The stored vectors of chunk ids `ids` in a float vec0 table, read in bulk:
- * their chunk positions from vec0's rowid table in one query, then each
- * chunk holding many of them read whole (rows written together — a batch
- * of changes from another process — sit in the newest chunks), the rest in
- * one joined query. Missing ids are left out; the returned BLOBs may share
- * memory. Returns null when the tables do not look like sqlite-vec 0.1's.
+ * The stored vectors of chunk ids `ids` in a float vec0 table, read in bulk
+ * into one batch: their chunk positions from vec0's rowid table in one
+ * query, then each chunk holding many of them read whole (rows written
+ * together — a batch of changes from another process — sit in the newest
+ * chunks), the rest in one joined query. Missing ids are left out. Returns
+ * null when the tables do not look like sqlite-vec 0.1's.
  */
-export function readVec0Rows(
+export function readVec0Batch(
   db: Database.Database,
   table: string,
   dimensions: number,
   ids: readonly number[],
-): StoredVector[] | null {
-  if (ids.length === 0) return [];
+): VectorBatch | null {
+  if (ids.length === 0) return { ids: [], vectors: new Float32Array(0) };
   const rowBytes = dimensions * 4;
   let positions: [number, number | null, number | null][];
   let chunkSize: number | undefined;
@@ -165,7 +165,10 @@ export function readVec0Rows(
       else byChunk.set(chunk, [[id, offset]]);
     }
   }
-  const out: StoredVector[] = [];
+  const outIds = new Float64Array(positions.length);
+  const vectors = new Float32Array(positions.length * dimensions);
+  const bytes = new Uint8Array(vectors.buffer);
+  let n = 0;
   const whole = Math.max(2, Math.ceil((chunkSize ?? 1024) * WHOLE_CHUNK_SHARE));
   for (const [chunk, list] of byChunk) {
     if (list.length < whole) {
@@ -176,9 +179,12 @@ export function readVec0Rows(
       .pluck()
       .get(chunk) as Buffer | undefined;
     for (const [id, offset] of list) {
-      if (blob && blob.length >= (offset + 1) * rowBytes)
-        out.push([id, blob.subarray(offset * rowBytes, (offset + 1) * rowBytes)]);
-      else single.push(id);
+      if (!blob || blob.length < (offset + 1) * rowBytes) {
+        single.push(id);
+        continue;
+      }
+      outIds[n] = id;
+      bytes.set(blob.subarray(offset * rowBytes, (offset + 1) * rowBytes), n++ * rowBytes);
     }
   }
   if (single.length > 0) {
@@ -188,7 +194,31 @@ export function readVec0Rows(
     )
       .raw()
       .all(JSON.stringify(single)) as [number | bigint, Buffer][];
-    for (const [id, blob] of rows) out.push([Number(id), blob]);
+    for (const [id, blob] of rows) {
+      outIds[n] = Number(id);
+      bytes.set(blob.subarray(0, rowBytes), n++ * rowBytes);
+    }
   }
-  return out;
+  return { ids: outIds.subarray(0, n), vectors: vectors.subarray(0, n * dimensions) };
+}
+
+/** `readVec0Batch`'s rows as separate BLOBs (sharing one buffer). */
+export function readVec0Rows(
+  db: Database.Database,
+  table: string,
+  dimensions: number,
+  ids: readonly number[],
+): StoredVector[] | null {
+  const batch = readVec0Batch(db, table, dimensions, ids);
+  if (!batch) return null;
+  const rowBytes = dimensions * 4;
+  const bytes = Buffer.from(
+    batch.vectors.buffer,
+    batch.vectors.byteOffset,
+    batch.ids.length * rowBytes,
+  );
+  return Array.from(
+    batch.ids,
+    (id, i) => [id, bytes.subarray(i * rowBytes, (i + 1) * rowBytes)] as const,
+  );
 }

@@ -113,6 +113,53 @@ describe('MemoryIndex', () => {
     },
   );
 
+  it.each(KINDS)(
+    '%s: update (remove and add in one pass, reusing freed slots) holds exactly what a fresh load of the same rows holds',
+    (kind) => {
+      const d = 7;
+      fc.assert(
+        fc.property(
+          fc.array(vector(d), { minLength: 1, maxLength: 40 }),
+          fc.array(
+            fc.record({
+              removed: fc.array(fc.nat(90), { maxLength: 25 }),
+              added: fc.array(fc.tuple(fc.nat(90), vector(d)), { maxLength: 25 }),
+            }),
+            { minLength: 1, maxLength: 5 },
+          ),
+          vector(d),
+          (initial, steps, query) => {
+            const rows = new Map<number, Float32Array>();
+            for (const [i, v] of initial.entries()) rows.set(i + 1, v);
+            const index = new MemoryIndex({ kind, dimensions: d, source: source(rows) });
+            index.insertBatch(packRows(stored(rows), d));
+            for (const { removed, added } of steps) {
+              // Net per id, as the change log gives them: an id is removed or (re)written.
+              const adds = new Map(added);
+              const gone = removed.filter((id) => !adds.has(id));
+              index.update(gone, packRows(stored(adds), d));
+              for (const id of gone) rows.delete(id);
+              for (const [id, v] of adds) rows.set(id, v);
+              expect(index.size).toBe(rows.size);
+            }
+            const fresh = new MemoryIndex({ kind, dimensions: d, source: source(rows) });
+            if (rows.size > 0) fresh.insertBatch(packRows(stored(rows), d));
+            const byId = (c: readonly (readonly [number, number])[]) =>
+              [...c].sort((a, b) => a[0] - b[0]);
+            expect(byId(index.candidates(query, rows.size + 1))).toEqual(
+              byId(fresh.candidates(query, rows.size + 1)),
+            );
+            const among = [...rows.keys()].filter((id) => id % 3 === 0);
+            expect(byId(index.candidates(query, rows.size + 1, among))).toEqual(
+              byId(fresh.candidates(query, rows.size + 1, among)),
+            );
+          },
+        ),
+        { numRuns: 80 },
+      );
+    },
+  );
+
   it('float32 top-k agrees with the exact ranking for small k (no rescoring involved)', () => {
     const rows = new Map<number, Float32Array>();
     const d = 37;
