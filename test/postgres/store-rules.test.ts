@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LifecycleError } from '../../src/core/index.js';
+import { fill, LifecycleError } from '../../src/core/index.js';
+import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
@@ -40,5 +41,43 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       'generation "a" was reclaimed: its vectors are gone; ensure it again to rebuild it',
     );
     expect(await store.coverage('a')).toEqual({ embedded: 0, skipped: 0, backlog: 1 });
+  });
+
+  it('consecutive scans without saves move on from the last page, then wrap around to the head', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      for (let i = 1; i <= 5; i++) await h.insert(i, `document ${i}`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      const page = async () => (await h.store.pendingForGeneration('a', 2)).map((p) => p.doc);
+      expect(await page()).toEqual([1, 2]);
+      expect(await page()).toEqual([3, 4]);
+      // Short after the cursor: the page is filled from the head.
+      expect(await page()).toEqual([5, 1]);
+      expect(await page()).toEqual([2, 3]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a row whose content is NULL is pending as blank text, and a fill stamps it skipped', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await engine.client.query(
+        `ALTER TABLE ${h.schema.docsTable} ALTER COLUMN content DROP NOT NULL`,
+      );
+      await h.insert(1, 'one');
+      await engine.client.query(`INSERT INTO ${h.schema.docsTable} (id, content) VALUES (2, NULL)`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      const pending = await h.store.pendingForGeneration('a', 10);
+      expect(pending.map((p) => [p.doc, p.content])).toEqual([
+        [1, 'one'],
+        [2, ''],
+      ]);
+      const done = await fill(h.store, 'a', async (texts) => texts.map((t) => embed(t, 8)));
+      expect(done.documents).toBe(2);
+      expect(await h.store.coverage('a')).toEqual({ embedded: 1, skipped: 1, backlog: 0 });
+    } finally {
+      await h.close();
+    }
   });
 });
