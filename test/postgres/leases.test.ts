@@ -81,7 +81,7 @@ describe.runIf(TEST_PG_URL)(`leased scans on ${ENGINE}: two workers`, () => {
     }
   });
 
-  it('a refused save hands its lease back at once; a saved document needs none', async () => {
+  it('a save hands its leases back at once, refused or not: an edited document goes to the next worker', async () => {
     const h = await pgHarness(first, { leaseMs: 60_000 });
     try {
       for (let i = 1; i <= 2; i++) await h.insert(i, `document ${i}`);
@@ -105,6 +105,14 @@ describe.runIf(TEST_PG_URL)(`leased scans on ${ENGINE}: two workers`, () => {
       // The other worker gets the edited document now, not when the lease ends.
       const next = await worker.pendingForGeneration('g', 5);
       expect(next.map((p) => [p.doc, p.content])).toEqual([[1, 'edited after the scan']]);
+      // A saved document's lease is gone too: edited later, the other worker
+      // gets it (after its scan cursor, which is on 1).
+      await h.update(2, 'edited after its save');
+      const later = await worker.pendingForGeneration('g', 5);
+      expect(later.map((p) => [p.doc, p.content])).toEqual([
+        [2, 'edited after its save'],
+        [1, 'edited after the scan'],
+      ]);
     } finally {
       await h.close();
     }
