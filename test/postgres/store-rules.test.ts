@@ -80,4 +80,79 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       await h.close();
     }
   });
+
+  it("stats counts a generation's chunks, vector bytes, skipped chunks and index; reclaimed, none of them", async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      for (let i = 1; i <= 3; i++) await h.insert(i, `document ${i}`);
+      await h.insert(4, 'a document whose encoder refuses a chunk');
+      await h.store.ensureGeneration('a', G8, 'active');
+      const [p1, p2, p3, p4] = await h.store.pendingForGeneration('a', 10);
+      const chunk = (i: number, text: string) => ({
+        chunkIndex: i,
+        start: 0,
+        end: text.length,
+        vector: embed(`${text} ${i}`, 8),
+      });
+      await h.store.saveVectors('a', p1!.doc, p1!.revision, [
+        chunk(0, p1!.content),
+        chunk(1, p1!.content),
+      ]);
+      await h.store.saveVectors('a', p2!.doc, p2!.revision, [chunk(0, p2!.content)]);
+      await h.store.saveVectors('a', p3!.doc, p3!.revision, [chunk(0, p3!.content)]);
+      await h.store.saveVectors('a', p4!.doc, p4!.revision, [], {
+        skipReason: 'HTTP 422: too long',
+      });
+      await h.store.saveVectors('a', p4!.doc, p4!.revision, [chunk(0, p4!.content)], {
+        skippedChunks: 2,
+      });
+      const stats = await h.pgStore.stats('a');
+      expect(stats).toMatchObject({
+        chunks: 5,
+        vectorBytes: 5 * 8 * 4,
+        skippedChunks: 2,
+        index: 'hnsw',
+      });
+      expect(stats.indexBytes).toBeGreaterThan(0);
+      expect(await h.pgStore.indexStatus('a')).toMatchObject({ present: true, valid: true });
+      await h.store.ensureGeneration('b', { ...G8, params: { v: 2 } }, 'building');
+      expect(await h.pgStore.stats('b')).toEqual({
+        chunks: 0,
+        vectorBytes: 0,
+        skippedChunks: 0,
+        index: 'none (deferred: built when filled)',
+        indexBytes: 0,
+      });
+      await h.store.retire('a', { force: true });
+      await h.store.reclaim('a');
+      expect(await h.pgStore.stats('a')).toEqual({
+        chunks: 0,
+        vectorBytes: 0,
+        skippedChunks: 0,
+        index: 'none',
+        indexBytes: 0,
+      });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a reclaimed generation lists no skip reasons, though its generation row stays', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.insert(1, 'one');
+      await h.store.ensureGeneration('a', G8, 'active');
+      const [p] = await h.store.pendingForGeneration('a', 1);
+      await h.store.saveVectors('a', p!.doc, p!.revision, [], { skipReason: 'HTTP 422: too long' });
+      expect(await h.store.skipReasons('a')).toEqual([
+        { reason: 'HTTP 422: too long', documents: 1 },
+      ]);
+      await h.store.retire('a', { force: true });
+      await h.store.reclaim('a');
+      expect(await h.store.skipReasons('a')).toEqual([]);
+      expect((await h.store.generations()).map((g) => g.key)).toEqual(['a']);
+    } finally {
+      await h.close();
+    }
+  });
 });
