@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fill, LifecycleError, UncoveredError } from '../../src/core/index.js';
+import type { PgQueryable } from '../../src/postgres/index.js';
+import { embed } from '../support/hash-encoder.js';
+import { rejection } from '../support/thrown.js';
+import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
+
+// Generation lifecycle details of the Postgres store (src/postgres/pg-lifecycle.ts)
+// that the conformance suite does not reach: the HNSW index around activate,
+// and a reclaimed generation brought back.
+
+let engine: TestEngine;
+beforeAll(async () => {
+  engine = await startEngine();
+});
+afterAll(async () => {
+  await engine?.close();
+});
+
+const G8 = { model: 'm', dimensions: 8 };
+const G8B = { model: 'm', dimensions: 8, params: { v: 2 } };
+const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
+
+describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
+  it('activate with a backlog is refused before any index is built, saying to fill first', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      for (let i = 1; i <= 4; i++) await h.insert(i, `document ${i}`);
+      await h.store.ensureGeneration('b', G8, 'building');
+      const [p] = await h.store.pendingForGeneration('b', 1);
+      await h.store.saveVectors('b', p!.doc, p!.revision, [
+        { chunkIndex: 0, start: 0, end: p!.content.length, vector: embed(p!.content, 8) },
+      ]);
+      const e = await rejection(h.store.activate('b'));
+      expect(e).toBeInstanceOf(UncoveredError);
+      expect(e.message).toBe(
+        'generation "b" cannot be activated: 3 document(s) are not embedded yet; run fill for it first',
+      );
+      expect(await h.pgStore.indexStatus('b')).toEqual({ present: false, valid: false, bytes: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('activate is refused when the index cannot be built, saying why and what to do; nothing changes', async () => {
+    let failIndex = false;
+    const client: PgQueryable = {
+      query: async (text, params) => {
+        if (failIndex && /^CREATE INDEX/.test(text))
+          throw new Error('could not extend file: No space left on device');
+        return engine.client.query(text, params);
+      },
+    };
+    const h = await pgHarness(client);
+    try {
+      for (let i = 1; i <= 3; i++) await h.insert(i, `document ${i}`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      await fill(h.store, 'a', encode);
+      await h.store.ensureGeneration('b', G8B, 'building');
+      const pending = await h.store.pendingForGeneration('b', 10);
+      await h.store.saveMany!(
+        'b',
+        pending.map((p) => ({
+          doc: p.doc,
+          revision: p.revision,
+          vectors: [
+            { chunkIndex: 0, start: 0, end: p.content.length, vector: embed(p.content, 8) },
+          ],
+        })),
+      );
+      failIndex = true;
+      const e = await rejection(h.store.activate('b'));
+      expect(e).toBeInstanceOf(LifecycleError);
+      expect(e.message).toBe(
+        'generation "b" was not activated: its HNSW index could not be built (could not extend file: No space left on device); fix the cause (often maintenance_work_mem or disk space) and activate again',
+      );
+      expect((await h.store.generations()).map((g) => [g.key, g.state])).toEqual([
+        ['a', 'active'],
+        ['b', 'building'],
+      ]);
+      failIndex = false;
+      await h.store.activate('b');
+      expect(await h.pgStore.indexStatus('b')).toMatchObject({ present: true, valid: true });
+      expect(await h.store.liveGenerations()).toEqual(['b']);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a reclaimed generation ensured again as active is active, empty, and scanned from the first document', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      for (let i = 1; i <= 5; i++) await h.insert(i, `document ${i}`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      expect((await h.store.pendingForGeneration('a', 2)).map((p) => p.doc)).toEqual([1, 2]);
+      await h.store.retire('a', { force: true });
+      await h.store.reclaim('a');
+      const info = await h.store.ensureGeneration('a', G8, 'active');
+      expect(info).toMatchObject({ key: 'a', state: 'active', reclaimed: false });
+      expect(await h.store.liveGenerations()).toEqual(['a']);
+      expect(await h.pgStore.indexStatus('a')).toMatchObject({ present: true, valid: true });
+      expect((await h.store.pendingForGeneration('a', 2)).map((p) => p.doc)).toEqual([1, 2]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('reclaiming a generation twice is harmless; reopening it is refused saying to create it again', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.insert(1, 'one');
+      await h.store.ensureGeneration('a', G8, 'active');
+      await fill(h.store, 'a', encode);
+      await h.store.retire('a', { force: true });
+      await h.store.reclaim('a');
+      await h.store.reclaim('a');
+      expect(await h.vectorRows('a')).toBe(0);
+      const e = await rejection(h.store.reopen('a'));
+      expect(e).toBeInstanceOf(LifecycleError);
+      expect(e.message).toMatch(
+        /^generation "a" was reclaimed: its vectors are gone, so it cannot be reopened/,
+      );
+      expect((await h.store.generations())[0]).toMatchObject({ state: 'retired', reclaimed: true });
+    } finally {
+      await h.close();
+    }
+  });
+});
