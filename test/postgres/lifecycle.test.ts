@@ -125,4 +125,24 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
       await h.close();
     }
   });
+
+  it('refuses generation options, naming each one, and creates nothing', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      const options = { quantization: 'binary', rescore: 4 } as Parameters<
+        typeof h.pgStore.ensureGeneration
+      >[3];
+      const e = await rejection(h.pgStore.ensureGeneration('q', G8, 'building', options));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toBe(
+        "the PostgreSQL store has no generation options (got quantization, rescore); pgvector's HNSW index is built the same way for every generation",
+      );
+      expect(await h.store.generations()).toEqual([]);
+      // No options, or an empty object, are fine.
+      await h.pgStore.ensureGeneration('q', G8, 'building', {});
+      expect((await h.store.generations()).map((g) => g.key)).toEqual(['q']);
+    } finally {
+      await h.close();
+    }
+  });
 });
