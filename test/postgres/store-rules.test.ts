@@ -155,4 +155,51 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       await h.close();
     }
   });
+
+  it('queryFullText: a NUL byte searches as a space, blank text finds nothing, a skipped document is never returned', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.insert(1, 'rocket launch at dawn');
+      await h.insert(2, 'a rocket launch the encoder refused');
+      await h.insert(3, 'gardening notes');
+      await h.store.ensureGeneration('a', G8, 'active');
+      for (const p of await h.store.pendingForGeneration('a', 10)) {
+        if (p.doc === 2)
+          await h.store.saveVectors('a', p.doc, p.revision, [], { skipReason: 'HTTP 422' });
+        else
+          await h.store.saveVectors('a', p.doc, p.revision, [
+            { chunkIndex: 0, start: 0, end: p.content.length, vector: embed(p.content, 8) },
+          ]);
+      }
+      const docs = async (text: string) =>
+        (await h.store.queryFullText!('a', text, 5)).map((x) => x.doc);
+      expect(await docs('rocket launch')).toEqual([1]);
+      expect(await docs('rocket\u0000launch')).toEqual([1]);
+      expect(await docs('   ')).toEqual([]);
+      expect(await docs('\u0000')).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('queryFullText runs its filter read-only: a filter that writes is refused', async () => {
+    const h = await pgHarness(engine.client);
+    const ns = h.schema.docsTable.split('.')[0]!;
+    try {
+      await engine.client.query(`CREATE SEQUENCE ${ns}.s1`);
+      await h.insert(1, 'rocket launch');
+      await h.store.ensureGeneration('a', G8, 'active');
+      await fill(h.store, 'a', async (texts) => texts.map((t) => embed(t, 8)));
+      const e = await rejection(
+        h.store.queryFullText!('a', 'rocket', 5, {
+          filter: { where: `setval('${ns}.s1', 999) > 0` },
+        }),
+      );
+      expect(e.message).toMatch(/read-only transaction/);
+      const seq = await engine.client.query(`SELECT is_called FROM ${ns}.s1`);
+      expect(seq.rows[0]).toMatchObject({ is_called: false });
+    } finally {
+      await h.close();
+    }
+  });
 });
