@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fill, UnknownGenerationError } from '../../src/core/index.js';
+import { type PgKey, type PgSchema, PgStore } from '../../src/postgres/index.js';
+import { embed } from '../support/hash-encoder.js';
+import { rejection } from '../support/thrown.js';
+import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
+
+// Saves of the Postgres store (src/postgres/pg-save.ts) in the cases the
+// conformance suite leaves out: a batch naming a document twice, tables
+// without the optional columns, documents of a reclaimed generation.
+
+let engine: TestEngine;
+beforeAll(async () => {
+  engine = await startEngine();
+});
+afterAll(async () => {
+  await engine?.close();
+});
+
+const G8 = { model: 'm', dimensions: 8 };
+const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
+const chunk = (i: number, start: number, end: number, text: string) => ({
+  chunkIndex: i,
+  start,
+  end,
+  vector: embed(text, 8),
+});
+
+describe(`PgStore saves on ${ENGINE}`, () => {
+  it('saveMany naming one document twice saves both in order: the last one wins', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.insert(1, 'alpha beta gamma');
+      await h.insert(2, 'delta epsilon');
+      await h.store.ensureGeneration('a', G8, 'active');
+      const [p1, p2] = await h.store.pendingForGeneration('a', 10);
+      const out = await h.store.saveMany!('a', [
+        { doc: p1!.doc, revision: p1!.revision, vectors: [chunk(0, 0, 5, 'first save')] },
+        { doc: p2!.doc, revision: p2!.revision, vectors: [chunk(0, 0, 5, 'delta')] },
+        {
+          doc: p1!.doc,
+          revision: p1!.revision,
+          vectors: [chunk(0, 0, 5, 'alpha'), chunk(1, 6, 16, 'beta gamma')],
+        },
+      ]);
+      expect(out).toEqual([null, null, null]);
+      expect(await h.vectorRows('a')).toBe(3);
+      const hits = await h.store.queryGeneration('a', embed('beta gamma', 8), 1);
+      expect(hits).toEqual([
+        { doc: 1, chunkIndex: 1, start: 6, end: 16, score: expect.closeTo(1, 5) },
+      ]);
+      expect(await h.store.queryGeneration('a', embed('first save', 8), 5)).not.toContainEqual(
+        expect.objectContaining({ score: expect.closeTo(1, 5) }),
+      );
+      expect(await h.store.coverage('a')).toEqual({ embedded: 2, skipped: 0, backlog: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('saveMany of nothing returns nothing, and still names an unknown generation', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.store.ensureGeneration('a', G8, 'active');
+      expect(await h.store.saveMany!('a', [])).toEqual([]);
+      expect(await rejection(h.store.saveMany!('nope', []))).toBeInstanceOf(UnknownGenerationError);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a table without an embed_gen column: fill, search and re-embedding an edit work', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      const schema: PgSchema = { ...h.schema, vectorsPrefix: `${h.schema.vectorsPrefix}2` };
+      delete schema.embedGenColumn;
+      const store = await PgStore.open(engine.client, schema);
+      for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i} about rockets`);
+      await store.ensureGeneration('a', G8, 'active');
+      expect((await fill(store, 'a', encode)).documents).toBe(3);
+      const embedGen = await engine.client.query(`SELECT embed_gen FROM ${h.schema.docsTable}`);
+      expect(embedGen.rows.map((r) => r.embed_gen)).toEqual([null, null, null]);
+      await h.update(2, 'note 2 about gardens');
+      expect((await store.pendingForGeneration('a', 10)).map((p) => p.doc)).toEqual([2]);
+      expect((await fill(store, 'a', encode)).documents).toBe(1);
+      expect((await store.queryGeneration('a', embed('note 2 about gardens', 8), 1))[0]!.doc).toBe(
+        2,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a table without a revision column: documents are saved with no revision and found', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      const schema: PgSchema = { ...h.schema, vectorsPrefix: `${h.schema.vectorsPrefix}3` };
+      delete schema.revisionColumn;
+      const store = await PgStore.open(engine.client, schema);
+      for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i} about rockets`);
+      await store.ensureGeneration('a', G8, 'active');
+      const pending = await store.pendingForGeneration('a', 10);
+      expect(pending.map((p) => p.revision)).toEqual([undefined, undefined, undefined]);
+      const out = await store.saveMany!(
+        'a',
+        pending.map((p) => ({
+          doc: p.doc,
+          revision: null,
+          vectors: [chunk(0, 0, p.content.length, p.content)],
+        })),
+      );
+      expect(out).toEqual([null, null, null]);
+      await store.saveVectors('a', 2 as PgKey, undefined, [chunk(0, 0, 4, 'note 2 about rockets')]);
+      expect(await store.coverage('a')).toEqual({ embedded: 3, skipped: 0, backlog: 0 });
+      expect((await store.queryGeneration('a', embed('note 3 about rockets', 8), 1))[0]!.doc).toBe(
+        3,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('deleteVectors and prune work with a reclaimed generation beside the live ones', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i}`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      await fill(h.store, 'a', encode);
+      await h.store.retire('a', { force: true });
+      await h.store.reclaim('a');
+      await h.store.ensureGeneration('b', { ...G8, params: { v: 2 } }, 'active');
+      await fill(h.store, 'b', encode);
+      await h.store.deleteVectors!(1);
+      expect(await h.vectorRows('b')).toBe(2);
+      await h.remove(2);
+      expect(await h.store.prune!()).toBe(1);
+      expect(await h.vectorRows('b')).toBe(1);
+    } finally {
+      await h.close();
+    }
+  });
+});
