@@ -2,7 +2,7 @@ import { rescore } from '../quantize.js';
 import { kernelMemory, kernelsFor, type ScanKernels } from '../simd/kernels.js';
 import { PARALLEL_BYTES, scanPool, startedScanPool } from '../simd/scan-pool.js';
 import type { WasmMemory } from '../simd/wasm-api.js';
-import { encodeRow, writeQuery } from './codes.js';
+import { encodeRows, writeQuery } from './codes.js';
 import type {
   Candidate,
   GenerationIndex,
@@ -218,9 +218,7 @@ export class MemoryIndex implements GenerationIndex {
     let fresh = 0;
     for (let i = 0; i < ids.length; i++) if (this.#slots.get(ids[i]!) === undefined) fresh++;
     this.#reserve(this.#size + Math.max(0, fresh - holes.length));
-    const buf = this.#memory.buffer;
-    const views = { f32: new Float32Array(buf), i8: new Int8Array(buf), u8: new Uint8Array(buf) };
-    const rowsAt = this.#rowsAt();
+    const slots = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       let slot = this.#slots.get(id);
@@ -229,22 +227,26 @@ export class MemoryIndex implements GenerationIndex {
         this.#slots.set(id, slot);
         this.#ids[slot] = id;
       }
-      const at = rowsAt + slot * this.#rowBytes;
-      const factor = encodeRow(
-        this.kind,
-        views,
-        at,
-        this.#stride,
-        vectors,
-        i * this.#d,
-        this.#d,
-        this.#center,
-      );
-      if (this.kind === 'int8') {
-        this.#factors[slot] = factor;
-        if (factor > this.#maxFactor) this.#maxFactor = factor;
-      }
+      slots[i] = slot;
     }
+    encodeRows(
+      {
+        kind: this.kind,
+        kernels: this.#kernels,
+        buffer: this.#memory.buffer,
+        rowsAt: this.#rowsAt(),
+        stride: this.#stride,
+        dimensions: this.#d,
+        center: this.#center,
+        factors: this.#factors,
+        scratchAt: this.#scoresAt(),
+        scratchBytes: this.#rowsAt() - this.#scoresAt(),
+      },
+      vectors,
+      slots,
+    );
+    if (this.kind === 'int8')
+      for (const slot of slots) this.#maxFactor = Math.max(this.#maxFactor, this.#factors[slot]!);
     this.#fill(holes);
   }
 

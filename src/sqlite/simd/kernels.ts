@@ -12,6 +12,7 @@
  * elements. Scores are 4 bytes a row: f32 dot products, i32 dot products,
  * i32 Hamming distances.
  */
+import { encodeRow } from '../index/codes.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 import { type WasmMemory, type WasmModule, wasm } from './wasm-api.js';
 
@@ -29,9 +30,18 @@ export interface ScanKernels {
   f32Slots(q: number, base: number, stride: number, slots: number, m: number, out: number): void;
   i8Slots(q: number, base: number, stride: number, slots: number, m: number, out: number): void;
   binSlots(q: number, base: number, stride: number, slots: number, m: number, out: number): void;
+  /**
+   * Encodes `n` packed float32 rows of `d` components at `src` as float32
+   * index rows (unit vectors, `stride` floats each) from `dst` on: what
+   * `encodeRow('float32', …)` writes, bit for bit.
+   */
+  f32Encode(src: number, n: number, d: number, dst: number, stride: number): void;
+  /** The same as int8 rows (`stride` bytes each), each row's factor an f32 at `factors`. */
+  i8Encode(src: number, n: number, d: number, dst: number, stride: number, factors: number): void;
 }
 
 type Kernel = (q: number, base: number, stride: number, a: number, b: number, out: number) => void;
+type Encoder = (src: number, n: number, d: number, dst: number, stride: number, f?: number) => void;
 
 let compiled: WasmModule | null | undefined;
 
@@ -68,7 +78,10 @@ export function wasmKernels(
   module: WasmModule | null = kernelModule(),
 ): ScanKernels {
   if (!module) throw new Error('this runtime cannot run WebAssembly SIMD');
-  const e = new wasm.Instance(module, { env: { memory } }).exports as Record<string, Kernel>;
+  const e = new wasm.Instance(module, { env: { memory } }).exports as Record<
+    string,
+    Kernel & Encoder
+  >;
   return {
     simd: true,
     f32Range: e.f32_range!,
@@ -77,6 +90,8 @@ export function wasmKernels(
     f32Slots: e.f32_slots!,
     i8Slots: e.i8_slots!,
     binSlots: e.bin_slots!,
+    f32Encode: e.f32_encode!,
+    i8Encode: e.i8_encode!,
   };
 }
 
@@ -140,6 +155,26 @@ export function scalarKernels(memory: WasmMemory): ScanKernels {
   };
   const floats = (s: number) => s * 4;
   const bytes = (s: number) => s;
+  const encode =
+    (kind: 'float32' | 'int8', rowBytes: (s: number) => number) =>
+    (src: number, n: number, d: number, dst: number, stride: number, factors = 0) => {
+      const buf = memory.buffer;
+      const views = { f32: new Float32Array(buf), i8: new Int8Array(buf), u8: new Uint8Array(buf) };
+      const from = new Float32Array(buf, src, n * d);
+      for (let i = 0; i < n; i++) {
+        const f = encodeRow(
+          kind,
+          views,
+          dst + i * rowBytes(stride),
+          stride,
+          from,
+          i * d,
+          d,
+          undefined,
+        );
+        if (kind === 'int8') views.f32[(factors >> 2) + i] = f;
+      }
+    };
   return {
     simd: false,
     f32Range: range(f32Row, floats, true),
@@ -148,6 +183,8 @@ export function scalarKernels(memory: WasmMemory): ScanKernels {
     f32Slots: slots(f32Row, floats, true),
     i8Slots: slots(i8Row, bytes, false),
     binSlots: slots(binRow, bytes, false),
+    f32Encode: encode('float32', floats),
+    i8Encode: encode('int8', bytes),
   };
 }
 

@@ -145,6 +145,64 @@ describe('scan kernels: SIMD and scalar fallback agree exactly', () => {
   });
 });
 
+describe('row encoders: SIMD and scalar fallback (encodeRow) write the same bytes', () => {
+  // Components that hit the rounding's edges: with a largest |component| of
+  // 127 the int8 scale is exactly 1, so k + 0.5 is a tie (halves go up).
+  const component = fc.oneof(
+    fc.float({ min: -1, max: 1, noNaN: true, noDefaultInfinity: true }),
+    fc.integer({ min: -126, max: 126 }).map((k) => k + 0.5),
+    fc.constantFrom(0, -0, 127, -127, 1e-30, -1e-30, 3.4e38, -3.4e38),
+  );
+  const SRC = 1 << 20;
+  const FACTORS = 3 << 20;
+  const rowsOf = (d: number) =>
+    fc.array(fc.array(component, { minLength: d, maxLength: d }), { minLength: 1, maxLength: 12 });
+
+  function encodeBoth(kind: 'float32' | 'int8', d: number, rows: number[][]) {
+    const n = rows.length;
+    const stride = kind === 'float32' ? Math.ceil(d / 4) * 4 : Math.ceil(d / 16) * 16;
+    const rowBytes = kind === 'float32' ? stride * 4 : stride;
+    const out = (k: ScanKernels, at: number) => {
+      new Float32Array(memory.buffer, SRC, n * d).set(rows.flat());
+      new Uint8Array(memory.buffer, at, n * rowBytes).fill(0xa5); // padding must be written
+      new Float32Array(memory.buffer, FACTORS, n).fill(-1);
+      if (kind === 'float32') k.f32Encode(SRC, n, d, at, stride);
+      else k.i8Encode(SRC, n, d, at, stride, FACTORS);
+      return {
+        rows: Array.from(new Uint8Array(memory.buffer, at, n * rowBytes)),
+        factors: kind === 'int8' ? Array.from(new Float32Array(memory.buffer, FACTORS, n)) : [],
+      };
+    };
+    return [out(simd, BASE), out(scalar, BASE + (2 << 20))] as const;
+  }
+
+  for (const kind of ['float32', 'int8'] as const) {
+    it(`${kind}: any dimension, ties, zero rows and huge components`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 200 }).chain((d) => fc.tuple(fc.constant(d), rowsOf(d))),
+          ([d, rows]) => {
+            const [a, b] = encodeBoth(kind, d, rows);
+            expect(a).toEqual(b);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('int8: the codes are the rounded components (halves up) and the factor max / norm / 127', () => {
+    const row = [127, 0.5, -0.5, 2.5, -2.5, 126.5, -126.5, 0.49999999999999994, 0, -1, 3];
+    const [a] = encodeBoth('int8', row.length, [row]);
+    expect(Array.from(Int8Array.from(a.rows.slice(0, row.length)))).toEqual([
+      127, 1, 0, 3, -2, 127, -126, 1, 0, -1, 3,
+    ]);
+    let nn = 0;
+    for (const x of Float32Array.from(row)) nn += x * x;
+    expect(a.factors[0]).toBe(Math.fround(127 / Math.sqrt(nn) / 127));
+  });
+});
+
 describe('kernels-wasm.ts', () => {
   it('is what kernels.wat assembles to (scripts/build-wasm.mjs --check)', () => {
     const out = execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], {
