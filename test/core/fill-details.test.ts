@@ -556,6 +556,86 @@ describe('fill and the breaker', () => {
   });
 });
 
+describe('the breaker counts the same failure in a row', () => {
+  it.each([0, -1, 1.5, Number.NaN])(
+    'refuses maxConsecutiveSkips %s with a RangeError that names it, before any work',
+    async (maxConsecutiveSkips) => {
+      const store = storeWith(2);
+      const { encode, calls } = hashEncoder(8);
+      const error = await rejection(fill(store, 'g1', encode, { maxConsecutiveSkips }));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe(
+        `fill: maxConsecutiveSkips must be a positive integer or Infinity, got ${maxConsecutiveSkips}`,
+      );
+      expect(calls).toEqual([]);
+      expect(store.saves).toEqual([]);
+    },
+  );
+
+  it('maxConsecutiveSkips Infinity turns the breaker off: 25 rejections in a row are all skipped', async () => {
+    const store = storeWith(25);
+    const rejectAll: EncodeFn = async () => {
+      throw new PermanentEncodeError('the model rejects this text', { status: 400 });
+    };
+    const result = await fill(store, 'g1', rejectAll, {
+      maxConsecutiveSkips: Number.POSITIVE_INFINITY,
+      onEncodeError: () => true,
+    });
+    expect(result).toMatchObject({ documents: 25, skipped: 25 });
+    expect(store.pending('g1', 30)).toEqual([]);
+  });
+
+  /** Fills documents whose encoding fails with `failure(content)`, the breaker at 2. */
+  async function alternating(contents: string[], failure: (text: string) => unknown) {
+    const store = new MemoryStore();
+    contents.forEach((c, i) => store.put(`d${i}`, c));
+    const encode: EncodeFn = async (texts) => {
+      throw failure(texts[0]!);
+    };
+    const result = await fill(store, 'g1', encode, {
+      maxConsecutiveSkips: 2,
+      onEncodeError: () => true,
+    });
+    return { store, result };
+  }
+
+  it("two different errors taking turns are the documents' own faults: all are skipped, none trips it", async () => {
+    const { store, result } = await alternating(['aaa', 'bbbbb', 'ccc', 'ddddd', 'eee'], (t) =>
+      t.length === 3
+        ? new PermanentEncodeError('text too short', { status: 400 })
+        : new PermanentEncodeError('text refused', { status: 422 }),
+    );
+    expect(result).toMatchObject({ documents: 5, skipped: 5 });
+    expect(store.saves.map((s) => s.doc).sort()).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+  });
+
+  it('thrown values that are not Errors are told apart by their value', async () => {
+    const { result } = await alternating(['aa', 'bbb', 'cc', 'ddd'], (t) =>
+      t.length === 2 ? 'refused: even' : 'refused: odd',
+    );
+    expect(result).toMatchObject({ documents: 4, skipped: 4 });
+    // The same value every time is the same failure.
+    const same = await rejection(alternating(['aa', 'bbb', 'cc'], () => 'refused'));
+    expect(same.message).toMatch(/^2 inputs in a row failed the same way \("refused"\)/);
+  });
+
+  it('invalid vectors are told apart by their reason, whatever input they name', async () => {
+    const store = new MemoryStore();
+    ['nan one', 'zero two', 'nan three', 'zero four'].forEach((c, i) => store.put(`d${i}`, c));
+    const encode: EncodeFn = async (texts) =>
+      texts.map((t) => {
+        const v = new Float32Array(8).fill(t.startsWith('nan') ? 1 : 0);
+        if (t.startsWith('nan')) v[3] = Number.NaN;
+        return v;
+      });
+    const result = await fill(store, 'g1', encode, {
+      maxConsecutiveSkips: 2,
+      onEncodeError: () => true,
+    });
+    expect(result).toMatchObject({ documents: 4, skipped: 4 });
+  });
+});
+
 describe('fill and the encoder', () => {
   it('sends a batch of 100 as one call of 100 document texts', async () => {
     const store = storeWith(100);
