@@ -588,7 +588,7 @@ describe('the breaker counts the same failure in a row', () => {
   /** Fills documents whose encoding fails with `failure(content)`, the breaker at 2. */
   async function alternating(contents: string[], failure: (text: string) => unknown) {
     const store = new MemoryStore();
-    contents.forEach((c, i) => store.put(`d${i}`, c));
+    for (const [i, c] of contents.entries()) store.put(`d${i}`, c);
     const encode: EncodeFn = async (texts) => {
       throw failure(texts[0]!);
     };
@@ -621,7 +621,8 @@ describe('the breaker counts the same failure in a row', () => {
 
   it('invalid vectors are told apart by their reason, whatever input they name', async () => {
     const store = new MemoryStore();
-    ['nan one', 'zero two', 'nan three', 'zero four'].forEach((c, i) => store.put(`d${i}`, c));
+    for (const [i, c] of ['nan one', 'zero two', 'nan three', 'zero four'].entries())
+      store.put(`d${i}`, c);
     const encode: EncodeFn = async (texts) =>
       texts.map((t) => {
         const v = new Float32Array(8).fill(t.startsWith('nan') ? 1 : 0);
