@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeLog } from '../../src/sqlite/index/change-log.js';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
-import { readVec0Batch, readVec0Chunks, readVec0Rows } from '../../src/sqlite/index/vec0-rows.js';
+import {
+  packBatches,
+  readVec0Batch,
+  readVec0Chunks,
+  readVec0Rows,
+} from '../../src/sqlite/index/vec0-rows.js';
 import {
   type SqliteGenerationOptions as GenerationOptions,
   openDatabase,
@@ -361,6 +366,34 @@ describe('filtered search from memory', () => {
     for (let i = 0; i < 7; i++) expect(a[i]!.score).toBeCloseTo(b[i]!.score, 5);
     mem.db.close();
     vecStore.db.close();
+  });
+});
+
+describe('loading a quantized generation (its floats in a plain table)', () => {
+  it('packs the rows into batches as they are read: every row once, in order, bytes unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.float({ noNaN: true }), { maxLength: 300 }),
+        (d, per, xs) => {
+          const n = Math.floor(xs.length / d);
+          const rows = Array.from({ length: n }, (_, i) => {
+            const v = Float32Array.from(xs.slice(i * d, (i + 1) * d));
+            return [BigInt(1000 + i * 3), Buffer.from(v.buffer)] as const;
+          });
+          const batches = [...packBatches(rows, d, per)];
+          expect(batches.every((b) => b.ids.length <= per && b.ids.length > 0)).toBe(true);
+          expect(batches.flatMap((b) => Array.from(b.ids))).toEqual(rows.map(([id]) => Number(id)));
+          const bytes = Buffer.concat(
+            batches.map((b) =>
+              Buffer.from(b.vectors.buffer, b.vectors.byteOffset, b.vectors.byteLength),
+            ),
+          );
+          expect(bytes.equals(Buffer.concat(rows.map(([, b]) => b)))).toBe(true);
+        },
+      ),
+    );
   });
 });
 

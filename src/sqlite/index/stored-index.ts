@@ -10,7 +10,7 @@ import {
 import { f32, type GenRow, type SqliteContext } from '../sqlite-context.js';
 import type { Candidate } from './generation-index.js';
 import type { GenerationSource } from './scan-indexes.js';
-import { packRows, readVec0Batch, readVec0Chunks, readVec0Rows } from './vec0-rows.js';
+import { packBatches, packRows, readVec0Batch, readVec0Chunks, readVec0Rows } from './vec0-rows.js';
 
 /**
  * One generation's vectors as SQLite stores them, whatever the generation's
@@ -180,17 +180,14 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
       };
       return {
         all: () =>
-          (!q && readVec0Chunks(c.db, vec, g.dimensions)) || [
-            packRows(
-              asRows(
-                c
-                  .stmt(key('allVectors'), () => `SELECT ${id}, ${column} FROM ${table}`)
-                  .raw()
-                  .all(),
-              ),
-              g.dimensions,
-            ),
-          ],
+          (!q && readVec0Chunks(c.db, vec, g.dimensions)) ||
+          packBatches(
+            c
+              .stmt(key('allVectors'), () => `SELECT ${id}, ${column} FROM ${table}`)
+              .raw()
+              .iterate() as Iterable<[number | bigint, Buffer]>,
+            g.dimensions,
+          ),
         some,
         someBatch: (ids) =>
           (!q && readVec0Batch(c.db, vec, g.dimensions, ids)) || packRows(some(ids), g.dimensions),

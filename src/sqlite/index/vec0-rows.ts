@@ -86,6 +86,34 @@ function chunkBatch(
   return { ids, vectors };
 }
 
+/**
+ * Rows of separate float32 BLOBs (`[id, BLOB]`, e.g. a statement being
+ * iterated), packed into batches of `per` rows as they come: no array of
+ * every row, no object per row kept past its copy.
+ */
+export function* packBatches(
+  rows: Iterable<readonly [number | bigint, Buffer]>,
+  dimensions: number,
+  per = 1024,
+): Generator<VectorBatch> {
+  const rowBytes = dimensions * 4;
+  let ids = new Float64Array(per);
+  let bytes = new Uint8Array(per * rowBytes);
+  let n = 0;
+  for (const [id, blob] of rows) {
+    ids[n] = Number(id);
+    bytes.set(blob.subarray(0, rowBytes), n * rowBytes);
+    if (++n === per) {
+      yield { ids, vectors: new Float32Array(bytes.buffer) };
+      ids = new Float64Array(per);
+      bytes = new Uint8Array(per * rowBytes);
+      n = 0;
+    }
+  }
+  if (n > 0)
+    yield { ids: ids.subarray(0, n), vectors: new Float32Array(bytes.buffer, 0, n * dimensions) };
+}
+
 /** Rows of separate float32 BLOBs, packed into one batch. */
 export function packRows(rows: readonly StoredVector[], dimensions: number): VectorBatch {
   const vectors = new Float32Array(rows.length * dimensions);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeRow, roundHalfUp } from '../../../src/sqlite/index/codes.js';
+import { quantize } from '../../../src/sqlite/quantize.js';
 
 /** The int8 code as `Math.round` makes it (the encoding before the fast rounding). */
 function int8Reference(v: Float32Array): { code: Int8Array; factor: number } {
@@ -61,6 +62,40 @@ describe('encodeRow', () => {
           expect(factor).toBe(ref.factor);
         },
       ),
+    );
+  });
+
+  it('binary: the bits quantize() makes, with and without a center, zero-padded to the stride', () => {
+    const component = fc.oneof(
+      fc.float({ min: -1, max: 1, noNaN: true, noDefaultInfinity: true }),
+      fc.constantFrom(0, -0, 0.25),
+    );
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 300 })
+          .chain((d) =>
+            fc.tuple(
+              fc.array(component, { minLength: d, maxLength: d }),
+              fc.option(fc.array(component, { minLength: d, maxLength: d }), { nil: undefined }),
+            ),
+          ),
+        ([xs, cs]) => {
+          const v = Float32Array.from(xs);
+          const center = cs && Float32Array.from(cs);
+          const d = v.length;
+          const stride = Math.ceil(d / 128) * 16;
+          const m = views(16 + stride + 16);
+          m.u8.fill(0xff);
+          expect(encodeRow('binary', m, 16, stride, v, 0, d, center)).toBe(0);
+          const ref = quantize('binary', v, center);
+          expect([...m.u8.subarray(16, 16 + ref.length)]).toEqual([...ref]);
+          expect([...m.u8.subarray(16 + ref.length, 16 + stride)].every((x) => x === 0)).toBe(true);
+          expect(m.u8[15]).toBe(0xff);
+          expect(m.u8[16 + stride]).toBe(0xff);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
