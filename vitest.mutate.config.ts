@@ -21,6 +21,9 @@ export default defineConfig({
     exclude: ['test/sqlite/simd/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // A test that asserts nothing fails ("expected any number of assertion, but got none"):
+    // one that checks that something does not throw says so with an assertion on the result.
+    expect: { requireAssertions: true },
     setupFiles: ['test/support/fast-check-seed.ts'],
   },
 });

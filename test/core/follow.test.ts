@@ -241,10 +241,19 @@ describe('follow', () => {
     store.live = ['g2', 'g1'];
     store.put('b', 'bravo');
     notify();
+    // pollMs is 10 s: within 2 s only the subscription can have woken it.
     await until(() => store.covered('g2', 'a') && store.covered('g2', 'b'), 2000);
     await until(() => store.covered('g1', 'b'), 2000);
     stop.abort();
-    await running;
+    const summary = await running;
+    expect(summary.failed).toEqual([]);
+    const saved = (gen: string) =>
+      store.saves
+        .filter((s) => s.gen === gen)
+        .map((s) => s.doc)
+        .sort();
+    expect({ g1: saved('g1'), g2: saved('g2') }).toEqual({ g1: ['a', 'b'], g2: ['a', 'b'] });
+    expect(summary.documents).toBe(4);
   });
 });
 
