@@ -454,15 +454,28 @@ describe('loading a float generation', () => {
       [...rows].sort((a, b) => a[0] - b[0]);
     expect(want.length).toBeGreaterThan(350);
     expect(sort(got)).toEqual(sort(want));
-    const batch = readVec0Batch(store.db, 'vf_vec_1', 5, ids)!;
-    expect(
+    const asRows = (b: { ids: ArrayLike<number>; vectors: Float32Array }) =>
       sort(
-        Array.from(batch.ids, (id, i) => [
+        Array.from(b.ids, (id, i) => [
           id,
-          [...new Uint8Array(batch.vectors.buffer, batch.vectors.byteOffset + i * 20, 20)],
+          [...new Uint8Array(b.vectors.buffer, b.vectors.byteOffset + i * 20, 20)],
         ]),
+      );
+    expect(asRows(readVec0Batch(store.db, 'vf_vec_1', 5, ids)!)).toEqual(sort(want));
+    // Into the connection's reused buffer: each batch right until the next call.
+    const few = want.slice(0, 3);
+    expect(asRows(readVec0Batch(store.db, 'vf_vec_1', 5, ids, true)!)).toEqual(sort(want));
+    expect(
+      asRows(
+        readVec0Batch(
+          store.db,
+          'vf_vec_1',
+          5,
+          few.map(([id]) => id),
+          true,
+        )!,
       ),
-    ).toEqual(sort(want));
+    ).toEqual(sort(few));
     expect(readVec0Rows(store.db, 'vf_vec_1', 5, [])).toEqual([]);
     expect(readVec0Rows(store.db, 'vf_no_such_table', 5, [1])).toBeNull();
     store.db.close();

@@ -163,15 +163,20 @@ export class ChangeLog {
    * entry wins): chunk ids to (re)read and chunk ids to remove.
    */
   since(gen: number, seq: number, head: number): { upserted: number[]; removed: number[] } {
-    const rows = this.#stmt(
+    // One number per entry (a removal as −1 − chunk): no array per row.
+    const entries = this.#stmt(
       'since',
       () =>
-        `SELECT chunk, removed FROM ${this.#log} WHERE gen = ? AND seq > ? AND seq <= ? ORDER BY seq`,
+        `SELECT CASE WHEN removed THEN -1 - chunk ELSE chunk END FROM ${this.#log}
+         WHERE gen = ? AND seq > ? AND seq <= ? AND chunk >= 0 ORDER BY seq`,
     )
-      .raw()
-      .all(gen, seq, head) as [number, number][];
-    const last = new Map<number, number>();
-    for (const [chunk, removed] of rows) if (chunk >= 0) last.set(chunk, removed);
+      .pluck()
+      .all(gen, seq, head) as number[];
+    const last = new Map<number, boolean>();
+    for (const e of entries) {
+      if (e >= 0) last.set(e, false);
+      else last.set(-1 - e, true);
+    }
     const upserted: number[] = [];
     const removed: number[] = [];
     for (const [chunk, r] of last) (r ? removed : upserted).push(chunk);

@@ -42,7 +42,7 @@ export interface VectorSource {
   all(): Iterable<VectorBatch>;
   /** The stored vectors of these chunk ids (missing ids are left out). */
   some(ids: readonly number[]): StoredVector[];
-  /** The same, packed in one batch (no object per row). */
+  /** The same, packed in one batch (no object per row), valid until the next `someBatch` call. */
   someBatch?(ids: readonly number[]): VectorBatch;
 }
 

@@ -190,7 +190,8 @@ export function storedIndex(c: SqliteContext, g: GenRow): StoredIndex {
           ),
         some,
         someBatch: (ids) =>
-          (!q && readVec0Batch(c.db, vec, g.dimensions, ids)) || packRows(some(ids), g.dimensions),
+          (!q && readVec0Batch(c.db, vec, g.dimensions, ids, true)) ||
+          packRows(some(ids), g.dimensions),
         center,
         count: () => c.chunkCount(g),
       };
