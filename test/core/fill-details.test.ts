@@ -609,6 +609,15 @@ describe('the breaker counts the same failure in a row', () => {
     expect(store.saves.map((s) => s.doc).sort()).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
   });
 
+  it('errors of the same class and status are told apart by their message', async () => {
+    const { result } = await alternating(['aaa', 'bbbbb', 'ccc', 'ddddd'], (t) =>
+      t.length === 3
+        ? new PermanentEncodeError('text too short', { status: 400 })
+        : new PermanentEncodeError('text refused', { status: 400 }),
+    );
+    expect(result).toMatchObject({ documents: 4, skipped: 4 });
+  });
+
   it('thrown values that are not Errors are told apart by their value', async () => {
     const { result } = await alternating(['aa', 'bbb', 'cc', 'ddd'], (t) =>
       t.length === 2 ? 'refused: even' : 'refused: odd',
@@ -634,6 +643,21 @@ describe('the breaker counts the same failure in a row', () => {
       onEncodeError: () => true,
     });
     expect(result).toMatchObject({ documents: 4, skipped: 4 });
+  });
+  it('invalid vectors of one reason are the same failure, whichever component they name', async () => {
+    const store = new MemoryStore();
+    for (const i of [1, 2, 3]) store.put(`d${i}`, `nan ${i}`);
+    const encode: EncodeFn = async (texts) =>
+      texts.map((t) => {
+        const v = new Float32Array(8).fill(1);
+        v[Number(t.slice(4))] = Number.NaN;
+        return v;
+      });
+    const error = await rejection(
+      fill(store, 'g1', encode, { maxConsecutiveSkips: 2, onEncodeError: () => true }),
+    );
+    expect(error.message).toMatch(/^2 inputs in a row failed the same way/);
+    expect(store.saves).toEqual([]);
   });
 });
 
