@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fill, UnknownGenerationError } from '../../src/core/index.js';
+import { DimensionMismatchError, fill, UnknownGenerationError } from '../../src/core/index.js';
 import { type PgKey, type PgSchema, PgStore } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
@@ -135,6 +135,31 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       await h.remove(2);
       expect(await h.store.prune!()).toBe(1);
       expect(await h.vectorRows('b')).toBe(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('saveMany throws a vector of the wrong length for the whole batch instead of listing it, writing nothing', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.insert(1, 'one');
+      await h.insert(2, 'two');
+      await h.store.ensureGeneration('a', G8, 'active');
+      const [p1, p2] = await h.store.pendingForGeneration('a', 10);
+      const e = await rejection(
+        h.store.saveMany!('a', [
+          { doc: p1!.doc, revision: p1!.revision, vectors: [chunk(0, 0, 3, 'one')] },
+          {
+            doc: p2!.doc,
+            revision: p2!.revision,
+            vectors: [{ chunkIndex: 0, start: 0, end: 3, vector: new Float32Array(5) }],
+          },
+        ]),
+      );
+      expect(e).toBeInstanceOf(DimensionMismatchError);
+      expect(await h.vectorRows('a')).toBe(0);
+      expect(await h.store.coverage('a')).toEqual({ embedded: 0, skipped: 0, backlog: 2 });
     } finally {
       await h.close();
     }
