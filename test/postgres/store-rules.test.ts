@@ -115,6 +115,17 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       });
       expect(stats.indexBytes).toBeGreaterThan(0);
       expect(await h.pgStore.indexStatus('a')).toMatchObject({ present: true, valid: true });
+      // An index left invalid (a build killed half-way) is reported as such.
+      const ns = h.schema.docsTable.split('.')[0]!;
+      const [{ id }] = (
+        await engine.client.query(`SELECT id FROM ${ns}.vf_generations WHERE key = 'a'`)
+      ).rows as [{ id: number }];
+      await engine.client.query(
+        `UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${ns}.vf_vec_${id}_hnsw'::regclass`,
+      );
+      expect((await h.pgStore.stats('a')).index).toBe(
+        'hnsw (building, or invalid: rebuilt at activate)',
+      );
       await h.store.ensureGeneration('b', { ...G8, params: { v: 2 } }, 'building');
       expect(await h.pgStore.stats('b')).toEqual({
         chunks: 0,
