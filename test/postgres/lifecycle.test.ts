@@ -145,4 +145,18 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
       await h.close();
     }
   });
+
+  it('refuses an empty generation key and an invalid generation before creating anything', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      const key = await rejection(h.store.ensureGeneration('', G8, 'building'));
+      expect(key).toBeInstanceOf(TypeError);
+      expect(key.message).toBe('generation key must be a non-empty string');
+      const model = await rejection(h.store.ensureGeneration('a', { model: ' ', dimensions: 8 }));
+      expect(model.message).toBe('generation.model must be a non-empty string');
+      expect(await h.store.generations()).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
 });
