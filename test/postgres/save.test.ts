@@ -164,4 +164,44 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       await h.close();
     }
   });
+
+  it('an invalidated document saved for one generation loses its vectors in the others, not only its stamps', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i}`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      await h.store.ensureGeneration('b', { ...G8, params: { v: 2 } }, 'building');
+      await fill(h.store, 'a', encode);
+      await fill(h.store, 'b', encode);
+      await h.invalidate(2);
+      await fill(h.store, 'b', encode);
+      expect(await h.vectorRows('a')).toBe(2);
+      expect((await h.pgStore.stats('a')).chunks).toBe(2);
+      expect(await h.vectorRows('b')).toBe(3);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a client that is not node-postgres (any object with query) saves its vectors by INSERT, exactly', async () => {
+    const plain = {
+      query: (text: string, params?: unknown[]) => engine.client.query(text, params),
+    };
+    const h = await pgHarness(plain);
+    try {
+      await h.insert(1, 'one');
+      await h.store.ensureGeneration('a', { model: 'm', dimensions: 4 }, 'active');
+      const [p] = await h.store.pendingForGeneration('a', 1);
+      const vector = Float32Array.of(Math.fround(1 / 3), -0.5, 1e-30, 12345.678);
+      await h.store.saveVectors('a', p!.doc, p!.revision, [
+        { chunkIndex: 0, start: 0, end: 3, vector },
+      ]);
+      expect(await h.vectorRows('a')).toBe(1);
+      const [hit] = await h.store.queryGeneration('a', vector, 1);
+      expect(hit).toMatchObject({ doc: 1, chunkIndex: 0, start: 0, end: 3 });
+      expect(hit!.score).toBeCloseTo(1, 6);
+    } finally {
+      await h.close();
+    }
+  });
 });
