@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fill, LifecycleError, UncoveredError } from '../../src/core/index.js';
 import type { PgQueryable } from '../../src/postgres/index.js';
@@ -20,6 +21,18 @@ afterAll(async () => {
 const G8 = { model: 'm', dimensions: 8 };
 const G8B = { model: 'm', dimensions: 8, params: { v: 2 } };
 const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
+
+/**
+ * One session for a client wrapper (a plain object with `query`, whose
+ * transactions are BEGIN … COMMIT on it): a dedicated connection on a
+ * server, PGlite itself otherwise.
+ */
+async function oneSession(): Promise<{ session: PgQueryable; end(): Promise<void> }> {
+  if (!engine.server) return { session: engine.client, end: async () => {} };
+  const c = new pg.Client({ connectionString: engine.url });
+  await c.connect();
+  return { session: c, end: () => c.end() };
+}
 
 describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
   it('activate with a backlog is refused before any index is built, saying to fill first', async () => {
@@ -44,11 +57,12 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
 
   it('activate is refused when the index cannot be built, saying why and what to do; nothing changes', async () => {
     let failIndex = false;
+    const { session, end } = await oneSession();
     const client: PgQueryable = {
       query: async (text, params) => {
         if (failIndex && /^CREATE INDEX/.test(text))
           throw new Error('could not extend file: No space left on device');
-        return engine.client.query(text, params);
+        return session.query(text, params);
       },
     };
     const h = await pgHarness(client);
@@ -84,6 +98,7 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
       expect(await h.store.liveGenerations()).toEqual(['b']);
     } finally {
       await h.close();
+      await end();
     }
   });
 
@@ -155,6 +170,64 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
       const model = await rejection(h.store.ensureGeneration('a', { model: ' ', dimensions: 8 }));
       expect(model.message).toBe('generation.model must be a non-empty string');
       expect(await h.store.generations()).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('activate re-checks the backlog under its lock: a document added after the first check refuses it', async () => {
+    let addDocument: (() => Promise<unknown>) | undefined;
+    const { session, end } = await oneSession();
+    const client: PgQueryable = {
+      query: async (text, params) => {
+        if (addDocument && /^LOCK TABLE/.test(text)) {
+          const add = addDocument;
+          addDocument = undefined;
+          await add();
+        }
+        return session.query(text, params);
+      },
+    };
+    const h = await pgHarness(client);
+    try {
+      for (let i = 1; i <= 2; i++) await h.insert(i, `document ${i}`);
+      await h.store.ensureGeneration('a', G8, 'active');
+      await fill(h.store, 'a', encode);
+      await h.store.ensureGeneration('b', G8B, 'building');
+      await fill(h.store, 'b', encode);
+      addDocument = () =>
+        engine.client.query(`INSERT INTO ${h.schema.docsTable} (id, content) VALUES (3, 'late')`);
+      const e = await rejection(h.store.activate('b'));
+      expect(e).toBeInstanceOf(UncoveredError);
+      expect(e.message).toBe(
+        'generation "b" cannot be activated: 1 document(s) are not embedded yet; run fill for it first',
+      );
+      expect((await h.store.generations()).map((g) => [g.key, g.state])).toEqual([
+        ['a', 'active'],
+        ['b', 'building'],
+      ]);
+    } finally {
+      await h.close();
+      await end();
+    }
+  });
+
+  it('a reclaimed generation ensured again as building while another one builds is refused with what to do', async () => {
+    const h = await pgHarness(engine.client);
+    try {
+      await h.store.ensureGeneration('a', G8, 'building');
+      await h.store.retire('a');
+      await h.store.reclaim('a');
+      await h.store.ensureGeneration('b', G8B, 'building');
+      const e = await rejection(h.store.ensureGeneration('a', G8, 'building'));
+      expect(e).toBeInstanceOf(LifecycleError);
+      expect(e.message).toBe(
+        'generation "a" cannot be building: another generation already is (at most one active and one building); activate or retire it first',
+      );
+      expect((await h.store.generations()).map((g) => [g.key, g.state, g.reclaimed])).toEqual([
+        ['a', 'retired', true],
+        ['b', 'building', false],
+      ]);
     } finally {
       await h.close();
     }

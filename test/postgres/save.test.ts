@@ -1,6 +1,7 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DimensionMismatchError, fill, UnknownGenerationError } from '../../src/core/index.js';
-import { type PgKey, type PgSchema, PgStore } from '../../src/postgres/index.js';
+import { type PgKey, type PgQueryable, type PgSchema, PgStore } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
@@ -19,6 +20,19 @@ afterAll(async () => {
 
 const G8 = { model: 'm', dimensions: 8 };
 const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
+
+/**
+ * One session for a client wrapper (a plain object with `query`, whose
+ * transactions are BEGIN … COMMIT on it): a dedicated connection on a
+ * server, PGlite itself otherwise.
+ */
+async function oneSession(): Promise<{ session: PgQueryable; end(): Promise<void> }> {
+  if (!engine.server) return { session: engine.client, end: async () => {} };
+  const c = new pg.Client({ connectionString: engine.url });
+  await c.connect();
+  return { session: c, end: () => c.end() };
+}
+
 const chunk = (i: number, start: number, end: number, text: string) => ({
   chunkIndex: i,
   start,
@@ -184,9 +198,8 @@ describe(`PgStore saves on ${ENGINE}`, () => {
   });
 
   it('a client that is not node-postgres (any object with query) saves its vectors by INSERT, exactly', async () => {
-    const plain = {
-      query: (text: string, params?: unknown[]) => engine.client.query(text, params),
-    };
+    const { session, end } = await oneSession();
+    const plain: PgQueryable = { query: (text, params) => session.query(text, params) };
     const h = await pgHarness(plain);
     try {
       await h.insert(1, 'one');
@@ -202,6 +215,7 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       expect(hit!.score).toBeCloseTo(1, 6);
     } finally {
       await h.close();
+      await end();
     }
   });
 });
