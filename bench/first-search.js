@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import { clusteredVectors, rng } from './lib.js';
-import { SCHEMA } from './scan.js';
+import { makeStore, SCHEMA, saveAll } from './scan.js';
 
 const arg = (name, fallback) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -26,34 +26,10 @@ const file = arg(
 
 if (!existsSync(file)) {
   const flat = clusteredVectors(N, D, N >= 1e6 ? 2000 : 400, rng(1));
-  const db = openDatabase(file);
-  db.exec(
-    'CREATE TABLE docs (id INTEGER PRIMARY KEY, content TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1, category INTEGER)',
-  );
-  const ins = db.prepare('INSERT INTO docs (id, content, category) VALUES (?, ?, ?)');
-  db.transaction(() => {
-    for (let i = 1; i <= N; i++) ins.run(i, `doc ${i}`, i % 10);
-  })();
-  const store = SqliteStore.open(db, { ...SCHEMA, scan: { float: 'sqlite-vec' } });
-  store.ensureGeneration(
-    'g',
-    { model: 'm-g', dimensions: D },
-    'active',
-    quantization ? { quantization } : undefined,
-  );
-  for (let k = 0; k < N; k += 5000) {
-    const items = [];
-    for (let i = k; i < Math.min(N, k + 5000); i++) {
-      const vector = flat.subarray(i * D, (i + 1) * D);
-      items.push({
-        doc: i + 1,
-        revision: 1,
-        vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
-      });
-    }
-    store.saveMany('g', items);
-  }
-  db.close();
+  const store = makeStore(file, flat, N, D, { float: 'sqlite-vec' }, []);
+  store.ensureGeneration('g', { model: 'm-g', dimensions: D }, 'active', { quantization });
+  saveAll(store, 'g', flat, N, D);
+  store.db.close();
 }
 
 const query = clusteredVectors(1, D, 400, rng(5), 0.05, rng(6));

@@ -48,7 +48,7 @@ function flatOf(vectors, dims) {
 }
 
 /** A database with `n` documents (category = id % 10) and generation 'g' holding `flat`. */
-function makeStore(path, flat, n, dims, scan, gens = ['g']) {
+export function makeStore(path, flat, n, dims, scan, gens = ['g']) {
   const db = openDatabase(path);
   db.exec(
     'CREATE TABLE docs (id INTEGER PRIMARY KEY, content TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1, category INTEGER)',
@@ -69,7 +69,7 @@ function makeStore(path, flat, n, dims, scan, gens = ['g']) {
   return store;
 }
 
-function saveAll(store, gen, flat, n, dims, from = 0) {
+export function saveAll(store, gen, flat, n, dims, from = 0) {
   for (let k = from; k < n; k += 5000) {
     const items = [];
     for (let i = k; i < Math.min(n, k + 5000); i++) {
