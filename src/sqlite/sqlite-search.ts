@@ -198,8 +198,12 @@ function widen(
   for (;;) {
     const found = ranked(k);
     if (!found) return null;
-    const values = { ranked: JSON.stringify(found), gen: s.g.id, limit: s.limit };
-    const rows = rerank.all(...s.fp, values) as ChunkRow[];
+    const values = { ids: JSON.stringify(found.map(([id]) => id)), gen: s.g.id };
+    const joined = rerank.all(...s.fp, values) as (ChunkRow & { rank: bigint })[];
+    for (const r of joined) r.distance = found[Number(r.rank)]![1];
+    const rows = joined
+      .sort((a, b) => Number(a.distance) - Number(b.distance) || Number(a.rank - b.rank))
+      .slice(0, s.limit);
     if (rows.length >= s.limit || found.length < k) return rows;
     if (k >= limits.cap) return null;
     k = Math.min(limits.maxK, k * 4);

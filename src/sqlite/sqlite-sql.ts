@@ -40,13 +40,21 @@ export function knnSql(names: SearchNames, gen: number, where: string): string {
   );
 }
 
-/** The same over ranked candidates, bound as a JSON array of `[chunk id, distance]` (`@ranked`). */
-export function rerankSql(names: SearchNames, where: string): string {
-  return joinSql(
-    names,
-    'SELECT value ->> 0 AS id, value ->> 1 AS distance FROM json_each(@ranked)',
-    where,
-  );
+/**
+ * The join back for ranked candidates: of the chunk ids `@ids` (a JSON
+ * array, best first), those of live, freshly stamped rows passing the
+ * filter, each with its place in the array (`rank`, 0-based). The caller
+ * puts the distances back and orders and cuts the rows: plain ids and no
+ * ORDER BY cost about half of joining `[id, distance]` pairs and sorting
+ * them in SQL (20 candidates: ~140 → ~70 µs of CPU).
+ */
+export function rerankSql({ t, n }: SearchNames, where: string): string {
+  return `SELECT j.key AS rank, c.doc AS doc, c.chunk_index AS chunkIndex, c.start AS start, c."end" AS "end"
+      FROM json_each(@ids) j
+      CROSS JOIN ${t.chunks} c ON c.id = j.value
+      JOIN ${t.docs} d ON d.${n.id} = c.doc
+      LEFT JOIN ${t.stamps} s ON s.gen = @gen AND s.doc = d.${n.id}
+      WHERE ${coveredSql(n, SQLITE)}${where}`;
 }
 
 /**
