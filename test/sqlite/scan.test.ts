@@ -476,6 +476,13 @@ describe('loading a float generation', () => {
         )!,
       ),
     ).toEqual(sort(few));
+    // Too few ids for a whole chunk (a search's rescoring): point reads only, the same rows.
+    const scattered = [1500, 3, 10, 1, 99_999, 1024];
+    const scatteredGot = readVec0Rows(store.db, 'vf_vec_1', 5, scattered)!.map(
+      ([id, b]) => [id, [...b]] as const,
+    );
+    expect(sort(scatteredGot)).toEqual(sort(want.filter(([id]) => scattered.includes(id))));
+    expect(scatteredGot).toHaveLength(3); // 1 and 10 were deleted, 99,999 never existed
     expect(readVec0Rows(store.db, 'vf_vec_1', 5, [])).toEqual([]);
     expect(readVec0Rows(store.db, 'vf_no_such_table', 5, [1])).toBeNull();
     store.db.close();
