@@ -7,6 +7,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_DIR } from './cli/run-cli.js';
 import { startPglite } from './postgres/helpers.js';
+import { finished } from './support/child.js';
 import { type FaultServer, startFaultServer } from './support/fault-server.js';
 import { writeTinyModel } from './support/tiny-model.js';
 
@@ -115,31 +116,17 @@ function runProgram(
   const file = join(dir, 'program.mjs');
   writeFileSync(file, code);
   const cwd = mkdtempSync(join(work, `${name}-`));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], {
-      cwd,
-      env: {
-        ...process.env,
-        VECFILL_CACHE_DIR: CACHE_DIR,
-        DATABASE_URL: databaseUrl,
-        OPENAI_API_KEY: 'sk-readme-test',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (exit) => {
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code: exit, stdout, stderr });
-    });
+  const child = spawn(process.execPath, [file], {
+    cwd,
+    env: {
+      ...process.env,
+      VECFILL_CACHE_DIR: CACHE_DIR,
+      DATABASE_URL: databaseUrl,
+      OPENAI_API_KEY: 'sk-readme-test',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return finished(child).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 function program(name: string): string {

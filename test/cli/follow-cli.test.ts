@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/sqlite/index.js';
 import { startEngine, type TestEngine } from '../postgres/helpers.js';
 import { tempDir } from '../sqlite/helpers.js';
+import { jsonLines } from '../support/child.js';
 import { embed } from '../support/hash-encoder.js';
 import { openaiFlags, tableFlags } from './helpers.js';
 import { runCli, runJson, startCli } from './run-cli.js';
@@ -42,18 +43,8 @@ function startFollower(args: string[]): Follower {
   const child = startCli(args);
   children.push(child);
   const events: Record<string, unknown>[] = [];
-  let buf = '';
   let err = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    let i = buf.indexOf('\n');
-    while (i >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim()) events.push(JSON.parse(line) as Record<string, unknown>);
-      i = buf.indexOf('\n');
-    }
-  });
+  jsonLines(child.stdout!, (event) => events.push(event));
   child.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
   });

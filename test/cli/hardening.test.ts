@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { startFaultServer } from '../support/fault-server.js';
 import { notesDb, openaiFlags, tableFlags, tempDir } from './helpers.js';
-import { BIN, CACHE_DIR, runCli, runJson, startCli } from './run-cli.js';
+import { type CliResult, runCli, runJson, startCli } from './run-cli.js';
 
 const dir = tempDir('vecfill-cli-hard-');
 
@@ -62,27 +62,8 @@ describe('vecfill fill on awkward tables', () => {
 });
 
 /** Runs the CLI as an unprivileged user when the tests run as root (root reads any file). */
-function runAsUser(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const asRoot = process.getuid?.() === 0;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, VECFILL_CACHE_DIR: CACHE_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runAsUser(args: string[]): Promise<CliResult> {
+  return runCli(args, process.getuid?.() === 0 ? { user: { uid: 65534, gid: 65534 } } : {});
 }
 
 /** `index` flags that need no word vectors and no network (no fill). */

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Finished, finished } from '../support/child.js';
 import { assertDistFresh } from '../support/dist.js';
 
 // The CLI runs dist/: refuse to test a build older than src/.
@@ -10,10 +11,16 @@ export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vecfill.js');
 /** The word-vector cache shared with the encoder tests, so the one-time conversion happens once. */
 export const CACHE_DIR = process.env.VECFILL_CACHE_DIR ?? join(tmpdir(), 'vecfill-test-cache');
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+export type CliResult = Pick<Finished, 'code' | 'stdout' | 'stderr'>;
+
+/** Options of `startCli` and `runCli`. */
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Another copy of bin/vecfill.js (an install without an optional package, say). */
+  bin?: string;
+  /** Run as this user (only root may ask). */
+  user?: { uid: number; gid: number };
 }
 
 /**
@@ -21,41 +28,29 @@ export interface CliResult {
  * user runs it). With `timeoutMs`, a command still running then gets Ctrl-C
  * (SIGINT), for commands that wait.
  */
-export function runCli(
+export async function runCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string>; bin?: string; timeoutMs?: number } = {},
+  opts: CliOptions & { timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = startCli(args, opts);
-    const timer =
-      opts.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => child.kill('SIGINT'), opts.timeoutMs);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const child = startCli(args, opts);
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => child.kill('SIGINT'), opts.timeoutMs);
+  try {
+    const { code, stdout, stderr } = await finished(child);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-export function startCli(
-  args: string[],
-  /** `bin`: another copy of bin/vecfill.js (an install without an optional package, say). */
-  opts: { cwd?: string; env?: Record<string, string>; bin?: string } = {},
-): ChildProcess {
+export function startCli(args: string[], opts: CliOptions = {}): ChildProcess {
   return spawn(process.execPath, [opts.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? process.cwd(),
     env: { ...process.env, VECFILL_CACHE_DIR: CACHE_DIR, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...opts.user,
   });
 }
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { tempDir } from '../sqlite/helpers.js';
-import { finished, integrityProblems, SCHEMA, startWorker, wrongVectors } from './helpers.js';
+import { finished } from '../support/child.js';
+import { integrityProblems, SCHEMA, startWorker, wrongVectors } from './helpers.js';
 import { embedText } from './worker-encoder.mjs';
 
 const DIMS = 8;
@@ -85,8 +86,8 @@ describe('concurrent edits', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
       const edited = await edits;
-      expect(edited.code, edited.err).toBe(0);
-      const counts = JSON.parse(edited.out) as {
+      expect(edited.code, edited.stderr).toBe(0);
+      const counts = JSON.parse(edited.stdout) as {
         updates: number;
         inserts: number;
         deletes: number;
@@ -142,10 +143,10 @@ describe('several fill processes', () => {
         batchSize: 16,
       };
       const [a, b] = await Promise.all([finished(startWorker(opts)), finished(startWorker(opts))]);
-      expect(a.code, a.err).toBe(0);
-      expect(b.code, b.err).toBe(0);
-      const ra = JSON.parse(a.out.split('\n')[1]!) as { documents: number; encoded: number };
-      const rb = JSON.parse(b.out.split('\n')[1]!) as { documents: number; encoded: number };
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      const ra = JSON.parse(a.stdout.split('\n')[1]!) as { documents: number; encoded: number };
+      const rb = JSON.parse(b.stdout.split('\n')[1]!) as { documents: number; encoded: number };
       expect(ra.documents).toBeGreaterThan(0);
       expect(rb.documents).toBeGreaterThan(0);
       expect(ra.documents + rb.documents).toBe(4000);

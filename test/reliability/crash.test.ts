@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { tempDir } from '../sqlite/helpers.js';
+import { finished } from '../support/child.js';
 import { rng } from '../support/rng.js';
-import { finished, integrityProblems, SCHEMA, startWorker, wrongVectors } from './helpers.js';
+import { integrityProblems, SCHEMA, startWorker, wrongVectors } from './helpers.js';
 import { embedText } from './worker-encoder.mjs';
 
 const DOCS = 20_000;

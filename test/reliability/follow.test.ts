@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { tempDir } from '../sqlite/helpers.js';
+import { jsonLines } from '../support/child.js';
 import { integrityProblems, wrongVectors } from './helpers.js';
 import { embedText } from './worker-encoder.mjs';
 
@@ -59,17 +60,8 @@ function start(script: string, opts: Record<string, unknown>): Proc {
   });
   children.push(child);
   const lines: Record<string, unknown>[] = [];
-  let buf = '';
   let err = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    let i = buf.indexOf('\n');
-    while (i >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
-      buf = buf.slice(i + 1);
-      i = buf.indexOf('\n');
-    }
-  });
+  jsonLines(child.stdout!, (line) => lines.push(line));
   child.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
   });

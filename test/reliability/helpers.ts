@@ -21,23 +21,6 @@ export function startWorker(opts: Record<string, unknown>): ChildProcess {
   });
 }
 
-/** Resolves with the worker's exit code, stdout and stderr. */
-export function finished(
-  child: ChildProcess,
-): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, out, err })),
-  );
-}
-
 /**
  * The integrity checks a crash must never break: SQLite's own check, every
  * chunk row has its vector and every vector its chunk row, every stamp is

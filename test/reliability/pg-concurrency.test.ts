@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EncodeFn, fill, UncoveredError } from '../../src/core/index.js';
 import { type PgClient, PgStore } from '../../src/postgres/index.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from '../postgres/helpers.js';
+import { finished } from '../support/child.js';
 import { embed } from '../support/hash-encoder.js';
 
 /**
@@ -300,27 +301,16 @@ function ensureInChild(
   at: number,
   n: number,
 ): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [ENSURE_WORKER, JSON.stringify({ url, schema, key, at, dims: DIMS, n })],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out) as Record<string, unknown>);
-      } catch {
-        reject(new Error(`ensure worker printed ${out} ${err}`));
-      }
-    });
+  const child = spawn(
+    process.execPath,
+    [ENSURE_WORKER, JSON.stringify({ url, schema, key, at, dims: DIMS, n })],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return finished(child).then(({ stdout, stderr }) => {
+    try {
+      return JSON.parse(stdout) as Record<string, unknown>;
+    } catch {
+      throw new Error(`ensure worker printed ${stdout} ${stderr}`);
+    }
   });
 }

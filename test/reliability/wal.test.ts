@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { SCHEMA, sqliteHarness } from '../sqlite/helpers.js';
+import { finished } from '../support/child.js';
 import { assertDistFresh } from '../support/dist.js';
 import { hashEncoder } from '../support/hash-encoder.js';
 
@@ -40,18 +41,11 @@ describe('a second process (WAL)', () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', reader], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const done = new Promise<number | null>((r) => child.on('close', r));
+    const done = finished(child);
     await fill(h.store, 'a', hashEncoder(16).encode, { scanBatch: 10 });
-    expect(await done, err).toBe(0);
-    const result = JSON.parse(out) as { reads: number; min: number };
+    const { code, stdout, stderr } = await done;
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { reads: number; min: number };
     expect(result.reads).toBeGreaterThan(10);
     expect(result.min).toBe(5);
   });
