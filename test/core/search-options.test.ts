@@ -232,6 +232,12 @@ describe('search options reach the store', () => {
     await expect(
       search(store, 42 as unknown as string, { encoderFor: () => encode }),
     ).rejects.toBeInstanceOf(EmptyInputError);
+    const blank = await search(store, ' \n ', { encoderFor: () => encode }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(blank).toBeInstanceOf(EmptyInputError);
+    expect(blank.message).toMatch(/^query text at index 0 is blank/);
   });
 });
 
@@ -354,6 +360,36 @@ describe('hybrid search when the encoder cannot embed the query', () => {
     expect((err as SearchUnavailableError).causes).toEqual([{ generation: 'g', error: null }]);
     expect(reported).toEqual([null]);
     expect(err.message).not.toMatch(/hybrid: true/);
+  });
+
+  it('answers an outage from full text without an onGenerationError to tell', async () => {
+    const { store } = await filled();
+    const hits = await search(store, 'topic2', {
+      encoderFor: () => async () => {
+        throw new Error('HTTP 503');
+      },
+      hybrid: true,
+    });
+    expect(hits.map((h) => h.doc)).toEqual(['d2']);
+  });
+
+  it("rejects with the caller's reason when the caller aborts while full text is answering", async () => {
+    const { store } = await filled();
+    const controller = new AbortController();
+    store.queryFullText = async (_gen, _text, _limit, opts) => {
+      setImmediate(() => controller.abort(new Error('user left')));
+      await new Promise((resolve) => opts?.signal?.addEventListener('abort', resolve));
+      throw new Error('full-text query interrupted');
+    };
+    const error = await search(store, 'topic2', {
+      encoderFor: () => refusing,
+      hybrid: true,
+      signal: controller.signal,
+    }).then(
+      () => new Error('answered'),
+      (e: unknown) => e as Error,
+    );
+    expect(error.message).toBe('user left');
   });
 
   it('a store without queryFullText leaves the generation out even with hybrid', async () => {
