@@ -1,23 +1,20 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
-import { SCHEMA, sqliteHarness } from '../sqlite/helpers.js';
+import { cleanupsAfterEach, SCHEMA, sqliteHarness } from '../sqlite/helpers.js';
 import { finished } from '../support/child.js';
 import { assertDistFresh } from '../support/dist.js';
 import { hashEncoder } from '../support/hash-encoder.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanupAfter = cleanupsAfterEach();
 
 // The reader runs dist/ in another process.
 beforeAll(assertDistFresh);
 
 async function harness() {
   const h = await sqliteHarness();
-  cleanups.push(h.close);
+  cleanupAfter(h.close);
   return h;
 }
 

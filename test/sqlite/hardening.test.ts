@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DuplicateKeyError,
   type EncodeFn,
@@ -11,16 +10,13 @@ import {
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { hashEncoder } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
-import { sqliteHarness, tempDir } from './helpers.js';
+import { cleanupsAfterEach, freshDb, sqliteHarness } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanupAfter = cleanupsAfterEach();
 
 async function harness() {
   const h = await sqliteHarness();
-  cleanups.push(h.close);
+  cleanupAfter(h.close);
   return h;
 }
 
@@ -95,12 +91,7 @@ describe('invalidation during a fill', () => {
 
 describe('identifiers and keys', () => {
   it('works on a table named order with a column named references (identifiers are quoted)', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'k.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'k.db');
     db.exec(
       'CREATE TABLE "order" ("group" INTEGER PRIMARY KEY, "references" TEXT, "select" INTEGER, "from" TEXT)',
     );
@@ -131,12 +122,7 @@ describe('identifiers and keys', () => {
   });
 
   it('refuses a non-unique id column up front, naming it, with nothing created', () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'k.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'k.db');
     db.exec('CREATE TABLE notes (ref INTEGER, body TEXT)');
     db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one');
     db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one again');
@@ -155,12 +141,7 @@ describe('identifiers and keys', () => {
   });
 
   it('refuses to save a key that became duplicated after the store was opened', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'k.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'k.db');
     db.exec('CREATE TABLE notes (ref INTEGER, body TEXT)');
     db.prepare('INSERT INTO notes VALUES (?, ?)').run(1, 'one');
     const store = SqliteStore.open(db, {
@@ -179,12 +160,7 @@ describe('identifiers and keys', () => {
 
 describe('64-bit keys and revisions', () => {
   it('round-trips ids and revisions above 2^53 exactly (safe ones stay numbers)', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'big.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'big.db');
     db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT, ns INTEGER NOT NULL)');
     const big = 2n ** 60n;
     const ns = 1_764_000_000_000_000_001n;
@@ -294,13 +270,7 @@ describe('orphan stamps', () => {
 
 describe('leases', () => {
   it('takes over at once the leases of a filler that is gone, and of one that gave them back', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const file = join(dir, 'l.db');
-    const db = openDatabase(file);
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db, file } = freshDb(cleanupAfter, 'l.db');
     db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
     for (let i = 1; i <= 10; i++) db.prepare('INSERT INTO notes VALUES (?, ?)').run(i, `n ${i}`);
     const schema = {
@@ -314,7 +284,7 @@ describe('leases', () => {
     a.ensureGeneration('g', GEN_A, 'active');
     expect(a.pendingForGeneration('g', 4).map((p) => p.doc)).toEqual([1, 2, 3, 4]);
     const other = openDatabase(file);
-    cleanups.push(() => {
+    cleanupAfter(() => {
       other.close();
     });
     const b = SqliteStore.open(other, schema);
@@ -327,7 +297,7 @@ describe('leases', () => {
       `${hostname()}/999999999/x`,
     );
     const third = openDatabase(file);
-    cleanups.push(() => {
+    cleanupAfter(() => {
       third.close();
     });
     const c = SqliteStore.open(third, schema);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { afterEach } from 'vitest';
 import {
   type SqliteGenerationOptions as GenerationOptions,
   openDatabase,
@@ -29,10 +30,44 @@ export const SCHEMA = {
   vectorsPrefix: 'vf',
 } as const;
 
+/**
+ * Registers what to undo after each test of the calling file: call once at
+ * its top level; the function it returns takes a cleanup (a close, a
+ * removal), and they run after each test, the last registered first.
+ */
+export function cleanupsAfterEach(): (cleanup: () => void | Promise<void>) => void {
+  const cleanups: (() => void | Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
+}
+
 /** A temporary directory removed by `cleanup`. */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'vecfill-test-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A new database file `name` (sqlite-vec loaded) in a temporary directory;
+ * `cleanupAfter` (from `cleanupsAfterEach`) closes it and removes the
+ * directory after the test.
+ */
+export function freshDb(
+  cleanupAfter: (cleanup: () => void) => void,
+  name: string,
+): { db: Database.Database; file: string } {
+  const { dir, cleanup } = tempDir();
+  cleanupAfter(cleanup);
+  const file = join(dir, name);
+  const db = openDatabase(file);
+  cleanupAfter(() => {
+    db.close();
+  });
+  return { db, file };
 }
 
 /**

@@ -1,13 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
-import { SCHEMA, sqliteHarness } from './helpers.js';
+import { cleanupsAfterEach, SCHEMA, sqliteHarness } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanupAfter = cleanupsAfterEach();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const GEN = { model: 'hash-bow', dimensions: 16 };
@@ -15,12 +12,12 @@ const GEN = { model: 'hash-bow', dimensions: 16 };
 /** Two workers on their own connections to one database file, leasing for `leaseMs`. */
 async function twoWorkers(leaseMs: number) {
   const h = await sqliteHarness();
-  cleanups.push(h.close);
+  cleanupAfter(h.close);
   for (let i = 1; i <= 6; i++) await h.insert(i, `leased document ${i}`);
   const schema = { ...SCHEMA, leaseMs };
   const a = SqliteStore.open(h.db, schema);
   const other = openDatabase(h.db.name);
-  cleanups.push(() => {
+  cleanupAfter(() => {
     other.close();
   });
   const b = SqliteStore.open(other, schema);

@@ -1,19 +1,15 @@
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
-import { DOCS_DDL, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
+import { cleanupsAfterEach, DOCS_DDL, freshDb, SCHEMA, sqliteHarness } from './helpers.js';
 
 // `SqliteStore.moveVectors`, as the CLI's file indexer uses it for a renamed
 // file: the vectors, stamps, full text and leases of one key go to another,
 // in every generation, and nothing is embedded again (docs/invariants.md,
 // mutation run of src/sqlite/sqlite-save.ts).
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanupAfter = cleanupsAfterEach();
 
 const DIMS = 16;
 const A = { model: 'hash-bow', dimensions: DIMS };
@@ -24,7 +20,7 @@ const ROCKET = 'rocket launch orbit';
 /** Rows 1 (apple) and 2 (rocket), filled in an active and a building generation. */
 async function filled() {
   const h = await sqliteHarness();
-  cleanups.push(h.close);
+  cleanupAfter(h.close);
   const store = h.store as SqliteStore;
   await h.insert(1, APPLE);
   await h.insert(2, ROCKET);
@@ -83,11 +79,11 @@ describe('moveVectors', () => {
 
   it('gives back the leases of both keys, so a new row at the old key is pending at once', async () => {
     const h = await sqliteHarness();
-    cleanups.push(h.close);
+    cleanupAfter(h.close);
     const schema = { ...SCHEMA, leaseMs: 60_000 };
     const a = SqliteStore.open(h.db, schema);
     const other = openDatabase(h.db.name);
-    cleanups.push(() => {
+    cleanupAfter(() => {
       other.close();
     });
     const b = SqliteStore.open(other, schema);
@@ -112,12 +108,7 @@ describe('moveVectors', () => {
   });
 
   it('without leases or full text it moves the vectors and stamps alone', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'plain.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'plain.db');
     db.exec(DOCS_DDL);
     db.prepare('INSERT INTO docs (id, content) VALUES (1, ?)').run(APPLE);
     const store = SqliteStore.open(db, { ...SCHEMA, fullText: false });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   fill,
   InvalidIdentifierError,
@@ -11,32 +11,24 @@ import {
   search,
 } from '../../src/core/index.js';
 import { ftsQuery } from '../../src/sqlite/full-text.js';
-import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { SqliteStore } from '../../src/sqlite/index.js';
 import { tablesOf } from '../../src/sqlite/sqlite-context.js';
 import { sqliteNames } from '../../src/sqlite/sqlite-schema.js';
 import { knnSql } from '../../src/sqlite/sqlite-sql.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
-import { DOCS_DDL, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
+import { cleanupsAfterEach, DOCS_DDL, freshDb, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanupAfter = cleanupsAfterEach();
 
 async function harness() {
   const h = await sqliteHarness();
-  cleanups.push(h.close);
+  cleanupAfter(h.close);
   return h;
 }
 
 describe('SqliteStore (SQLite specifics)', () => {
   it('without full text, hybrid search does not pass off a query it cannot embed as "no match"', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'plain.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'plain.db');
     db.exec(DOCS_DDL);
     db.prepare('INSERT INTO docs (id, content) VALUES (1, ?)').run('ECONNREFUSED from the proxy');
     const store = SqliteStore.open(db, { ...SCHEMA, fullText: false });
@@ -82,12 +74,7 @@ describe('SqliteStore (SQLite specifics)', () => {
   });
 
   it('refuses an SQL-injection attempt in every identifier before touching the database', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'x.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'x.db');
     db.exec(DOCS_DDL);
     const evil = [
       'docs; DROP TABLE docs',
@@ -122,12 +109,7 @@ describe('SqliteStore (SQLite specifics)', () => {
   });
 
   it('says which table or column is missing', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'x.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'x.db');
     expect(() => SqliteStore.open(db, SCHEMA)).toThrow(/documents table docs does not exist/);
     db.exec(DOCS_DDL);
     expect(() => SqliteStore.open(db, { ...SCHEMA, contentColumn: 'body' })).toThrow(
@@ -137,9 +119,9 @@ describe('SqliteStore (SQLite specifics)', () => {
 
   it('loads sqlite-vec into a plain better-sqlite3 connection and works with TEXT ids and no revision column', async () => {
     const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
+    cleanupAfter(cleanup);
     const db = new Database(join(dir, 'plain.db'));
-    cleanups.push(() => {
+    cleanupAfter(() => {
       db.close();
     });
     db.exec('CREATE TABLE notes (slug TEXT PRIMARY KEY, body TEXT)');
@@ -163,12 +145,7 @@ describe('SqliteStore (SQLite specifics)', () => {
   });
 
   it('keeps integer and text revisions exact (a text "1" is not the integer 1)', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const db = openDatabase(join(dir, 'rev.db'));
-    cleanups.push(() => {
-      db.close();
-    });
+    const { db } = freshDb(cleanupAfter, 'rev.db');
     db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, rev)');
     db.prepare('INSERT INTO t VALUES (1, ?, ?)').run('text revision', 'v1');
     db.prepare('INSERT INTO t VALUES (2, ?, ?)').run('int revision', 7);
