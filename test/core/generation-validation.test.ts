@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fingerprint, type Generation } from '../../src/core/index.js';
+import { throwsWith } from '../support/thrown.js';
 
 const bad = (g: unknown) => () => fingerprint(g as Generation);
 
@@ -12,7 +13,9 @@ describe('generation validation', () => {
         new TypeError('generation.model must be a non-empty string'),
       );
     for (const dimensions of [0, -1, 1.5, Number.NaN, '8', 2 ** 53])
-      expect(bad({ model: 'm', dimensions })).toThrow(
+      throwsWith(
+        bad({ model: 'm', dimensions }),
+        TypeError,
         `generation.dimensions must be a positive integer, got ${String(dimensions)}`,
       );
     for (const params of [null, [], 'x'])

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fingerprint } from '../../src/core/index.js';
+import { throwsWith } from '../support/thrown.js';
 
 describe('fingerprint', () => {
   it('is pinned for a fixed generation (a change would silently re-embed every corpus)', () => {
@@ -58,10 +59,12 @@ describe('fingerprint', () => {
   });
 
   it('refuses malformed generations with a message that says what is wrong', () => {
-    expect(() => fingerprint({ model: '', dimensions: 8 })).toThrow(/model/);
-    expect(() => fingerprint({ model: 'm', dimensions: 0 })).toThrow(/dimensions/);
-    expect(() => fingerprint({ model: 'm', dimensions: 1.5 })).toThrow(/dimensions/);
-    expect(() => fingerprint({ model: 'm', dimensions: 8, params: { a: Number.NaN } })).toThrow(
+    throwsWith(() => fingerprint({ model: '', dimensions: 8 }), TypeError, /model/);
+    throwsWith(() => fingerprint({ model: 'm', dimensions: 0 }), TypeError, /dimensions/);
+    throwsWith(() => fingerprint({ model: 'm', dimensions: 1.5 }), TypeError, /dimensions/);
+    throwsWith(
+      () => fingerprint({ model: 'm', dimensions: 8, params: { a: Number.NaN } }),
+      TypeError,
       /finite/,
     );
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DocHit, merge, rollupByDocument } from '../../src/core/index.js';
 import { fuseRanks } from '../../src/core/merge.js';
+import { throwsWith } from '../support/thrown.js';
 
 const hit = (doc: string, score: number, chunkIndex = 0): DocHit<string> => ({
   doc,
@@ -95,7 +96,11 @@ describe('merge', () => {
   });
 
   it('refuses an unknown strategy', () => {
-    expect(() => merge([building], { strategy: 'max' as 'raw' })).toThrow(/unknown strategy/);
+    throwsWith(
+      () => merge([building], { strategy: 'max' as 'raw' }),
+      RangeError,
+      /unknown strategy/,
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import {
 import { type PgClient, type PgKey, PgStore } from '../../src/postgres/index.js';
 import { validatePgSchema } from '../../src/postgres/pg-schema.js';
 import { embed } from '../support/hash-encoder.js';
-import { rejectsWith } from '../support/thrown.js';
+import { caught, rejectsWith, throwsWith } from '../support/thrown.js';
 import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
 let engine: TestEngine;
@@ -42,7 +42,12 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
       ['embedGenColumn', 'ｅ'],
       ['vectorsPrefix', 'x.y; DROP'],
     ] as const) {
-      expect(() => validatePgSchema({ ...base, [field]: bad }), `${field}=${bad}`).toThrow(
+      const e = caught(() => validatePgSchema({ ...base, [field]: bad }));
+      // Two schema qualifiers are a TypeError; every other bad name an InvalidIdentifierError.
+      expect(e, `${field}=${bad}`).toBeInstanceOf(
+        bad === 'a.b.c' ? TypeError : InvalidIdentifierError,
+      );
+      expect(e.message, `${field}=${bad}`).toMatch(
         /not a valid SQL identifier|at most one schema qualifier/,
       );
     }
@@ -142,7 +147,9 @@ describe(`PgStore (Postgres specifics) on ${ENGINE}`, () => {
   it('refuses a vectorsPrefix whose derived names PostgreSQL would truncate, saying the maximum length', async () => {
     const base = { docsTable: 'docs', idColumn: 'id', contentColumn: 'content' };
     for (const prefix of ['p'.repeat(44), `app.${'p'.repeat(57)}`]) {
-      expect(() => validatePgSchema({ ...base, vectorsPrefix: prefix })).toThrow(
+      throwsWith(
+        () => validatePgSchema({ ...base, vectorsPrefix: prefix }),
+        InvalidIdentifierError,
         /at most 43 bytes/,
       );
     }

@@ -18,7 +18,7 @@ import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { DOCS_DDL, SCHEMA, tempDir } from '../sqlite/helpers.js';
 import { type Fault, type FaultServer, startFaultServer } from '../support/fault-server.js';
 import { hashEncoder } from '../support/hash-encoder.js';
-import { rejectsWith } from '../support/thrown.js';
+import { rejectsWith, throwsWith } from '../support/thrown.js';
 
 const DIMS = 16;
 const cleanups: (() => unknown)[] = [];
@@ -218,7 +218,11 @@ describe('activate refuses a generation that lost its documents', () => {
   it('refuses above 1 % skipped by default, accepts at or below, and takes maxSkippedShare and force', async () => {
     const { store } = await skippedGeneration((i) => i % 50 === 0); // 4 of 200 = 2 %
     expect(() => store.activate('new')).toThrow(TooManySkippedError);
-    expect(() => store.activate('new', { maxSkippedShare: 0.019 })).toThrow(/4 of 200/);
+    throwsWith(
+      () => store.activate('new', { maxSkippedShare: 0.019 }),
+      TooManySkippedError,
+      /4 of 200/,
+    );
     store.activate('new', { maxSkippedShare: 0.02 });
     expect(store.generations().find((g) => g.key === 'new')?.state).toBe('active');
 

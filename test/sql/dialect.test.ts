@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filterClause, POSTGRES, SQLITE, slots } from '../../src/sql/index.js';
+import { throwsWith } from '../support/thrown.js';
 
 // The shared placeholder scheme on the real engines: the store's values are
 // named, the caller's filter keeps its own placeholders and its parameters
@@ -37,7 +38,7 @@ describe('shared SQL dialect', () => {
   it('refuses to run with a value missing, instead of binding NULL', () => {
     const p = slots(POSTGRES);
     p.slot('gen');
-    expect(() => p.args({})).toThrow(/no value for gen/);
+    throwsWith(() => p.args({}), TypeError, /no value for gen/);
   });
 
   it('recognises a unique violation by the driver’s code, not its message', async () => {

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { equalityFilter, POSTGRES, SQLITE } from '../../src/sql/index.js';
+import { throwsWith } from '../support/thrown.js';
 
 // The one column-equality filter (vecfill mcp's `filter`, vecfill/langchain's
 // metadata filter), run as a caller's filter on the real engines.
@@ -34,15 +35,21 @@ describe('equalityFilter', () => {
   });
 
   it('refuses a name that is not a column (no text reaches the SQL) and a value it cannot compare', () => {
-    expect(() => equalityFilter({ 'lang; DROP TABLE docs': 'x' }, columns, SQLITE)).toThrow(
+    throwsWith(
+      () => equalityFilter({ 'lang; DROP TABLE docs': 'x' }, columns, SQLITE),
+      TypeError,
       /is not a column of the documents table \(columns: id, lang, draft, tag\)/,
     );
-    expect(() => equalityFilter({ body: 'x' }, columns, POSTGRES, '"docs"')).toThrow(
+    throwsWith(
+      () => equalityFilter({ body: 'x' }, columns, POSTGRES, '"docs"'),
+      TypeError,
       /"body" is not a column of "docs"/,
     );
-    expect(() =>
-      equalityFilter({ lang: { $ne: 'en' } as unknown as string }, columns, SQLITE),
-    ).toThrow(/value of lang must be a string, number, boolean or null/);
+    throwsWith(
+      () => equalityFilter({ lang: { $ne: 'en' } as unknown as string }, columns, SQLITE),
+      TypeError,
+      /value of lang must be a string, number, boolean or null/,
+    );
     expect(equalityFilter({}, columns, SQLITE)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DimensionMismatchError } from '../../src/core/index.js';
 import { checkQuery } from '../../src/sql/index.js';
+import { throwsWith } from '../support/thrown.js';
 
 // The checks both backends make before a search reads anything.
 describe('checkQuery', () => {
@@ -8,7 +9,7 @@ describe('checkQuery', () => {
 
   it('refuses a query vector of the wrong length, naming the generation', () => {
     expect(() => checkQuery({ ...base, query: [1, 0] })).toThrow(DimensionMismatchError);
-    expect(() => checkQuery({ ...base, query: [1, 0] })).toThrow(/"g"/);
+    throwsWith(() => checkQuery({ ...base, query: [1, 0] }), DimensionMismatchError, /"g"/);
     expect(() => checkQuery({ ...base, query: [1, 0, 0] })).not.toThrow();
   });
 
@@ -21,6 +22,6 @@ describe('checkQuery', () => {
   it('throws the abort reason of a signal already aborted', () => {
     const ac = new AbortController();
     ac.abort(new Error('stop'));
-    expect(() => checkQuery({ ...base, signal: ac.signal })).toThrow('stop');
+    throwsWith(() => checkQuery({ ...base, signal: ac.signal }), Error, 'stop');
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { hashEncoder } from '../support/hash-encoder.js';
-import { rejection } from '../support/thrown.js';
+import { rejection, throwsWith } from '../support/thrown.js';
 import { cleanupsAfterEach, freshDb, sqliteHarness } from './helpers.js';
 
 const cleanupAfter = cleanupsAfterEach();
@@ -135,7 +135,7 @@ describe('identifiers and keys', () => {
         vectorsPrefix: 'vf',
       });
     expect(open).toThrow(DuplicateKeyError);
-    expect(open).toThrow(/column ref of table notes is not unique/);
+    throwsWith(open, DuplicateKeyError, /column ref of table notes is not unique/);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'vf%'").pluck().all();
     expect(tables).toEqual([]);
   });

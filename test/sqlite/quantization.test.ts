@@ -6,6 +6,7 @@ import { openDatabase, type Quantization, SqliteStore } from '../../src/sqlite/i
 import { quantize, rescore } from '../../src/sqlite/quantize.js';
 import { cosine } from '../support/memory-store.js';
 import { rng } from '../support/rng.js';
+import { throwsWith } from '../support/thrown.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
 
 const DIMS = 20; // not a multiple of 8: the binary codes are padded
@@ -456,21 +457,28 @@ describe('quantization options', () => {
       oversample: 7,
     });
     store.ensureGeneration('f', { ...GEN, params: { f: 1 } }, 'building');
-    expect(() =>
-      store.ensureGeneration('f', { ...GEN, params: { f: 1 } }, 'building', {
-        quantization: 'binary',
-      }),
-    ).toThrow(/float \(no quantization\), not binary/);
+    throwsWith(
+      () =>
+        store.ensureGeneration('f', { ...GEN, params: { f: 1 } }, 'building', {
+          quantization: 'binary',
+        }),
+      GenerationConflictError,
+      /float \(no quantization\), not binary/,
+    );
   });
 
   it('rejects unknown quantizations and bad oversampling with a clear message', () => {
-    expect(() =>
-      store.ensureGeneration('a', GEN, 'active', { quantization: 'pq' as Quantization }),
-    ).toThrow(/quantization must be one of binary, int8/);
+    throwsWith(
+      () => store.ensureGeneration('a', GEN, 'active', { quantization: 'pq' as Quantization }),
+      TypeError,
+      /quantization must be one of binary, int8/,
+    );
     expect(() =>
       store.ensureGeneration('a', GEN, 'active', { quantization: 'binary', oversample: 0 }),
     ).toThrow(RangeError);
-    expect(() => store.ensureGeneration('a', GEN, 'active', { oversample: 10 })).toThrow(
+    throwsWith(
+      () => store.ensureGeneration('a', GEN, 'active', { oversample: 10 }),
+      TypeError,
       /set quantization too/,
     );
     expect(store.generations()).toEqual([]);

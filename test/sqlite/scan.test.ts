@@ -16,6 +16,7 @@ import {
   SqliteStore,
 } from '../../src/sqlite/index.js';
 import { cosine } from '../support/memory-store.js';
+import { throwsWith } from '../support/thrown.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
 
 let dir: string;
@@ -325,10 +326,16 @@ describe('resident memory', () => {
   });
 
   it('rejects a bad scan option with a message that says what is allowed', () => {
-    expect(() => open('bad.db', { float: 'fp16' as 'int8' }, true)).toThrow(
+    throwsWith(
+      () => open('bad.db', { float: 'fp16' as 'int8' }, true),
+      TypeError,
       /scan.float must be one of int8, float32, sqlite-vec/,
     );
-    expect(() => open('bad2.db', { maxResidentBytes: -1 }, true)).toThrow(/maxResidentBytes/);
+    throwsWith(
+      () => open('bad2.db', { maxResidentBytes: -1 }, true),
+      RangeError,
+      /maxResidentBytes/,
+    );
   });
 });
 

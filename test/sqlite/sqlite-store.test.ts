@@ -16,6 +16,7 @@ import { tablesOf } from '../../src/sqlite/sqlite-context.js';
 import { sqliteNames } from '../../src/sqlite/sqlite-schema.js';
 import { knnSql } from '../../src/sqlite/sqlite-sql.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { throwsWith } from '../support/thrown.js';
 import { cleanupsAfterEach, DOCS_DDL, freshDb, SCHEMA, sqliteHarness, tempDir } from './helpers.js';
 
 const cleanupAfter = cleanupsAfterEach();
@@ -110,9 +111,15 @@ describe('SqliteStore (SQLite specifics)', () => {
 
   it('says which table or column is missing', async () => {
     const { db } = freshDb(cleanupAfter, 'x.db');
-    expect(() => SqliteStore.open(db, SCHEMA)).toThrow(/documents table docs does not exist/);
+    throwsWith(
+      () => SqliteStore.open(db, SCHEMA),
+      LifecycleError,
+      /documents table docs does not exist/,
+    );
     db.exec(DOCS_DDL);
-    expect(() => SqliteStore.open(db, { ...SCHEMA, contentColumn: 'body' })).toThrow(
+    throwsWith(
+      () => SqliteStore.open(db, { ...SCHEMA, contentColumn: 'body' }),
+      LifecycleError,
       /no column body/,
     );
   });
@@ -323,12 +330,15 @@ describe('SqliteStore (SQLite specifics)', () => {
         "INSERT INTO vf_generations (key, generation, fingerprint, dimensions, state) VALUES ('c', '{}', 'x', 16, 'building')",
       )
       .run();
-    expect(() =>
-      h.db
-        .prepare(
-          "INSERT INTO vf_generations (key, generation, fingerprint, dimensions, state) VALUES ('d', '{}', 'y', 16, 'building')",
-        )
-        .run(),
-    ).toThrow(/UNIQUE constraint failed/);
+    throwsWith(
+      () =>
+        h.db
+          .prepare(
+            "INSERT INTO vf_generations (key, generation, fingerprint, dimensions, state) VALUES ('d', '{}', 'y', 16, 'building')",
+          )
+          .run(),
+      Error,
+      /UNIQUE constraint failed/,
+    );
   });
 });

@@ -1,22 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { caught, rejection, rejectsWith } from './thrown.js';
+import { caught, rejection, rejectsWith, throwsWith } from './thrown.js';
 
 // Vitest 4's `await expect(p).rejects.toThrow('text')` passes when `p`
 // rejects with `undefined`, `null`, a string containing 'text' or any object
 // with such a `message`; so do `toThrow(/re/)`, `toThrowError(…)` and
 // `toThrow()` (which passes on any rejection at all). A test written that way
-// cannot see code that lost its error. `toThrow(SomeClass)` does insist on an
-// instance of the class. So the tests say what they expect with
-// `rejectsWith(p, Class, message)` (test/support/thrown.ts), and this file
+// cannot see code that lost its error. The same holds without `rejects`:
+// `expect(fn).toThrow('text')` passes when `fn` throws `undefined`.
+// `toThrow(SomeClass)` does insist on an instance of the class, and
+// `toThrow(new SomeError('message'))` on an error with that message. So the
+// tests say what they expect with `rejectsWith(p, Class, message)` or
+// `throwsWith(fn, Class, message)` (test/support/thrown.ts), and this file
 // keeps new unsafe forms out.
 
 const USE_INSTEAD =
-  "use `await rejectsWith(p, ErrorClass, 'message' | /re/)` from test/support/thrown.ts " +
-  '(or `rejection(p)` and checks of its class and message): `rejects.toThrow` with a ' +
+  "use `await rejectsWith(p, ErrorClass, 'message' | /re/)` or " +
+  "`throwsWith(fn, ErrorClass, 'message' | /re/)` from test/support/thrown.ts (or " +
+  '`rejection(p)` / `caught(fn)` and checks of its class and message): `toThrow` with a ' +
   'string, a RegExp, a variable or no argument also passes when the promise rejects with ' +
-  'undefined, null or a bare string';
+  '(or the function throws) undefined, null or a bare string';
 
 /** Index just past the `)` that closes the `(` before `from`. */
 function closing(source: string, from: number): number {
@@ -31,17 +35,19 @@ function closing(source: string, from: number): number {
 }
 
 /**
- * The `rejects.toThrow(…)` / `rejects.toThrowError(…)` calls of `source`
- * (across line breaks, comments left out) whose argument is not a bare class
- * name: the forms that pass on a lost error. Returns `line: call` strings.
+ * The `toThrow(…)` / `toThrowError(…)` calls of `source`, after `rejects` or
+ * not (across line breaks, comments left out; `.not.toThrow()` is fine),
+ * whose argument is neither a bare class name nor `new SomeError(…)`: the
+ * forms that pass on a lost error. Returns `line: call` strings.
  */
-function unsafeRejectsToThrow(source: string): string[] {
+function unsafeToThrow(source: string): string[] {
   // Comments name the trap in prose; blank them out, keeping line numbers.
   const code = source
     .replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' '))
     .replace(/^\s*\/\/.*$/gm, '');
   const found: string[] = [];
-  for (const m of code.matchAll(/\.\s*rejects\s*\.\s*toThrow(?:Error)?\s*\(/g)) {
+  for (const m of code.matchAll(/(\.\s*not)?\.\s*(?:rejects\s*\.\s*)?toThrow(?:Error)?\s*\(/g)) {
+    if (m[1]) continue; // .not.toThrow(): asserts that nothing is thrown
     const start = m.index + m[0].length;
     const end = closing(code, start);
     const arg = code
@@ -50,6 +56,7 @@ function unsafeRejectsToThrow(source: string): string[] {
       .replace(/,$/, '')
       .trim();
     if (/^[A-Z][A-Za-z0-9_]*$/.test(arg)) continue; // a class: insists on an instance
+    if (/^new [A-Z][A-Za-z0-9_]*\(/.test(arg)) continue; // an error: insists on its message
     const line = code.slice(0, m.index).split('\n').length;
     found.push(`${line}: ${m[0].replace(/\s+/g, '')}${arg.replace(/\s+/g, ' ')})`);
   }
@@ -112,9 +119,26 @@ describe('rejectsWith', () => {
     expect(thrownUndefined.message).toMatch(/to be an instance of Error/);
     expect(caught(() => caught(() => 1)).message).toBe('expected a throw');
   });
+
+  it('throwsWith insists on the class and the message of what a function throws', () => {
+    const e = throwsWith(() => JSON.parse('{'), SyntaxError, /JSON/);
+    expect(e.name).toBe('SyntaxError');
+    const lost = caught(() =>
+      throwsWith(
+        () => {
+          throw 'a JSON string';
+        },
+        Error,
+        'JSON',
+      ),
+    );
+    expect(lost.message).toMatch(/to be an instance of Error/);
+    const other = caught(() => throwsWith(() => JSON.parse('{'), RangeError, /JSON/));
+    expect(other.message).toMatch(/instance of RangeError/);
+  });
 });
 
-describe('no rejects.toThrow that passes on a lost error', () => {
+describe('no toThrow that passes on a lost error', () => {
   it('the scanner finds the unsafe forms, across lines, and lets a class through', () => {
     const source = [
       "await expect(p).rejects.toThrow('text');",
@@ -133,13 +157,20 @@ describe('no rejects.toThrow that passes on a lost error', () => {
       ');',
       "// a comment may say rejects.toThrow('text')",
       "/* and so may a block: rejects.toThrow('text') */",
+      "expect(() => f()).toThrow('sync text');",
+      'expect(() => f()).toThrow(TypeError);',
+      "expect(() => f()).toThrow(new TypeError('exactly this'));",
+      'expect(() => f()).not.toThrow();',
+      'expect(() => f())',
+      '  .not.toThrow();',
     ].join('\n');
-    expect(unsafeRejectsToThrow(source)).toEqual([
+    expect(unsafeToThrow(source)).toEqual([
       "1: .rejects.toThrow('text')",
       '2: .rejects.toThrow(/re/)',
       '3: .rejects.toThrow()',
       '5: .rejects.toThrowError(message)',
       "8: .rejects.toThrow('spread over lines')",
+      "17: .toThrow('sync text')",
     ]);
   });
 
@@ -149,9 +180,7 @@ describe('no rejects.toThrow that passes on a lost error', () => {
     const files = testFiles(root).filter((f) => f !== import.meta.filename);
     expect(files.length).toBeGreaterThan(50); // the walk really reached the tests
     const found = files.flatMap((f) =>
-      unsafeRejectsToThrow(readFileSync(f, 'utf8')).map(
-        (hit) => `test/${relative(root, f)}:${hit}`,
-      ),
+      unsafeToThrow(readFileSync(f, 'utf8')).map((hit) => `test/${relative(root, f)}:${hit}`),
     );
     expect(found, USE_INSTEAD).toEqual([]);
   });

@@ -49,3 +49,19 @@ export async function rejectsWith<E extends Error>(
   else expect(error.message).toMatch(message);
   return error as E;
 }
+
+/**
+ * `rejectsWith` for a function that throws: Vitest's `toThrow('text')` and
+ * `toThrow(/re/)` also pass when `fn` throws `undefined`, `null` or a string.
+ */
+export function throwsWith<E extends Error>(
+  fn: () => unknown,
+  type: ErrorClass<E>,
+  message: string | RegExp,
+): E {
+  const error = caught(fn);
+  expect(error).toBeInstanceOf(type);
+  if (typeof message === 'string') expect(error.message).toContain(message);
+  else expect(error.message).toMatch(message);
+  return error as E;
+}

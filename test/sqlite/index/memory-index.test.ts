@@ -4,6 +4,7 @@ import type { StoredVector, VectorSource } from '../../../src/sqlite/index/gener
 import { MemoryIndex } from '../../../src/sqlite/index/memory-index.js';
 import { topKOf } from '../../../src/sqlite/index/top-k.js';
 import { packRows } from '../../../src/sqlite/index/vec0-rows.js';
+import { throwsWith } from '../../support/thrown.js';
 
 const blob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 /** Every row as stored: [chunk id, float32 BLOB]. */
@@ -194,7 +195,7 @@ describe('MemoryIndex', () => {
     const q = rows.get(4321)!;
     expect(index.candidates(q, 5)[0]![0]).toBe(4321);
     index.drop();
-    expect(() => index.candidates(q, 1)).toThrow(/dropped/);
+    throwsWith(() => index.candidates(q, 1), Error, /dropped/);
   });
 });
 
