@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fill } from '../../src/core/index.js';
+import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { embed, hashEncoder } from '../support/hash-encoder.js';
+import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
+
+// Search paths of src/sqlite/sqlite-search.ts that its mutation run showed
+// untested (docs/invariants.md).
+
+const cleanups: (() => unknown)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+const DIMS = 16;
+const GEN = { model: 'hash-bow', dimensions: DIMS };
+
+async function filled(n: number) {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const db = openDatabase(join(dir, 'search.db'));
+  cleanups.push(() => db.close());
+  db.exec(DOCS_DDL);
+  const ins = db.prepare('INSERT INTO docs (id, content, category) VALUES (?, ?, ?)');
+  for (let i = 1; i <= n; i++) ins.run(i, `note ${i} about the sea`, i % 2 ? 'odd' : 'even');
+  const store = SqliteStore.open(db, SCHEMA);
+  store.ensureGeneration('a', GEN, 'active');
+  await fill(store, 'a', hashEncoder(DIMS).encode);
+  return { db, store };
+}
+
+describe('searches on a read-only connection', () => {
+  it('a connection the application set to query_only stays query_only after a search', async () => {
+    const { db, store } = await filled(5);
+    db.pragma('query_only = ON');
+    const hits = store.queryGeneration('a', embed('note 3 about the sea', DIMS), 3, {
+      filter: { where: 'd.category = ?', params: ['odd'] },
+    });
+    expect(hits.map((h) => h.doc)).toContain(3);
+    expect(db.pragma('query_only', { simple: true })).toBe(1);
+  });
+});
