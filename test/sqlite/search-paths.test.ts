@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
-import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
+import { openDatabase, type ScanOptions, SqliteStore } from '../../src/sqlite/index.js';
 import { embed, hashEncoder } from '../support/hash-encoder.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
 
@@ -16,7 +16,7 @@ afterEach(() => {
 const DIMS = 16;
 const GEN = { model: 'hash-bow', dimensions: DIMS };
 
-async function filled(n: number) {
+async function filled(n: number, scan?: ScanOptions) {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   const db = openDatabase(join(dir, 'search.db'));
@@ -24,7 +24,7 @@ async function filled(n: number) {
   db.exec(DOCS_DDL);
   const ins = db.prepare('INSERT INTO docs (id, content, category) VALUES (?, ?, ?)');
   for (let i = 1; i <= n; i++) ins.run(i, `note ${i} about the sea`, i % 2 ? 'odd' : 'even');
-  const store = SqliteStore.open(db, SCHEMA);
+  const store = SqliteStore.open(db, scan ? { ...SCHEMA, scan } : SCHEMA);
   store.ensureGeneration('a', GEN, 'active');
   await fill(store, 'a', hashEncoder(DIMS).encode);
   return { db, store };
@@ -39,5 +39,27 @@ describe('searches on a read-only connection', () => {
     });
     expect(hits.map((h) => h.doc)).toContain(3);
     expect(db.pragma('query_only', { simple: true })).toBe(1);
+  });
+});
+
+describe('what a store search mixes in', () => {
+  it('text without hybrid, or hybrid without text, gives the vector hits alone', async () => {
+    const { store } = await filled(6);
+    const q = embed('note 4 about the sea', DIMS);
+    const plain = store.queryGeneration('a', q, 3);
+    expect(plain[0]).toMatchObject({ doc: 4 });
+    expect(store.queryGeneration('a', q, 3, { text: 'note 1' })).toEqual(plain);
+    expect(store.queryGeneration('a', q, 3, { hybrid: true })).toEqual(plain);
+  });
+
+  it.each([
+    ['in memory', undefined],
+    ['by sqlite-vec', { float: 'sqlite-vec' } as const],
+  ])('a filter no row passes finds nothing (scanned %s)', async (_name, scan) => {
+    const { store } = await filled(6, scan);
+    const q = embed('note 4 about the sea', DIMS);
+    expect(
+      store.queryGeneration('a', q, 3, { filter: { where: 'd.category = ?', params: ['none'] } }),
+    ).toEqual([]);
   });
 });
