@@ -6,12 +6,17 @@ import { encodeRows, writeQuery } from './codes.js';
 import type {
   Candidate,
   GenerationIndex,
-  ScanKind,
   StoredVector,
   VectorBatch,
   VectorSource,
 } from './generation-index.js';
 import { int8Needed } from './int8-bound.js';
+import {
+  type MemoryIndexOptions,
+  type MemoryKind,
+  memoryBytesFor,
+  rowLayout,
+} from './memory-layout.js';
 import { type Scan, scanResult } from './scan-result.js';
 import { SlotMap } from './slot-map.js';
 import { packRows } from './vec0-rows.js';
@@ -21,26 +26,6 @@ const NONE: readonly number[] = [];
 const EMPTY: VectorBatch = { ids: NONE, vectors: new Float32Array(0) };
 /** The query sits at this byte offset of the memory. */
 const QUERY_AT = 64;
-
-export interface MemoryIndexOptions {
-  kind: Exclude<ScanKind, 'sqlite-vec'>;
-  dimensions: number;
-  /** The stored float vectors, read to rescore a quantized index's candidates. */
-  source: VectorSource;
-  /** A binary index's center: bit i is set when component i is above it (default 0). */
-  center?: Float32Array;
-  /**
-   * A quantized index ranks this many times `k` rows by its codes before
-   * rescoring them exactly and keeping `k`. Default 1.
-   */
-  rescoreFactor?: number;
-  /**
-   * Most rows the index may grow to (its memory's address space is reserved
-   * for them up front); inserting more throws `RangeError`. Default: as many
-   * as 4 GiB of memory holds.
-   */
-  maxRows?: number;
-}
 
 /**
  * A generation's vectors in WebAssembly memory, scanned by the SIMD kernels.
@@ -58,7 +43,7 @@ export interface MemoryIndexOptions {
  * row moved from the end.
  */
 export class MemoryIndex implements GenerationIndex {
-  readonly kind: Exclude<ScanKind, 'sqlite-vec'>;
+  readonly kind: MemoryKind;
   readonly #d: number;
   /** Row stride in elements: floats for float32, bytes otherwise. */
   readonly #stride: number;
@@ -89,19 +74,10 @@ export class MemoryIndex implements GenerationIndex {
     this.#source = options.source;
     this.#center = options.center;
     this.#rescoreFactor = Math.max(1, options.rescoreFactor ?? 1);
-    if (kind === 'float32') {
-      this.#stride = Math.ceil(d / 4) * 4;
-      this.#rowBytes = this.#stride * 4;
-      this.#queryBytes = this.#rowBytes;
-    } else if (kind === 'int8') {
-      this.#stride = Math.ceil(d / 16) * 16;
-      this.#rowBytes = this.#stride;
-      this.#queryBytes = this.#stride * 2;
-    } else {
-      this.#stride = Math.ceil(d / 128) * 16;
-      this.#rowBytes = this.#stride;
-      this.#queryBytes = this.#stride;
-    }
+    const layout = rowLayout(kind, d);
+    this.#stride = layout.stride;
+    this.#rowBytes = layout.rowBytes;
+    this.#queryBytes = layout.queryBytes;
     this.#maxRows = Math.max(1, Math.floor(options.maxRows ?? 2 ** 32));
     const maxBytes = this.#rowsAt(this.#maxRows) + this.#maxRows * this.#rowBytes;
     this.#memory = kernelMemory(1, Math.ceil(maxBytes / PAGE) + 1);
@@ -133,15 +109,8 @@ export class MemoryIndex implements GenerationIndex {
   }
 
   /** Bytes an index of `kind` holds for `rows` rows of `dimensions` (the cap is checked against it). */
-  static bytesFor(kind: Exclude<ScanKind, 'sqlite-vec'>, dimensions: number, rows: number): number {
-    const rowBytes =
-      kind === 'float32'
-        ? Math.ceil(dimensions / 4) * 16
-        : kind === 'int8'
-          ? Math.ceil(dimensions / 16) * 16
-          : Math.ceil(dimensions / 128) * 16;
-    // Row, score, slot, id (and an int8 row's scale); the dense id map, 4 bytes an id.
-    return 4096 + rows * (rowBytes + 4 + 4 + 8 + 4 + (kind === 'int8' ? 4 : 0));
+  static bytesFor(kind: MemoryKind, dimensions: number, rows: number): number {
+    return memoryBytesFor(kind, dimensions, rows);
   }
 
   bytes(): number {
