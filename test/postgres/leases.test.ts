@@ -65,7 +65,7 @@ describe.runIf(TEST_PG_URL)(`leased scans on ${ENGINE}: two workers`, () => {
   });
 
   it('a lease expires after leaseMs: another worker then gets the document', async () => {
-    const h = await pgHarness(first, { leaseMs: 400 });
+    const h = await pgHarness(first, { leaseMs: 1500 });
     try {
       for (let i = 1; i <= 3; i++) await h.insert(i, `document ${i}`);
       await h.store.ensureGeneration('g', { model: 'hash', dimensions: 8 }, 'active');
@@ -73,7 +73,7 @@ describe.runIf(TEST_PG_URL)(`leased scans on ${ENGINE}: two workers`, () => {
       expect((await h.store.pendingForGeneration('g', 2)).map((p) => p.doc)).toEqual([1, 2]);
       // Still leased: the other worker gets only the third.
       expect((await worker.pendingForGeneration('g', 3)).map((p) => p.doc)).toEqual([3]);
-      await sleep(600);
+      await sleep(1700);
       // The first worker's leases ran out; the second's on 3 too.
       expect((await worker.pendingForGeneration('g', 3)).map((p) => p.doc)).toEqual([1, 2, 3]);
     } finally {
