@@ -4,7 +4,7 @@ import { fill } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { tempDir } from '../sqlite/helpers.js';
 import { finished } from '../support/child.js';
-import { integrityProblems, SCHEMA, startWorker, wrongVectors } from './helpers.js';
+import { integrityProblems, printed, SCHEMA, startWorker, wrongVectors } from './helpers.js';
 import { embedText } from './worker-encoder.mjs';
 
 const DIMS = 8;
@@ -67,9 +67,16 @@ describe('concurrent edits', () => {
         process.execPath,
         [
           join(import.meta.dirname, 'edit-worker.mjs'),
-          JSON.stringify({ db: path, seed: 7, durationMs: 2500, intervalMs: 2, firstNewId: 2001 }),
+          JSON.stringify({
+            db: path,
+            seed: 7,
+            untilStdinEnds: true,
+            minEdits: 250,
+            intervalMs: 2,
+            firstNewId: 2001,
+          }),
         ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+        { stdio: ['pipe', 'pipe', 'pipe'] },
       );
       const edits = finished(child);
       let editing = true;
@@ -78,10 +85,14 @@ describe('concurrent edits', () => {
       });
       let rounds = 0;
       let filled = 0;
+      const started = Date.now();
       while (editing) {
         const r = await fill(store, 'g', encode, { scanBatch: 50, batch: { batchSize: 25 } });
         filled += r.documents;
         rounds++;
+        // The editor stops (after its 250 edits at least) once three fills ran
+        // beside it for 2.5 s: slow machines run fewer edits a fill, not fewer fills.
+        if (rounds >= 3 && Date.now() - started >= 2500) child.stdin?.end();
         // A synchronous store never yields when nothing is pending: let timers and the editor run.
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -136,13 +147,19 @@ describe('several fill processes', () => {
         schema,
         gen: 'g',
         dims: DIMS,
-        // Slow enough (about 5 s of encoding) that the second process is surely
-        // running before the first has taken the whole backlog.
+        // About 5 s of encoding each, and both start on one signal once both
+        // processes are up (however slowly a loaded machine starts them), so
+        // both are filling before either has taken the whole backlog.
         delayMs: 20,
         scanBatch: 64,
         batchSize: 16,
+        waitForGo: true,
       };
-      const [a, b] = await Promise.all([finished(startWorker(opts)), finished(startWorker(opts))]);
+      const workers = [startWorker(opts), startWorker(opts)] as const;
+      const done = Promise.all([finished(workers[0]), finished(workers[1])]);
+      await Promise.all(workers.map((w) => printed(w, 'ready')));
+      for (const w of workers) w.stdin?.write('go\n');
+      const [a, b] = await done;
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);
       const ra = JSON.parse(a.stdout.split('\n')[1]!) as { documents: number; encoded: number };

@@ -14,7 +14,19 @@ const word = () => topics[Math.floor(random() * topics.length)];
 let nextId = opts.firstNewId;
 const counts = { updates: 0, inserts: 0, deletes: 0 };
 const until = Date.now() + opts.durationMs;
-while (Date.now() < until) {
+// With untilStdinEnds, edit until the parent closes stdin and at least
+// minEdits changes are made (a loaded machine slows both sides alike).
+let stdinOpen = Boolean(opts.untilStdinEnds);
+if (stdinOpen) {
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    stdinOpen = false;
+  });
+}
+const made = () => counts.updates + counts.inserts + counts.deletes;
+const more = () =>
+  opts.untilStdinEnds ? stdinOpen || made() < (opts.minEdits ?? 0) : Date.now() < until;
+while (more()) {
   const r = random();
   const maxId = nextId - 1;
   const id = 1 + Math.floor(random() * maxId);
@@ -35,3 +47,4 @@ while (Date.now() < until) {
 }
 process.stdout.write(`${JSON.stringify(counts)}\n`);
 db.close();
+process.stdin.destroy();

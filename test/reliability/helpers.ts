@@ -17,7 +17,25 @@ export const SCHEMA = {
 
 export function startWorker(opts: Record<string, unknown>): ChildProcess {
   return spawn(process.execPath, [WORKER, JSON.stringify(opts)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.waitForGo ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Resolves once `child` has written the line `line` to stdout. */
+export function printed(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (out.split('\n').includes(line)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`exited with ${String(code)} before printing ${line}`)),
+    );
   });
 }
 
