@@ -136,3 +136,128 @@ describe('split', () => {
     expect(() => split('abc', { maxChars: 10, overlap: -1 })).toThrow(RangeError);
   });
 });
+
+// Exact cuts, so a change to where `split` cuts shows up here (chunk
+// boundaries decide what is embedded: moving one re-embeds a corpus). The
+// first inputs were found by differential fuzzing of the mutants Stryker
+// left alive (docs/invariants.md); each is one `[start, end]` list.
+describe('split: exact cuts', () => {
+  const cuts = (content: string, opts: Parameters<typeof split>[1]) => {
+    const chunks = split(content, opts);
+    checkInvariants(content, chunks, opts?.maxChars ?? 1000);
+    return chunks.map((c) => [c.start, c.end]);
+  };
+
+  it('with a large overlap, each next chunk starts at a word start within the last one', () => {
+    expect(cuts(' ? "catcat \n\n caton😀 a! 😀', { maxChars: 11, overlap: 8 })).toEqual([
+      [1, 10],
+      [3, 10],
+      [4, 10],
+      [5, 10],
+      [6, 10],
+      [7, 10],
+      [8, 10],
+      [9, 10],
+      [14, 24],
+      [22, 27],
+    ]);
+    expect(
+      cuts('a? ! on ! a . 😀! \n\n? a the    matmat\n\non。', { maxChars: 18, overlap: 10 }),
+    ).toEqual([
+      [0, 17],
+      [8, 17],
+      [10, 17],
+      [12, 17],
+      [14, 17],
+      [16, 21],
+      [20, 37],
+      [31, 42],
+    ]);
+    expect(
+      cuts('? a。。, 。. satmat. ", cat\n\n 。theasat! ! 😀the"', { maxChars: 14, overlap: 7 }),
+    ).toEqual([
+      [0, 9],
+      [2, 9],
+      [7, 17],
+      [10, 17],
+      [11, 17],
+      [12, 24],
+      [18, 24],
+      [21, 24],
+      [22, 24],
+      [23, 36],
+      [29, 38],
+      [37, 45],
+    ]);
+    expect(cuts(' ",   ', { maxChars: 5, overlap: 4 })).toEqual([[1, 3]]);
+  });
+
+  it('cuts after CJK punctuation and keeps emoji whole', () => {
+    expect(cuts('  \n\n。 😀the😀onthe😀', { maxChars: 12, overlap: 0 })).toEqual([
+      [4, 5],
+      [6, 18],
+      [18, 20],
+    ]);
+  });
+
+  it('takes the first kind of boundary when every boundary leaves the chunk under a quarter full', () => {
+    // The paragraph break (after "a") beats the later space (after "b").
+    expect(cuts(`a\n\nb c${'x'.repeat(40)}`, { maxChars: 40 })).toEqual([
+      [0, 1],
+      [3, 4],
+      [5, 45],
+      [45, 46],
+    ]);
+  });
+
+  it('a document exactly maxChars long is one chunk', () => {
+    expect(cuts('hello world', { maxChars: 11 })).toEqual([[0, 11]]);
+  });
+
+  it('window mode ignores word and sentence boundaries', () => {
+    expect(cuts('hello world, again', { maxChars: 10, mode: 'window' })).toEqual([
+      [0, 10],
+      [10, 18],
+    ]);
+    expect(cuts('thesat? mat', { maxChars: 9, overlap: 0, mode: 'window' })).toEqual([
+      [0, 9],
+      [9, 11],
+    ]);
+  });
+
+  it('keeps the pairs at the ends of the surrogate ranges whole, and cuts beside a lone surrogate', () => {
+    for (const mode of ['window', 'boundary'] as const) {
+      // U+10000 (D800 DC00) and U+10FFFF (DBFF DFFF).
+      for (const pair of ['\ud800\udc00', '\udbff\udfff']) {
+        expect(cuts(pair.repeat(4), { maxChars: 3, mode })).toEqual([
+          [0, 2],
+          [2, 4],
+          [4, 6],
+          [6, 8],
+        ]);
+      }
+    }
+    // A lone low surrogate after a letter, a lone high one before a private-use character: no pair.
+    expect(cuts('abc\udc00def', { maxChars: 3, mode: 'window' })).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 7],
+    ]);
+    expect(cuts('ab\ud800\ue000cd', { maxChars: 3, mode: 'window' })).toEqual([
+      [0, 3],
+      [3, 6],
+    ]);
+  });
+
+  it('says which option is wrong, and refuses content that is not a string', () => {
+    expect(() => split('abc', { maxChars: 1 })).toThrow(
+      'split: maxChars must be an integer >= 2, got 1',
+    );
+    expect(() => split('abc', { maxChars: 10, overlap: 10 })).toThrow(
+      'split: overlap must be an integer in [0, maxChars), got 10',
+    );
+    expect(() => split(42 as unknown as string)).toThrow(
+      new TypeError('split: content must be a string'),
+    );
+  });
+});
