@@ -28,6 +28,8 @@ describe('encodeBatched', () => {
     };
     const out = await encodeBatched(encode, texts, { batchSize: 3, concurrency: 4 });
     expect(out).toHaveLength(20);
+    // No holes: `forEach` below would skip them.
+    expect(Array.from(out, (v) => v instanceof Float32Array)).toEqual(Array(20).fill(true));
     out.forEach((v, i) => {
       expect(v).toBeInstanceOf(Float32Array);
       expect(v[0]).toBe(i);
@@ -351,6 +353,9 @@ describe('encodeBatched: what it refuses and says', () => {
     expect(both).toBeInstanceOf(ProviderFailureError);
     expect(both).toMatchObject({ code: 'PROVIDER_FAILURE', consecutive: 2 });
     expect(both.cause).toBeInstanceOf(InvalidVectorError);
+    expect(both.message).toBe(
+      'the encoder returned an unusable vector for every one of the 2 inputs of a batch (first: encoder returned an invalid vector for input 0: the vector is all zeros, so it has no direction to compare); this is the provider failing, not the documents, so nothing was skipped',
+    );
     const one = await rejection(
       encodeBatched(
         returning(() => [
