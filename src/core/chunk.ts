@@ -134,7 +134,7 @@ function lastBoundary(window: string, pattern: RegExp): number {
   return best;
 }
 
-/** Start of the overlap region: about `overlap` chars before `end`, moved forward to a word start. */
+/** Start of the overlap region: about `overlap` chars before `end`, moved forward to a word start (never whitespace). */
 function overlapStart(content: string, chunkStart: number, end: number, overlap: number): number {
   let at = forwardSafe(content, Math.max(chunkStart + 1, end - overlap));
   // Prefer to begin the overlap at a word start rather than mid-word.
@@ -142,7 +142,9 @@ function overlapStart(content: string, chunkStart: number, end: number, overlap:
     const ws = content.slice(at, end).search(/\s\S/);
     if (ws >= 0) at = at + ws + 1;
   }
-  return at;
+  // Never begin at whitespace: a run of spaces is skipped (the caller drops
+  // an overlap that reaches the next chunk's own start).
+  return skipSpace(content, at);
 }
 
 /** Moves `at` back by one when it would separate a surrogate pair; never below `min`. */

@@ -148,6 +148,13 @@ describe('split: exact cuts', () => {
     return chunks.map((c) => [c.start, c.end]);
   };
 
+  it('an overlapping chunk never starts with whitespace, even where the overlap begins in a run of spaces', () => {
+    const content = ' mat, cat\n\n。a \n\n.   sat? on😀,  on';
+    const chunks = split(content, { maxChars: 5, overlap: 2 });
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const c of chunks) expect(c.text).not.toMatch(/^\s|\s$/);
+  });
+
   it('with a large overlap, each next chunk starts at a word start within the last one', () => {
     expect(cuts(' ? "catcat \n\n caton😀 a! 😀', { maxChars: 11, overlap: 8 })).toEqual([
       [1, 10],

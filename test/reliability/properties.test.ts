@@ -84,6 +84,8 @@ describe('split properties', () => {
             expect(content.slice(c.start, c.end)).toBe(c.text);
             expect(c.text.length).toBeLessThanOrEqual(maxChars);
             expect(isBlank(c.text)).toBe(false);
+            // Boundary mode trims every chunk, overlapping ones included.
+            if (mode === 'boundary') expect(c.text).not.toMatch(/^\s|\s$/);
             // A pair in the source is never cut at a chunk edge.
             if (c.start > 0)
               expect(
