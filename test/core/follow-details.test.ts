@@ -582,14 +582,14 @@ describe('follow: prune cadence', () => {
   it('sweeps at most once per pruneEveryMs', async () => {
     const store = new PruningStore();
     store.live = ['g'];
-    const { events, notify } = start(store, { pruneEveryMs: 250 });
+    const { events, notify } = start(store, { pruneEveryMs: 1000 });
     await until(() => of(events, 'caught-up').length === 1);
     expect(store.prunes).toBe(1);
     notify();
     await until(() => store.scans >= 2);
     await pause(30);
     expect(store.prunes).toBe(1);
-    await pause(300);
+    await pause(1050);
     const scans = store.scans;
     notify();
     await until(() => store.scans > scans);
