@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Chunk, isBlank, split } from '../../src/core/index.js';
+import { throwsWith } from '../support/thrown.js';
 
 /** Checks every guarantee `split` makes for one input. */
 function checkInvariants(content: string, chunks: Chunk[], maxChars: number): void {
@@ -257,10 +258,14 @@ describe('split: exact cuts', () => {
   });
 
   it('says which option is wrong, and refuses content that is not a string', () => {
-    expect(() => split('abc', { maxChars: 1 })).toThrow(
+    throwsWith(
+      () => split('abc', { maxChars: 1 }),
+      RangeError,
       'split: maxChars must be an integer >= 2, got 1',
     );
-    expect(() => split('abc', { maxChars: 10, overlap: 10 })).toThrow(
+    throwsWith(
+      () => split('abc', { maxChars: 10, overlap: 10 }),
+      RangeError,
       'split: overlap must be an integer in [0, maxChars), got 10',
     );
     expect(() => split(42 as unknown as string)).toThrow(
