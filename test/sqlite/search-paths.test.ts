@@ -63,3 +63,44 @@ describe('what a store search mixes in', () => {
     ).toEqual([]);
   });
 });
+
+describe('searches scanned by sqlite-vec past its 4096-chunk window', () => {
+  // 5000 documents: 4995 right at the query but stale (edited after they
+  // were embedded), 5 fresh ones at the far side. Every window sqlite-vec
+  // can give (4096 at most) holds stale rows only, so only the exact scan
+  // that finishes the search reaches the fresh ones; a search that kept
+  // widening a window stuck at 4096 would never return.
+  it.each([
+    ['float, scan: sqlite-vec', { float: 'sqlite-vec' } as const, {}],
+    ['int8 over the memory cap', { maxResidentBytes: 0 }, { quantization: 'int8' } as const],
+  ])('%s: the fresh hits behind 4096 stale ones are found', (_name, scan, options) => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const db = openDatabase(join(dir, 'window.db'));
+    cleanups.push(() => db.close());
+    db.exec(DOCS_DDL);
+    const store = SqliteStore.open(db, { ...SCHEMA, scan });
+    store.ensureGeneration('w', { model: 'm', dimensions: 4 }, 'active', options);
+    expect(store.stats('w').scan.scan).toBe('sqlite-vec');
+    const n = 5000;
+    const q = new Float32Array([1, 0.5, 0, 0]);
+    const far = new Float32Array([-1, -0.5, 0, 0]);
+    const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
+    db.transaction(() => {
+      for (let i = 1; i <= n; i++) ins.run(i, `doc ${i}`);
+    })();
+    const saved = store.saveMany(
+      'w',
+      Array.from({ length: n }, (_, i) => ({
+        doc: i + 1,
+        revision: 1,
+        vectors: [{ chunkIndex: 0, start: 0, end: 5, vector: i < n - 5 ? q : far }],
+      })),
+    );
+    expect(saved.every((r) => r === null)).toBe(true);
+    db.prepare('UPDATE docs SET revision = 2 WHERE id <= ?').run(n - 5);
+    const hits = store.queryGeneration('w', q, 5);
+    expect(hits.map((h) => h.doc).sort()).toEqual([4996, 4997, 4998, 4999, 5000]);
+    for (const h of hits) expect(h.score).toBeCloseTo(-1, 5);
+  });
+});
