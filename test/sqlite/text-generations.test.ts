@@ -29,7 +29,7 @@ function open(fullText = true) {
 async function withTexts(texts: readonly string[], fullText = true) {
   const { db, store } = open(fullText);
   const ins = db.prepare('INSERT INTO docs (id, content) VALUES (?, ?)');
-  texts.forEach((t, i) => ins.run(i + 1, t));
+  for (const [i, t] of texts.entries()) ins.run(i + 1, t);
   store.ensureGeneration('a', GEN, 'active');
   await fill(store, 'a', hashEncoder(DIMS).encode);
   return { db, store };
