@@ -16,10 +16,13 @@ afterEach(() => {
 const DIMS = 16;
 const GEN = { model: 'hash-bow', dimensions: DIMS };
 
+let path = '';
+
 function open(fullText = true) {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  const db = openDatabase(join(dir, 'tg.db'));
+  path = join(dir, 'tg.db');
+  const db = openDatabase(path);
   cleanups.push(() => db.close());
   db.exec(DOCS_DDL);
   const store = SqliteStore.open(db, { ...SCHEMA, fullText });
@@ -86,6 +89,19 @@ describe('queryFullText', () => {
     while (texts.length < 20) texts.push(`filler ${texts.length}`);
     const { store } = await withTexts(texts);
     expect(docsOf(store.queryFullText('a', `c9 ${eight}`, 5))).toEqual([1, 2]);
+  });
+});
+
+describe('forgetting a document', () => {
+  it("a connection that has indexed no text yet drops a deleted document's text", async () => {
+    await withTexts(['a quokka on the beach', 'a note about the sea']);
+    const db = openDatabase(path);
+    cleanups.push(() => db.close());
+    const other = SqliteStore.open(db, SCHEMA);
+    db.prepare('DELETE FROM docs WHERE id = 1').run();
+    other.deleteVectors(1);
+    expect(other.queryFullText('a', 'quokka', 5)).toEqual([]);
+    expect(docsOf(other.queryFullText('a', 'sea', 5))).toEqual([2]);
   });
 });
 
