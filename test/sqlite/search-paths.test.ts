@@ -64,6 +64,16 @@ describe('what a store search mixes in', () => {
   });
 });
 
+describe('a filtered search of an empty documents table', () => {
+  it('finds nothing, scanned by sqlite-vec', async () => {
+    const { store } = await filled(0, { float: 'sqlite-vec' });
+    const hits = store.queryGeneration('a', embed('note about the sea', DIMS), 3, {
+      filter: { where: 'd.category = ?', params: ['odd'] },
+    });
+    expect(hits).toEqual([]);
+  });
+});
+
 describe('searches scanned by sqlite-vec past its 4096-chunk window', () => {
   // 5000 documents: 4995 right at the query but stale (edited after they
   // were embedded), 5 fresh ones at the far side. Every window sqlite-vec
