@@ -174,6 +174,24 @@ describe('follow: options', () => {
     expect(store.saves.find((s) => s.doc === 'long')!.chunks).toBeGreaterThanOrEqual(10);
   });
 
+  it('asks encoderFor once per generation, not once per pass', async () => {
+    const store = new CountingStore();
+    store.live = ['g'];
+    let asked = 0;
+    const { encode } = hashEncoder(8);
+    const { events, notify } = start(store, {
+      encoderFor: () => {
+        asked++;
+        return encode;
+      },
+    });
+    await until(() => of(events, 'caught-up').length === 1);
+    store.put('a', 'alpha');
+    notify();
+    await until(() => store.covered('g', 'a') && store.scans >= 3);
+    expect(asked).toBe(1);
+  });
+
   it('calls onProgress with the generation', async () => {
     const store = new MemoryStore();
     store.live = ['g'];
@@ -460,10 +478,18 @@ describe('follow: events and summary', () => {
       await pause(100);
       return texts.map((t) => embed(t, 8));
     };
-    const { events, stop, done } = start(store, { encoderFor: () => encode, pollMs: 20 });
+    let unsubscribed = 0;
+    const { events, stop, done } = start(store, {
+      encoderFor: () => encode,
+      pollMs: 20,
+      subscribe: () => () => {
+        unsubscribed++;
+      },
+    });
     await until(() => entered);
     stop.abort();
     await done;
+    expect(unsubscribed).toBe(1);
     expect(of(events, 'retrying')).toEqual([]);
     const idle = start(new MemoryStore(), { pollMs: 20 });
     await pause(60);
@@ -486,6 +512,7 @@ describe('follow: generations', () => {
       await pause(20);
     };
     await until(() => store.reads >= 1);
+    await pause(20);
     await step(['g1']);
     await step(['g1']);
     await step(['g1', 'g2']);
