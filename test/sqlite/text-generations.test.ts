@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fill, LifecycleError, VecfillError } from '../../src/core/index.js';
 import { openDatabase, SqliteStore } from '../../src/sqlite/index.js';
 import { hashEncoder } from '../support/hash-encoder.js';
+import { throwsWith } from '../support/thrown.js';
 import { DOCS_DDL, SCHEMA, tempDir } from './helpers.js';
 
 // What src/sqlite/sqlite-text.ts and sqlite-generations.ts do that their
@@ -109,7 +110,9 @@ describe('ensureGeneration options on an existing generation', () => {
   it('oversample on a float generation is refused', () => {
     const { store } = open();
     store.ensureGeneration('f', GEN, 'active');
-    expect(() => store.ensureGeneration('f', GEN, 'active', { oversample: 4 })).toThrow(
+    throwsWith(
+      () => store.ensureGeneration('f', GEN, 'active', { oversample: 4 }),
+      TypeError,
       /oversample applies to a quantized generation; "f" uses exact float search/,
     );
   });
@@ -137,9 +140,11 @@ describe('ensureGeneration options on an existing generation', () => {
 
   it('an oversample that is not a positive integer is named in the error', () => {
     const { store } = open();
-    expect(() =>
-      store.ensureGeneration('q', GEN, 'active', { quantization: 'int8', oversample: 0 }),
-    ).toThrow('oversample must be a positive integer, got 0');
+    throwsWith(
+      () => store.ensureGeneration('q', GEN, 'active', { quantization: 'int8', oversample: 0 }),
+      RangeError,
+      'oversample must be a positive integer, got 0',
+    );
   });
 
   it('a reclaimed generation rebuilt as active while another is active is refused, naming the other', () => {
@@ -148,8 +153,7 @@ describe('ensureGeneration options on an existing generation', () => {
     store.ensureGeneration('b', { ...GEN, params: { b: 1 } }, 'building');
     store.activate('b', { force: true });
     store.reclaim('a');
-    expect(() => store.ensureGeneration('a', GEN, 'active')).toThrow(LifecycleError);
-    expect(() => store.ensureGeneration('a', GEN, 'active')).toThrow(/"b" already is/);
+    throwsWith(() => store.ensureGeneration('a', GEN, 'active'), LifecycleError, /"b" already is/);
     expect(store.generations().find((g) => g.key === 'b')?.state).toBe('active');
   });
 });
