@@ -25,12 +25,13 @@ export function pending(c: SqliteContext, g: GenRow, limit: number): Pending<Sql
   if (leaseMs === undefined) return scan(c, g, limit);
   const now = Date.now();
   freeDeadLeases(c, now);
-  const rows = scan(c, g, limit, now);
-  if (rows.length === 0) return rows;
   const take = c.stmt('lease', () => takeLeaseSql(c.n, slots(SQLITE)));
   const owner = c.owner;
+  // The scan runs in the same write transaction as the lease: read first and
+  // lease after, and another worker could lease every row read in between —
+  // the page came back empty and that fill ended with thousands pending.
   const run = c.db.transaction(() =>
-    rows.filter(
+    scan(c, g, limit, now).filter(
       (r) => take.run({ gen: g.id, doc: r.doc, owner, expires: now + leaseMs, now }).changes > 0,
     ),
   );
