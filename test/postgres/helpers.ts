@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
-import type { PgClient, PgFilter, PgKey, PgSchema } from '../../src/postgres/index.js';
+import type { PgClient, PgFilter, PgKey, PgQueryable, PgSchema } from '../../src/postgres/index.js';
 import { PgStore } from '../../src/postgres/index.js';
 import type { Harness } from '../conformance/suite.js';
 
@@ -227,4 +227,18 @@ export async function pgHarness(
     },
   };
   return { ...harness, schema, pgStore: store };
+}
+
+/**
+ * One session for a client wrapper (a plain object with `query`, whose
+ * transactions are BEGIN … COMMIT on it): a dedicated connection on a
+ * server, PGlite itself otherwise.
+ */
+export async function oneSession(
+  engine: TestEngine,
+): Promise<{ session: PgQueryable; end(): Promise<void> }> {
+  if (!engine.server) return { session: engine.client, end: async () => {} };
+  const c = new pg.Client({ connectionString: engine.url });
+  await c.connect();
+  return { session: c, end: () => c.end() };
 }

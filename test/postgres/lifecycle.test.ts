@@ -1,10 +1,9 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fill, LifecycleError, UncoveredError } from '../../src/core/index.js';
 import type { PgQueryable } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
-import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
+import { ENGINE, oneSession, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
 // Generation lifecycle details of the Postgres store (src/postgres/pg-lifecycle.ts)
 // that the conformance suite does not reach: the HNSW index around activate,
@@ -21,18 +20,6 @@ afterAll(async () => {
 const G8 = { model: 'm', dimensions: 8 };
 const G8B = { model: 'm', dimensions: 8, params: { v: 2 } };
 const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
-
-/**
- * One session for a client wrapper (a plain object with `query`, whose
- * transactions are BEGIN … COMMIT on it): a dedicated connection on a
- * server, PGlite itself otherwise.
- */
-async function oneSession(): Promise<{ session: PgQueryable; end(): Promise<void> }> {
-  if (!engine.server) return { session: engine.client, end: async () => {} };
-  const c = new pg.Client({ connectionString: engine.url });
-  await c.connect();
-  return { session: c, end: () => c.end() };
-}
 
 describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
   it('activate with a backlog is refused before any index is built, saying to fill first', async () => {
@@ -57,7 +44,7 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
 
   it('activate is refused when the index cannot be built, saying why and what to do; nothing changes', async () => {
     let failIndex = false;
-    const { session, end } = await oneSession();
+    const { session, end } = await oneSession(engine);
     const client: PgQueryable = {
       query: async (text, params) => {
         if (failIndex && /^CREATE INDEX/.test(text))
@@ -177,7 +164,7 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
 
   it('activate re-checks the backlog under its lock: a document added after the first check refuses it', async () => {
     let addDocument: (() => Promise<unknown>) | undefined;
-    const { session, end } = await oneSession();
+    const { session, end } = await oneSession(engine);
     const client: PgQueryable = {
       query: async (text, params) => {
         if (addDocument && /^LOCK TABLE/.test(text)) {

@@ -1,10 +1,9 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DimensionMismatchError, fill, UnknownGenerationError } from '../../src/core/index.js';
 import { type PgKey, type PgQueryable, type PgSchema, PgStore } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
-import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
+import { ENGINE, oneSession, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
 // Saves of the Postgres store (src/postgres/pg-save.ts) in the cases the
 // conformance suite leaves out: a batch naming a document twice, tables
@@ -20,18 +19,6 @@ afterAll(async () => {
 
 const G8 = { model: 'm', dimensions: 8 };
 const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
-
-/**
- * One session for a client wrapper (a plain object with `query`, whose
- * transactions are BEGIN … COMMIT on it): a dedicated connection on a
- * server, PGlite itself otherwise.
- */
-async function oneSession(): Promise<{ session: PgQueryable; end(): Promise<void> }> {
-  if (!engine.server) return { session: engine.client, end: async () => {} };
-  const c = new pg.Client({ connectionString: engine.url });
-  await c.connect();
-  return { session: c, end: () => c.end() };
-}
 
 const chunk = (i: number, start: number, end: number, text: string) => ({
   chunkIndex: i,
@@ -198,7 +185,7 @@ describe(`PgStore saves on ${ENGINE}`, () => {
   });
 
   it('a client that is not node-postgres (any object with query) saves its vectors by INSERT, exactly', async () => {
-    const { session, end } = await oneSession();
+    const { session, end } = await oneSession(engine);
     const plain: PgQueryable = { query: (text, params) => session.query(text, params) };
     const h = await pgHarness(plain);
     try {
