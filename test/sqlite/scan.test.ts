@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeLog } from '../../src/sqlite/index/change-log.js';
 import { type GenerationSource, ScanIndexes } from '../../src/sqlite/index/scan-indexes.js';
+import { VEC0_CHUNK_ROWS } from '../../src/sqlite/index/stored-index.js';
 import {
   packBatches,
   readVec0Batch,
@@ -483,6 +484,15 @@ describe('loading a float generation', () => {
         )!,
       ),
     ).toEqual(sort(few));
+    // A dense run (rows written together, read by their whole chunks), with
+    // deleted ids inside it and an id past the last row.
+    const dense = [...Array.from({ length: 300 }, (_, i) => 2100 + i), 2600];
+    const denseWant = dense
+      .map((id) => [id, point.get(BigInt(id)) as Buffer | undefined] as const)
+      .filter(([, b]) => b !== undefined)
+      .map(([id, b]) => [id, [...b!]] as const);
+    expect(denseWant.length).toBeGreaterThan(250);
+    expect(asRows(readVec0Batch(store.db, 'vf_vec_1', 5, dense)!)).toEqual(sort(denseWant));
     // Too few ids for a whole chunk (a search's rescoring): point reads only, the same rows.
     const scattered = [1500, 3, 10, 1, 99_999, 1024];
     const scatteredGot = readVec0Rows(store.db, 'vf_vec_1', 5, scattered)!.map(
@@ -494,4 +504,77 @@ describe('loading a float generation', () => {
     expect(readVec0Rows(store.db, 'vf_no_such_table', 5, [1])).toBeNull();
     store.db.close();
   });
+});
+
+describe("vec0's chunk layout", () => {
+  const D = 12;
+  const vec = (seed: number) =>
+    Float32Array.from({ length: D }, (_, j) => Math.sin(seed * 3.7 + j * 1.3) + 0.1 * j);
+  const sizes = (store: SqliteStore) =>
+    store.db.prepare('SELECT DISTINCT size FROM vf_vec_1_chunks').pluck().all();
+
+  it(`new float generations keep ${VEC0_CHUNK_ROWS} rows a chunk`, () => {
+    const store = open('layout.db', undefined, true);
+    store.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+    for (let i = 1; i <= 150; i++) save(store, 'g', i, vec(i));
+    expect(sizes(store)).toEqual([VEC0_CHUNK_ROWS]);
+    expect(store.db.prepare('SELECT count(*) FROM vf_vec_1_chunks').pluck().get()).toBe(
+      Math.ceil(150 / VEC0_CHUNK_ROWS),
+    );
+    store.db.close();
+  });
+
+  it.each([
+    ['int8', { float: 'int8' }],
+    ['float32', { float: 'float32' }],
+  ] as const)(
+    "%s: a generation made with sqlite-vec's default 1,024-row chunks (an earlier vecfill) searches and follows other connections like a new one",
+    (_, scan) => {
+      const searchers: SqliteStore[] = [];
+      for (const file of ['old.db', 'new.db']) {
+        const store = open(file, scan, true);
+        if (file === 'old.db')
+          // What the store created before it chose the chunk size.
+          store.db.exec(
+            `CREATE VIRTUAL TABLE vf_vec_1 USING vec0(embedding float[${D}] distance_metric=cosine)`,
+          );
+        store.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
+        for (let i = 1; i <= 400; i++) save(store, 'g', i, vec(i));
+        searchers.push(store);
+      }
+      const [old, fresh] = searchers as [SqliteStore, SqliteStore];
+      expect(sizes(old)).toEqual([1024]);
+      expect(sizes(fresh)).toEqual([VEC0_CHUNK_ROWS]);
+      const final = new Map(Array.from({ length: 400 }, (_, i) => [i + 1, vec(i + 1)]));
+      const top = (store: SqliteStore, q: Float32Array) =>
+        store.queryGeneration('g', q, 5).map((h) => [h.doc, h.score] as const);
+      const want = (q: Float32Array) =>
+        [...final]
+          .map(([doc, v]) => [doc, cosine(v, q)] as const)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5);
+      const check = (q: Float32Array) => {
+        for (const store of searchers) {
+          const got = top(store, q);
+          expect(got.map(([doc]) => doc)).toEqual(want(q).map(([doc]) => doc));
+          for (const [i, [, score]] of got.entries()) expect(score).toBeCloseTo(want(q)[i]![1], 5);
+        }
+      };
+      check(vec(7));
+      // Another connection re-embeds 60 documents (dense new rows, whole
+      // chunks read back) and deletes 5; both readers apply just that.
+      for (const file of ['old.db', 'new.db']) {
+        const writer = open(file);
+        for (let i = 1; i <= 60; i++) save(writer, 'g', i * 6, vec(1000 + i));
+        for (let i = 0; i < 5; i++) writer.deleteVectors(301 + i);
+        writer.db.close();
+      }
+      for (let i = 1; i <= 60; i++) final.set(i * 6, vec(1000 + i));
+      for (let i = 0; i < 5; i++) final.delete(301 + i);
+      check(vec(1030));
+      check(vec(7));
+      check(vec(302));
+      for (const store of searchers) store.db.close();
+    },
+  );
 });
