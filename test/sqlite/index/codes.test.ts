@@ -1,16 +1,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeRow, roundHalfUp } from '../../../src/sqlite/index/codes.js';
+import {
+  encodeRow,
+  encodeRows,
+  roundHalfUp,
+  sumOfSquares,
+} from '../../../src/sqlite/index/codes.js';
 import { quantize } from '../../../src/sqlite/quantize.js';
+import { kernelMemory, scalarKernels, wasmKernels } from '../../../src/sqlite/simd/kernels.js';
 
-/** The int8 code as `Math.round` makes it (the encoding before the fast rounding). */
+/**
+ * The int8 code as `Math.round` makes it (the encoding before the fast
+ * rounding), its norm summed the way the encoding defines it: component j
+ * into running sum j mod 4, then (s0 + s1) + (s2 + s3).
+ */
 function int8Reference(v: Float32Array): { code: Int8Array; factor: number } {
-  let nn = 0;
+  const lanes = [0, 0, 0, 0];
   let max = 0;
-  for (const x of v) {
-    nn += x * x;
+  v.forEach((x, j) => {
+    lanes[j % 4]! += x * x;
     max = Math.max(max, Math.abs(x));
-  }
+  });
+  const nn = lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
   const scale = max > 0 ? 127 / max : 0;
   const code = Int8Array.from(v, (x) => Math.round(x * scale));
   return { code, factor: max > 0 ? max / (Math.sqrt(nn) || 1) / 127 : 0 };
@@ -117,4 +128,103 @@ describe('encodeRow', () => {
     expect(m.f32[3]).toBe(7);
     expect(m.f32[12]).toBe(7);
   });
+});
+
+describe('sumOfSquares', () => {
+  it('adds component j into running sum j mod 4, then (s0 + s1) + (s2 + s3), for any length', () => {
+    const v = Float32Array.from([1e8, 1, -1e8, 1, 3, 0.5, 7]);
+    // Lanes: 1e16 + 9, 1 + 0.25, 1e16 + 49, 1; in one running sum the small squares vanish.
+    expect(sumOfSquares(v, 0, 7)).toBe(1e16 + 9 + (1 + 0.25) + (1e16 + 49 + 1));
+    expect(sumOfSquares(v, 4, 3)).toBe(9 + 0.25 + 49);
+    expect(sumOfSquares(v, 1, 0)).toBe(0);
+    expect(sumOfSquares(v, 6, 1)).toBe(49);
+  });
+});
+
+describe('encodeRows', () => {
+  const kinds = ['float32', 'int8'] as const;
+  const memory = kernelMemory(64);
+  const ROWS_AT = 1 << 16;
+  const SCRATCH_AT = 1 << 20;
+  const VIEWS = {
+    f32: new Float32Array(memory.buffer),
+    i8: new Int8Array(memory.buffer),
+    u8: new Uint8Array(memory.buffer),
+  };
+
+  it.each(kinds)(
+    '%s: rows bound for scattered slots, runs of slots or both get the bytes and factors encodeRow writes',
+    (kind) => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 70 }).chain((d) =>
+            fc.record({
+              d: fc.constant(d),
+              vectors: fc.array(
+                fc.array(fc.float({ min: -1, max: 1, noNaN: true, noDefaultInfinity: true }), {
+                  minLength: d,
+                  maxLength: d,
+                }),
+                { minLength: 1, maxLength: 20 },
+              ),
+              slots: fc.uniqueArray(fc.nat(39), { minLength: 20, maxLength: 20 }),
+              run: fc.boolean(),
+              perGroup: fc.integer({ min: 1, max: 6 }),
+              simd: fc.boolean(),
+            }),
+          ),
+          ({ d, vectors, slots, run, perGroup, simd }) => {
+            const n = vectors.length;
+            const stride = kind === 'float32' ? Math.ceil(d / 4) * 4 : Math.ceil(d / 16) * 16;
+            const rowBytes = kind === 'float32' ? stride * 4 : stride;
+            // A run of consecutive slots (a load), or scattered ones (a catch-up).
+            const to = Int32Array.from(run ? slots.map((_, i) => 5 + i) : slots).subarray(0, n);
+            const src = Float32Array.from(vectors.flat());
+            VIEWS.u8.fill(0xa5, ROWS_AT, ROWS_AT + 40 * rowBytes);
+            const factors = new Float32Array(40).fill(-1);
+            encodeRows(
+              {
+                kind,
+                kernels: simd ? wasmKernels(memory) : scalarKernels(memory),
+                buffer: memory.buffer,
+                rowsAt: ROWS_AT,
+                stride,
+                dimensions: d,
+                center: undefined,
+                factors,
+                scratchAt: SCRATCH_AT,
+                // Room for perGroup rows a kernel call: several groups.
+                scratchBytes: perGroup * (d * 4 + rowBytes + 4),
+              },
+              src,
+              to,
+            );
+            const want = {
+              f32: new Float32Array(rowBytes / 4),
+              i8: new Int8Array(rowBytes),
+              u8: new Uint8Array(rowBytes),
+            };
+            want.f32 = new Float32Array(want.u8.buffer);
+            want.i8 = new Int8Array(want.u8.buffer);
+            const written = new Set(to);
+            for (let slot = 0; slot < 40; slot++) {
+              const got = [
+                ...VIEWS.u8.subarray(ROWS_AT + slot * rowBytes, ROWS_AT + (slot + 1) * rowBytes),
+              ];
+              const i = to.indexOf(slot);
+              if (!written.has(slot)) {
+                expect(got.every((b) => b === 0xa5)).toBe(true);
+                expect(factors[slot]).toBe(-1);
+                continue;
+              }
+              const f = encodeRow(kind, want, 0, stride, src, i * d, d, undefined);
+              expect(got).toEqual([...want.u8]);
+              expect(factors[slot]).toBe(kind === 'int8' ? Math.fround(f) : -1);
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    },
+  );
 });
