@@ -42,7 +42,7 @@ const path = join(work, 'catch-up.db');
 // a copy-on-write fault (see bench/README.md).
 const child = spawn(
   process.execPath,
-  [join(import.meta.dirname, 'rewrite-child.js'), path, String(N), String(D)],
+  ['--expose-gc', join(import.meta.dirname, 'rewrite-child.js'), path, String(N), String(D)],
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
