@@ -54,7 +54,8 @@ export async function saveMany(
  * nothing; then chunks, vectors and stamps are written with one multi-row
  * statement each. Every row stays locked from its check to its stamp, so
  * nothing is stamped whose revision changed. Returns each item's refusal
- * (`MissingDocumentError`, `StaleError`) or null.
+ * (`MissingDocumentError`, `StaleError`) or null; throws `DuplicateKeyError`
+ * (the transaction rolls back) when two rows share an item's key.
  */
 async function saveItems(
   ctx: PgContext,
@@ -64,7 +65,7 @@ async function saveItems(
 ): Promise<(Error | null)[]> {
   const { schema: s, t } = ctx;
   for (const item of items) requireRevision(s.base.revisionColumn, item.doc, item.revision);
-  const rows = await lockRows(ctx, tx, items);
+  const { rows, duplicates } = await lockRows(ctx, tx, items);
   const out: (Error | null)[] = [];
   const ok: { item: SaveItem<PgKey>; key: unknown; invalidated: boolean }[] = [];
   const refused: unknown[] = [];
@@ -80,7 +81,11 @@ async function saveItems(
         revisionColumn: s.base.revisionColumn,
         dimensions: g.dimensions,
         vectors: item.vectors,
-        lookup: { found: row !== undefined, same: (row?.rev ?? null) === want },
+        lookup: {
+          found: row !== undefined,
+          duplicate: duplicates.has(String(item.doc)),
+          same: (row?.rev ?? null) === want,
+        },
         docsTable: s.base.docsTable.join('.'),
         idColumn: s.base.idColumn,
       });
@@ -124,12 +129,16 @@ async function saveItems(
   return out;
 }
 
-/** Locks the items' rows (`FOR UPDATE`, in key order) and reads what the checks need, by key. */
+/**
+ * Locks the items' rows (`FOR UPDATE`, in key order) and reads what the
+ * checks need, by key; `duplicates` holds the keys more than one row has
+ * (a key column that is not unique: their saves are refused).
+ */
 async function lockRows(
   ctx: PgContext,
   tx: PgQueryable,
   items: readonly SaveItem<PgKey>[],
-): Promise<Map<string, Row>> {
+): Promise<{ rows: Map<string, Row>; duplicates: Set<string> }> {
   const { schema: s, t } = ctx;
   const locked = await ctx.sql(
     (p) =>
@@ -139,7 +148,14 @@ async function lockRows(
     { docs: items.map((i) => i.doc) },
     tx,
   );
-  return new Map(locked.map((r) => [String(r.id), r]));
+  const rows = new Map<string, Row>();
+  const duplicates = new Set<string>();
+  for (const r of locked) {
+    const key = String(r.id);
+    if (rows.has(key)) duplicates.add(key);
+    rows.set(key, r);
+  }
+  return { rows, duplicates };
 }
 
 /**

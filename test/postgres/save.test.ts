@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DimensionMismatchError, fill, UnknownGenerationError } from '../../src/core/index.js';
+import {
+  DimensionMismatchError,
+  DuplicateKeyError,
+  fill,
+  UnknownGenerationError,
+} from '../../src/core/index.js';
 import { type PgKey, type PgQueryable, type PgSchema, PgStore } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
-import { rejection } from '../support/thrown.js';
+import { rejection, rejectsWith } from '../support/thrown.js';
 import { ENGINE, oneSession, pgHarness, startEngine, type TestEngine } from './helpers.js';
 
 // Saves of the Postgres store (src/postgres/pg-save.ts) in the cases the
@@ -56,6 +61,41 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       expect(await h.store.coverage('a')).toEqual({ embedded: 2, skipped: 0, backlog: 0 });
     } finally {
       await h.close();
+    }
+  });
+
+  it('refuses to save a key two rows share (the key column is not unique): nothing is saved', async () => {
+    const ns = `dup${process.pid}`;
+    await engine.client.query(`CREATE SCHEMA ${ns}`);
+    try {
+      await engine.client.query(`CREATE TABLE ${ns}.notes (ref integer, body text NOT NULL)`);
+      await engine.client.query(`INSERT INTO ${ns}.notes VALUES (1, 'one'), (2, 'two')`);
+      const store = await PgStore.open(engine.client, {
+        docsTable: `${ns}.notes`,
+        idColumn: 'ref',
+        contentColumn: 'body',
+        vectorsPrefix: `${ns}.vf`,
+      });
+      await engine.client.query(`INSERT INTO ${ns}.notes VALUES (1, 'one again')`);
+      await store.ensureGeneration('a', G8, 'active');
+      const error = await rejectsWith(
+        fill(store, 'a', encode),
+        DuplicateKeyError,
+        /column ref of table dup\d+\.notes is not unique \(several rows have 1\)/,
+      );
+      expect(error.key).toBe(1);
+      for (const table of ['vf_stamps', 'vf_chunks']) {
+        const rows = await engine.client.query(`SELECT count(*)::int AS n FROM ${ns}.${table}`);
+        expect(rows.rows[0]!.n, table).toBe(0);
+      }
+      // One document at a time, too.
+      await rejectsWith(
+        store.saveVectors('a', 1, undefined, [chunk(0, 0, 3, 'one')]),
+        DuplicateKeyError,
+        /several rows have 1/,
+      );
+    } finally {
+      await engine.client.query(`DROP SCHEMA ${ns} CASCADE`);
     }
   });
 
