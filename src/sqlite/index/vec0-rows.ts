@@ -197,7 +197,7 @@ export function readVec0Batch(
     chunkSize = cached(db, `SELECT size FROM ${table}_chunks LIMIT 1`).pluck().get() as
       | number
       | undefined;
-    positions = positionsOf(db, table, ids, wholeChunkRows(chunkSize));
+    positions = positionsOf(db, table, ids, wholeChunkRows(chunkSize), chunkSize ?? 1024);
   } catch {
     return null;
   }
@@ -262,13 +262,17 @@ const RANGE_SPREAD = 4;
  * by itself) when its chunk is not worth finding: ids too few to fill any
  * chunk's `whole` share, or spread too thin to share chunks (a search's
  * rescoring, where the lookup would cost more than the reads it saves).
- * Ids the dense lookup does not find are missing.
+ * Dense ids are found from the slots of the chunks holding their range
+ * (the range's first and last chunk counted in SQL, then each chunk's
+ * rowid list: 1,000 changed rows in 16 chunk rows, where listing their
+ * 1,000 rowid-table rows cost 0.6–0.9 ms). Ids not found are missing.
  */
 function positionsOf(
   db: Database.Database,
   table: string,
   ids: readonly number[],
   whole: number,
+  chunkSize: number,
 ): [number, number | null, number | null][] {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
@@ -279,13 +283,39 @@ function positionsOf(
   if (ids.length < whole || hi - lo >= RANGE_SPREAD * ids.length)
     return ids.map((id) => [id, null, null]);
   const wanted = new Set(ids);
-  const rows = cached(
+  const [first, last] = cached(
     db,
-    `SELECT rowid, chunk_id, chunk_offset FROM ${table}_rowids WHERE rowid BETWEEN ? AND ?`,
+    `SELECT min(chunk_id), max(chunk_id) FROM ${table}_rowids WHERE rowid BETWEEN ? AND ?`,
   )
     .raw()
-    .all(lo, hi) as [number, number | null, number | null][];
-  return rows.filter(([id]) => wanted.has(id));
+    .get(lo, hi) as [number | null, number | null];
+  if (first === null || last === null) return [];
+  if ((last - first + 1) * chunkSize > RANGE_SPREAD * ids.length) {
+    // The range's rows are spread over many chunks (not written together): list them.
+    const rows = cached(
+      db,
+      `SELECT rowid, chunk_id, chunk_offset FROM ${table}_rowids WHERE rowid BETWEEN ? AND ?`,
+    )
+      .raw()
+      .all(lo, hi) as [number, number | null, number | null][];
+    return rows.filter(([id]) => wanted.has(id));
+  }
+  const chunks = cached(
+    db,
+    `SELECT chunk_id, size, validity, rowids FROM ${table}_chunks WHERE chunk_id BETWEEN ? AND ?`,
+  )
+    .raw()
+    .all(first, last) as [number, number, Buffer, Buffer][];
+  const out: [number, number, number][] = [];
+  for (const [chunk, size, validity, rowids] of chunks) {
+    const slots = Math.min(size, validity.length * 8, rowids.length >> 3);
+    for (let i = 0; i < slots; i++) {
+      if (!(validity[i >> 3]! & (1 << (i & 7)))) continue;
+      const id = rowids.readUInt32LE(i * 8) + rowids.readInt32LE(i * 8 + 4) * 2 ** 32;
+      if (wanted.has(id)) out.push([id, chunk, i]);
+    }
+  }
+  return out;
 }
 
 /** Wanted rows of one chunk from which the chunk is read whole. */
