@@ -273,7 +273,7 @@ export async function benchScans({ quick, row, real, only, log = console.error }
       // (here, the writer's) costs more on this VM with nothing changed
       // (the scan helper and the caches are cold), so the same pause with
       // no write is measured too, to tell the catch-up from the pause.
-      const ROUNDS = 7;
+      const ROUNDS = 15;
       for (const [k, [kind, store, steady]] of [
         ['float32', f32, m32.p50],
         ['int8', i8, m8.p50],
