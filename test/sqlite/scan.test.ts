@@ -516,7 +516,8 @@ describe('reading rows of a vec0 table written in any order', () => {
       ins.run(BigInt(id), Buffer.from(Float32Array.of(id, -id, id / 7).buffer));
     db.exec('DELETE FROM bare WHERE rowid IN (110, 150, 151, 152)');
     const point = db.prepare('SELECT embedding FROM bare WHERE rowid = ?').pluck();
-    const sorted = (rows: (readonly [number, readonly number[]])[]) => [...rows].sort((a, b) => a[0] - b[0]);
+    const sorted = (rows: (readonly [number, readonly number[]])[]) =>
+      [...rows].sort((a, b) => a[0] - b[0]);
     for (const ids of [
       // 40 dense ids in nearly every chunk: their rowid-table rows are listed.
       Array.from({ length: 40 }, (_, i) => 101 + i),
