@@ -69,21 +69,30 @@ function chunkBatch(
       ? new Float32Array(blob.buffer, blob.byteOffset, size * dimensions)
       : new Float32Array(new Uint8Array(blob.subarray(0, size * dimensions * 4)).buffer);
   let used = 0;
-  for (let i = 0; i < size; i++) if (validity[i >> 3]! & (1 << (i & 7))) used++;
+  for (let i = 0; i < size; i++) if (slotUsed(validity, i)) used++;
   if (used === 0) return null;
   const ids = new Float64Array(used);
   // A full chunk is used as it is; one with holes is packed.
   const vectors = used === size ? all : new Float32Array(used * dimensions);
   let k = 0;
   for (let i = 0; i < size; i++) {
-    if (!(validity[i >> 3]! & (1 << (i & 7)))) continue;
-    // int64 rowid as two halves: no BigInt per row.
-    ids[k] = rowids.readUInt32LE(i * 8) + rowids.readInt32LE(i * 8 + 4) * 2 ** 32;
+    if (!slotUsed(validity, i)) continue;
+    ids[k] = slotRowid(rowids, i);
     if (vectors !== all)
       vectors.set(all.subarray(i * dimensions, (i + 1) * dimensions), k * dimensions);
     k++;
   }
   return { ids, vectors };
+}
+
+/** Whether slot `i` of a vec0 chunk holds a row (its validity bit). */
+function slotUsed(validity: Buffer, i: number): boolean {
+  return (validity[i >> 3]! & (1 << (i & 7))) !== 0;
+}
+
+/** The rowid in slot `i` of a vec0 chunk: an int64 read as two halves (no BigInt per row). */
+function slotRowid(rowids: Buffer, i: number): number {
+  return rowids.readUInt32LE(i * 8) + rowids.readInt32LE(i * 8 + 4) * 2 ** 32;
 }
 
 /**
@@ -176,9 +185,10 @@ function floatsFor(db: Database.Database, n: number, reuse: boolean): Float32Arr
  * into one batch (with `reuse`, into memory the next such call on the
  * connection overwrites): when the ids are dense (a batch of changes from
  * another process: rows written together sit in vec0's newest chunks),
- * their chunk positions in one range scan of vec0's rowid table and each
- * chunk holding many of them read whole; the rest (every id, when they are
- * few or spread out, like a search's rescoring) in one joined query.
+ * their chunk positions from the slots of the chunks holding them
+ * (`positionsOf`) and each chunk holding many of them read whole; the rest
+ * (every id, when they are few or spread out, like a search's rescoring)
+ * in one joined query.
  * Missing ids are left out. Returns null when the tables do not look like
  * sqlite-vec 0.1's.
  */
@@ -192,12 +202,14 @@ export function readVec0Batch(
   if (ids.length === 0) return { ids: [], vectors: new Float32Array(0) };
   const rowBytes = dimensions * 4;
   let positions: [number, number | null, number | null][];
-  let chunkSize: number | undefined;
+  let whole: number;
   try {
-    chunkSize = cached(db, `SELECT size FROM ${table}_chunks LIMIT 1`).pluck().get() as
-      | number
-      | undefined;
-    positions = positionsOf(db, table, ids, wholeChunkRows(chunkSize), chunkSize ?? 1024);
+    const chunkSize =
+      (cached(db, `SELECT size FROM ${table}_chunks LIMIT 1`).pluck().get() as
+        | number
+        | undefined) ?? 1024;
+    whole = wholeChunkRows(chunkSize);
+    positions = positionsOf(db, table, ids, whole, chunkSize);
   } catch {
     return null;
   }
@@ -215,7 +227,6 @@ export function readVec0Batch(
   const vectors = floatsFor(db, positions.length * dimensions, reuse);
   const bytes = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength);
   let n = 0;
-  const whole = wholeChunkRows(chunkSize);
   for (const [chunk, list] of byChunk) {
     if (list.length < whole) {
       for (const [id] of list) single.push(id);
@@ -250,10 +261,10 @@ export function readVec0Batch(
 }
 
 /**
- * Ids spread over at most this many times their count are looked up by one
- * range scan of vec0's rowid table: the rows another process wrote
- * together have consecutive chunk ids, and sit together in vec0's newest
- * chunks (1,000 of them: 0.15 against 0.6 ms looked up one by one).
+ * Ids spread over at most this many times their count (and, in chunks, over
+ * at most this many times their count of slots) are dense: the rows another
+ * process wrote together have consecutive chunk ids and sit together in
+ * vec0's newest chunks, so their chunks are found and read whole.
  */
 const RANGE_SPREAD = 4;
 
@@ -310,8 +321,8 @@ function positionsOf(
   for (const [chunk, size, validity, rowids] of chunks) {
     const slots = Math.min(size, validity.length * 8, rowids.length >> 3);
     for (let i = 0; i < slots; i++) {
-      if (!(validity[i >> 3]! & (1 << (i & 7)))) continue;
-      const id = rowids.readUInt32LE(i * 8) + rowids.readInt32LE(i * 8 + 4) * 2 ** 32;
+      if (!slotUsed(validity, i)) continue;
+      const id = slotRowid(rowids, i);
       if (wanted.has(id)) out.push([id, chunk, i]);
     }
   }
@@ -319,8 +330,8 @@ function positionsOf(
 }
 
 /** Wanted rows of one chunk from which the chunk is read whole. */
-function wholeChunkRows(chunkSize: number | undefined): number {
-  return Math.max(2, Math.ceil((chunkSize ?? 1024) * WHOLE_CHUNK_SHARE));
+function wholeChunkRows(chunkSize: number): number {
+  return Math.max(2, Math.ceil(chunkSize * WHOLE_CHUNK_SHARE));
 }
 
 /** `readVec0Batch`'s rows as separate BLOBs (sharing one buffer). */
