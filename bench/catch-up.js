@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { clusteredVectors, pct, rng } from './lib.js';
+import { clusteredVectors, pct, rng, SCHEMA, saveAll } from './lib.js';
 
 const dist = resolve(process.env.VECFILL_DIST ?? join(import.meta.dirname, '..', 'dist'));
 const { openDatabase, SqliteStore } = await import(join(dist, 'sqlite/index.js'));
@@ -21,14 +21,6 @@ const kind = process.argv[2] ?? 'int8';
 const N = Number(process.argv[3] ?? 100_000);
 const ROUNDS = Number(process.argv[4] ?? 8);
 const D = 384;
-const SCHEMA = {
-  docsTable: 'docs',
-  idColumn: 'id',
-  contentColumn: 'content',
-  revisionColumn: 'rev',
-  vectorsPrefix: 'vf',
-  fullText: false,
-};
 const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -57,16 +49,7 @@ db.transaction(() => {
 })();
 const store = SqliteStore.open(db, { ...SCHEMA, scan: { float: kind } });
 store.ensureGeneration('g', { model: 'm', dimensions: D }, 'active');
-for (let k = 0; k < N; k += 5000) {
-  const items = [];
-  for (let i = k; i < Math.min(N, k + 5000); i++)
-    items.push({
-      doc: i + 1,
-      revision: 1,
-      vectors: [{ chunkIndex: 0, start: 0, end: 1, vector: flat.subarray(i * D, (i + 1) * D) }],
-    });
-  store.saveMany('g', items);
-}
+saveAll(store, 'g', flat, N, D);
 const queries = clusteredVectors(100, D, 1000, rng(9), 0.05, rng(10));
 const query = (i) => queries.subarray((i % 100) * D, ((i % 100) + 1) * D);
 // The catch-up alone: ScanIndexes.fresh, timed around the store's own call.

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
-import { clusteredVectors, rng } from './lib.js';
-import { makeStore, SCHEMA, saveAll } from './scan.js';
+import { clusteredVectors, rng, SCHEMA, saveAll } from './lib.js';
+import { makeStore } from './scan.js';
 
 const arg = (name, fallback) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;

@@ -2,6 +2,48 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * The documents table the store benchmarks share — `docs (id, content, rev)`,
+ * vectors under the prefix `vf` — without full text (a row that measures
+ * hybrid search turns it on).
+ */
+export const SCHEMA = {
+  docsTable: 'docs',
+  idColumn: 'id',
+  contentColumn: 'content',
+  revisionColumn: 'rev',
+  vectorsPrefix: 'vf',
+  fullText: false,
+};
+
+/** Saves rows [from, n) of `flat` as documents 1…n (one chunk each, revision 1), 5,000 a `saveMany`. */
+export function saveAll(store, gen, flat, n, dims, from = 0) {
+  for (let k = from; k < n; k += 5000) {
+    const items = [];
+    for (let i = k; i < Math.min(n, k + 5000); i++) {
+      const vector = flat.subarray(i * dims, (i + 1) * dims);
+      items.push({
+        doc: i + 1,
+        revision: 1,
+        vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
+      });
+    }
+    store.saveMany(gen, items);
+  }
+}
+
+/** The `k` rows of `flat` (0-based) with the largest dot product with `q`, best first. */
+export function exactTop(flat, n, dims, q, k = 10) {
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const o = i * dims;
+    for (let j = 0; j < dims; j++) s += flat[o + j] * q[j];
+    scores[i] = s;
+  }
+  return [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, k);
+}
+
 /** A seeded PRNG (LCG): the same data every run. */
 export function rng(seed) {
   let x = seed >>> 0;

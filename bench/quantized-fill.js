@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fill } from '../dist/core/index.js';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
-import { clusteredVectors, rng } from './lib.js';
-import { SCHEMA } from './scan.js';
+import { clusteredVectors, rng, SCHEMA } from './lib.js';
 
 const DIMS = 384;
 const QUERIES = 50;

@@ -5,7 +5,7 @@
 //   node bench/rewrite-child.js <db> <n> <dims>
 import { createInterface } from 'node:readline';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
-import { randomUnitVectors, rng } from './lib.js';
+import { randomUnitVectors, rng, SCHEMA } from './lib.js';
 
 const [path, n, dims] = process.argv.slice(2).map((x, i) => (i === 0 ? x : Number(x)));
 let db;
@@ -13,14 +13,7 @@ let store;
 for await (const line of createInterface({ input: process.stdin })) {
   const round = Number(line);
   db ??= openDatabase(path);
-  store ??= SqliteStore.open(db, {
-    docsTable: 'docs',
-    idColumn: 'id',
-    contentColumn: 'content',
-    revisionColumn: 'rev',
-    vectorsPrefix: 'vf',
-    fullText: false,
-  });
+  store ??= SqliteStore.open(db, SCHEMA);
   const count = Math.ceil(n / 100);
   const random = rng(100 + round);
   const vectors = randomUnitVectors(count, dims, random);

@@ -10,6 +10,7 @@ import { fill, search } from '../dist/core/index.js';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
 import {
   clusteredVectors,
+  exactTop,
   pct,
   randomUnitVectors,
   realEmbeddings,
@@ -311,16 +312,6 @@ async function benchHybridRealText(vectors, queries) {
 }
 
 // ----------------------------------------------------- quantization + peers
-function exactTop10(data, n, dims, q) {
-  const scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * dims;
-    for (let j = 0; j < dims; j++) s += data[o + j] * q[j];
-    scores[i] = s;
-  }
-  return [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, 10);
-}
 
 function recall(got, truth) {
   const t = new Set(truth);
@@ -366,7 +357,7 @@ function benchQuantized(name, flat, n, dims, queries) {
   binary.recenter('g'); // what activate() does for a binary generation; this one was created active
   const int8 = open('qi', { quantization: 'int8' });
   console.error(`  [${name}] computing exact answers`);
-  const truths = queries.map((q) => exactTop10(flat, n, dims, q).map((x) => x + 1));
+  const truths = queries.map((q) => exactTop(flat, n, dims, q).map((x) => x + 1));
   const measure = (store) => {
     store.queryGeneration('g', queries[0], 10); // warm: binary codes are read into memory once
     const times = [];
@@ -440,7 +431,7 @@ async function benchPeers(flat, n, dims, queries, exactModes) {
   const js = [];
   for (const q of queries.slice(0, 50)) {
     const t0 = performance.now();
-    exactTop10(flat, n, dims, q);
+    exactTop(flat, n, dims, q);
     js.push(performance.now() - t0);
   }
   row(
@@ -469,7 +460,7 @@ async function benchPeers(flat, n, dims, queries, exactModes) {
       times.push(performance.now() - t);
       r += recall(
         res.neighbors,
-        exactTop10(flat, n, dims, q).map((x) => x + 1),
+        exactTop(flat, n, dims, q).map((x) => x + 1),
       );
     }
     row(

@@ -32,14 +32,7 @@ const { openDatabase, SqliteStore } = await import(`${dist}/sqlite/index.js`);
 const { search } = await import(`${dist}/core/index.js`);
 const { MemoryIndex } = await import(`${dist}/sqlite/index/memory-index.js`);
 const { ScanPool } = await import(`${dist}/sqlite/simd/scan-pool.js`);
-const SCHEMA = {
-  docsTable: 'docs',
-  idColumn: 'id',
-  contentColumn: 'content',
-  revisionColumn: 'rev',
-  vectorsPrefix: 'vf',
-  fullText: false,
-};
+const { SCHEMA } = lib;
 
 let flat;
 let dims = D;
@@ -73,34 +66,10 @@ if (!existsSync(path)) {
   })();
   const store = SqliteStore.open(db, { ...SCHEMA, scan: { float: 'sqlite-vec' } });
   store.ensureGeneration('g', { model: 'm-g', dimensions: dims }, 'active');
-  for (let k = 0; k < n; k += 5000) {
-    const items = [];
-    for (let i = k; i < Math.min(n, k + 5000); i++)
-      items.push({
-        doc: i + 1,
-        revision: 1,
-        vectors: [
-          { chunkIndex: 0, start: 0, end: 1, vector: flat.subarray(i * dims, (i + 1) * dims) },
-        ],
-      });
-    store.saveMany('g', items);
-  }
+  lib.saveAll(store, 'g', flat, n, dims);
   db.close();
 }
-function exactTop(q, k) {
-  const scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * dims;
-    for (let j = 0; j < dims; j++) s += flat[o + j] * q[j];
-    scores[i] = s;
-  }
-  return [...scores.keys()]
-    .sort((a, b) => scores[b] - scores[a])
-    .slice(0, k)
-    .map((x) => x + 1);
-}
-const truths = queries.map((q) => exactTop(q, 10));
+const truths = queries.map((q) => lib.exactTop(flat, n, dims, q, 10).map((x) => x + 1));
 
 const db = openDatabase(path);
 const store = SqliteStore.open(db, { ...SCHEMA, scan: { float: kind } });

@@ -10,17 +10,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { search } from '../dist/core/index.js';
 import { openDatabase, SqliteStore } from '../dist/sqlite/index.js';
-import { clusteredVectors, pct, randomUnitVectors, realEmbeddings, rng } from './lib.js';
+import {
+  clusteredVectors,
+  exactTop,
+  pct,
+  randomUnitVectors,
+  realEmbeddings,
+  rng,
+  SCHEMA,
+  saveAll,
+} from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const SCHEMA = {
-  docsTable: 'docs',
-  idColumn: 'id',
-  contentColumn: 'content',
-  revisionColumn: 'rev',
-  vectorsPrefix: 'vf',
-  fullText: false,
-};
 
 /** The C floor: best of 20 passes of a dot product over all `n` vectors, in ms. */
 export function cFloor(flat, n, dims, work) {
@@ -96,33 +97,9 @@ export function makeStore(path, flat, n, dims, scan, gens = ['g']) {
   return store;
 }
 
-export function saveAll(store, gen, flat, n, dims, from = 0) {
-  for (let k = from; k < n; k += 5000) {
-    const items = [];
-    for (let i = k; i < Math.min(n, k + 5000); i++) {
-      const vector = flat.subarray(i * dims, (i + 1) * dims);
-      items.push({
-        doc: i + 1,
-        revision: 1,
-        vectors: [{ chunkIndex: 0, start: 0, end: 1, vector }],
-      });
-    }
-    store.saveMany(gen, items);
-  }
-}
-
+/** The ids (1-based, as saved by `saveAll`) of the 10 best rows of `flat` for `q`. */
 function exactTop10(flat, n, dims, q) {
-  const scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * dims;
-    for (let j = 0; j < dims; j++) s += flat[o + j] * q[j];
-    scores[i] = s;
-  }
-  return [...scores.keys()]
-    .sort((a, b) => scores[b] - scores[a])
-    .slice(0, 10)
-    .map((x) => x + 1);
+  return exactTop(flat, n, dims, q, 10).map((x) => x + 1);
 }
 
 /** p50 of queryGeneration over `queries` (after one warm-up), and recall@10 when `truths` are given. */
