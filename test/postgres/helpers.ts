@@ -229,6 +229,35 @@ export async function pgHarness(
   return { ...harness, schema, pgStore: store };
 }
 
+type PgTestHarness = Awaited<ReturnType<typeof pgHarness>>;
+
+/** Runs `fn` with a fresh harness on `client` and drops its schema afterwards, whatever `fn` does. */
+export async function withHarness(
+  client: PgClient,
+  fn: (h: PgTestHarness) => Promise<void>,
+): Promise<void> {
+  const h = await pgHarness(client);
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * The engines a cross-version test runs on: the test engine, then every
+ * server of VECFILL_TEST_PG_EXTRA_URLS (e.g. pgvector 0.7.4), named by
+ * their versions.
+ */
+export async function testEngines(): Promise<{ name: string; url?: string }[]> {
+  return [
+    { name: ENGINE },
+    ...(await Promise.all(
+      EXTRA_PG_URLS.map(async (url) => ({ name: await describeServer(url), url })),
+    )),
+  ];
+}
+
 /**
  * One session for a client wrapper (a plain object with `query`, whose
  * transactions are BEGIN … COMMIT on it): a dedicated connection on a

@@ -3,7 +3,14 @@ import { fill, LifecycleError, UncoveredError } from '../../src/core/index.js';
 import type { PgQueryable } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
-import { ENGINE, oneSession, pgHarness, startEngine, type TestEngine } from './helpers.js';
+import {
+  ENGINE,
+  oneSession,
+  pgHarness,
+  startEngine,
+  type TestEngine,
+  withHarness,
+} from './helpers.js';
 
 // Generation lifecycle details of the Postgres store (src/postgres/pg-lifecycle.ts)
 // that the conformance suite does not reach: the HNSW index around activate,
@@ -23,8 +30,7 @@ const encode = async (texts: string[]) => texts.map((t) => embed(t, 8));
 
 describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
   it('activate with a backlog is refused before any index is built, saying to fill first', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       for (let i = 1; i <= 4; i++) await h.insert(i, `document ${i}`);
       await h.store.ensureGeneration('b', G8, 'building');
       const [p] = await h.store.pendingForGeneration('b', 1);
@@ -37,9 +43,7 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
         'generation "b" cannot be activated: 3 document(s) are not embedded yet; run fill for it first',
       );
       expect(await h.pgStore.indexStatus('b')).toEqual({ present: false, valid: false, bytes: 0 });
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('activate is refused when the index cannot be built, saying why and what to do; nothing changes', async () => {
@@ -90,8 +94,7 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
   });
 
   it('a reclaimed generation ensured again as active is active, empty, and scanned from the first document', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       for (let i = 1; i <= 5; i++) await h.insert(i, `document ${i}`);
       await h.store.ensureGeneration('a', G8, 'active');
       expect((await h.store.pendingForGeneration('a', 2)).map((p) => p.doc)).toEqual([1, 2]);
@@ -102,14 +105,11 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
       expect(await h.store.liveGenerations()).toEqual(['a']);
       expect(await h.pgStore.indexStatus('a')).toMatchObject({ present: true, valid: true });
       expect((await h.store.pendingForGeneration('a', 2)).map((p) => p.doc)).toEqual([1, 2]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('reclaiming a generation twice is harmless; reopening it is refused saying to create it again', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.insert(1, 'one');
       await h.store.ensureGeneration('a', G8, 'active');
       await fill(h.store, 'a', encode);
@@ -123,14 +123,11 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
         /^generation "a" was reclaimed: its vectors are gone, so it cannot be reopened/,
       );
       expect((await h.store.generations())[0]).toMatchObject({ state: 'retired', reclaimed: true });
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('refuses generation options, naming each one, and creates nothing', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       const options = { quantization: 'binary', rescore: 4 } as Parameters<
         typeof h.pgStore.ensureGeneration
       >[3];
@@ -143,23 +140,18 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
       // No options, or an empty object, are fine.
       await h.pgStore.ensureGeneration('q', G8, 'building', {});
       expect((await h.store.generations()).map((g) => g.key)).toEqual(['q']);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('refuses an empty generation key and an invalid generation before creating anything', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       const key = await rejection(h.store.ensureGeneration('', G8, 'building'));
       expect(key).toBeInstanceOf(TypeError);
       expect(key.message).toBe('generation key must be a non-empty string');
       const model = await rejection(h.store.ensureGeneration('a', { model: ' ', dimensions: 8 }));
       expect(model.message).toBe('generation.model must be a non-empty string');
       expect(await h.store.generations()).toEqual([]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('activate re-checks the backlog under its lock: a document added after the first check refuses it', async () => {
@@ -200,8 +192,7 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
   });
 
   it('a reclaimed generation ensured again as building while another one builds is refused with what to do', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.store.ensureGeneration('a', G8, 'building');
       await h.store.retire('a');
       await h.store.reclaim('a');
@@ -215,8 +206,6 @@ describe(`PgStore generation lifecycle on ${ENGINE}`, () => {
         ['a', 'retired', true],
         ['b', 'building', false],
       ]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 });

@@ -2,14 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import { runConformance } from '../conformance/suite.js';
 import { embed } from '../support/hash-encoder.js';
-import {
-  describeServer,
-  ENGINE,
-  EXTRA_PG_URLS,
-  pgHarness,
-  startEngine,
-  type TestEngine,
-} from './helpers.js';
+import { pgHarness, startEngine, type TestEngine, testEngines, withHarness } from './helpers.js';
 
 /**
  * The backend reads the pgvector version once and searches through the HNSW
@@ -18,12 +11,7 @@ import {
  * every server of VECFILL_TEST_PG_EXTRA_URLS (with the conformance suite),
  * e.g. pgvector 0.7.4 from `scripts/pg-pgvector-server.sh start 0.7.4 …`.
  */
-const engines: { name: string; url?: string }[] = [
-  { name: ENGINE },
-  ...(await Promise.all(
-    EXTRA_PG_URLS.map(async (url) => ({ name: await describeServer(url), url })),
-  )),
-];
+const engines = await testEngines();
 
 for (const spec of engines) {
   describe(`pgvector on ${spec.name}`, () => {
@@ -36,19 +24,15 @@ for (const spec of engines) {
     });
 
     it('reports the pgvector version and whether it has iterative scans', async () => {
-      const h = await pgHarness(engine.client);
-      try {
+      await withHarness(engine.client, async (h) => {
         const { version, iterativeScan } = h.pgStore.pgvector;
         const [major, minor] = version.split('.').map(Number);
         expect(iterativeScan).toBe(major! > 0 || minor! >= 8);
-      } finally {
-        await h.close();
-      }
+      });
     });
 
     it('finds every eligible hit through the index with a 2% filter, on any pgvector version', async () => {
-      const h = await pgHarness(engine.client);
-      try {
+      await withHarness(engine.client, async (h) => {
         for (let i = 1; i <= 400; i++)
           await h.insert(i, `entry ${i} about topic ${i % 17}`, i % 50 === 0 ? 'rare' : 'common');
         await h.store.ensureGeneration('g', { model: 'hash', dimensions: 16 }, 'active');
@@ -63,9 +47,7 @@ for (const spec of engines) {
         ]);
         const near = await h.store.queryGeneration('g', embed('entry 77 about topic 9', 16), 5);
         expect(near[0]!.doc).toBe(77);
-      } finally {
-        await h.close();
-      }
+      });
     });
 
     if (spec.url) runConformance(`PgStore on ${spec.name}`, () => pgHarness(engine.client));

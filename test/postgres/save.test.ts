@@ -8,7 +8,14 @@ import {
 import { type PgKey, type PgQueryable, type PgSchema, PgStore } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection, rejectsWith } from '../support/thrown.js';
-import { ENGINE, oneSession, pgHarness, startEngine, type TestEngine } from './helpers.js';
+import {
+  ENGINE,
+  oneSession,
+  pgHarness,
+  startEngine,
+  type TestEngine,
+  withHarness,
+} from './helpers.js';
 
 // Saves of the Postgres store (src/postgres/pg-save.ts) in the cases the
 // conformance suite leaves out: a batch naming a document twice, tables
@@ -34,8 +41,7 @@ const chunk = (i: number, start: number, end: number, text: string) => ({
 
 describe(`PgStore saves on ${ENGINE}`, () => {
   it('saveMany naming one document twice saves both in order: the last one wins', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.insert(1, 'alpha beta gamma');
       await h.insert(2, 'delta epsilon');
       await h.store.ensureGeneration('a', G8, 'active');
@@ -59,9 +65,7 @@ describe(`PgStore saves on ${ENGINE}`, () => {
         expect.objectContaining({ score: expect.closeTo(1, 5) }),
       );
       expect(await h.store.coverage('a')).toEqual({ embedded: 2, skipped: 0, backlog: 0 });
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('refuses to save a key two rows share (the key column is not unique): nothing is saved', async () => {
@@ -100,19 +104,15 @@ describe(`PgStore saves on ${ENGINE}`, () => {
   });
 
   it('saveMany of nothing returns nothing, and still names an unknown generation', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.store.ensureGeneration('a', G8, 'active');
       expect(await h.store.saveMany!('a', [])).toEqual([]);
       expect(await rejection(h.store.saveMany!('nope', []))).toBeInstanceOf(UnknownGenerationError);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('a table without an embed_gen column: fill, search and re-embedding an edit work', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       const schema: PgSchema = { ...h.schema, vectorsPrefix: `${h.schema.vectorsPrefix}2` };
       delete schema.embedGenColumn;
       const store = await PgStore.open(engine.client, schema);
@@ -127,14 +127,11 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       expect((await store.queryGeneration('a', embed('note 2 about gardens', 8), 1))[0]!.doc).toBe(
         2,
       );
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('a table without a revision column: documents are saved with no revision and found', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       const schema: PgSchema = { ...h.schema, vectorsPrefix: `${h.schema.vectorsPrefix}3` };
       delete schema.revisionColumn;
       const store = await PgStore.open(engine.client, schema);
@@ -156,14 +153,11 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       expect((await store.queryGeneration('a', embed('note 3 about rockets', 8), 1))[0]!.doc).toBe(
         3,
       );
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('deleteVectors and prune work with a reclaimed generation beside the live ones', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i}`);
       await h.store.ensureGeneration('a', G8, 'active');
       await fill(h.store, 'a', encode);
@@ -176,14 +170,11 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       await h.remove(2);
       expect(await h.store.prune!()).toBe(1);
       expect(await h.vectorRows('b')).toBe(1);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('saveMany throws a vector of the wrong length for the whole batch instead of listing it, writing nothing', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.insert(1, 'one');
       await h.insert(2, 'two');
       await h.store.ensureGeneration('a', G8, 'active');
@@ -201,14 +192,11 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       expect(e).toBeInstanceOf(DimensionMismatchError);
       expect(await h.vectorRows('a')).toBe(0);
       expect(await h.store.coverage('a')).toEqual({ embedded: 0, skipped: 0, backlog: 2 });
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('an invalidated document saved for one generation loses its vectors in the others, not only its stamps', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       for (let i = 1; i <= 3; i++) await h.insert(i, `note ${i}`);
       await h.store.ensureGeneration('a', G8, 'active');
       await h.store.ensureGeneration('b', { ...G8, params: { v: 2 } }, 'building');
@@ -219,9 +207,7 @@ describe(`PgStore saves on ${ENGINE}`, () => {
       expect(await h.vectorRows('a')).toBe(2);
       expect((await h.pgStore.stats('a')).chunks).toBe(2);
       expect(await h.vectorRows('b')).toBe(3);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('a client that is not node-postgres (any object with query) saves its vectors by INSERT, exactly', async () => {

@@ -2,14 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fill } from '../../src/core/index.js';
 import type { PgQueryable } from '../../src/postgres/index.js';
 import { embed } from '../support/hash-encoder.js';
-import {
-  describeServer,
-  ENGINE,
-  EXTRA_PG_URLS,
-  pgHarness,
-  startEngine,
-  type TestEngine,
-} from './helpers.js';
+import { pgHarness, startEngine, type TestEngine, testEngines } from './helpers.js';
 
 /**
  * How a Postgres search reads a generation's vectors (src/postgres/pg-search.ts),
@@ -21,12 +14,7 @@ import {
  * the test engine and every server of VECFILL_TEST_PG_EXTRA_URLS (pgvector 0.7.4:
  * no iterative scans).
  */
-const engines: { name: string; url?: string }[] = [
-  { name: ENGINE },
-  ...(await Promise.all(
-    EXTRA_PG_URLS.map(async (url) => ({ name: await describeServer(url), url })),
-  )),
-];
+const engines = await testEngines();
 
 interface KnnSeen {
   /** The planner's own plan uses the generation's HNSW index. */

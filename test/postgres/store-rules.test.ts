@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fill, LifecycleError } from '../../src/core/index.js';
 import { embed } from '../support/hash-encoder.js';
 import { rejection } from '../support/thrown.js';
-import { ENGINE, pgHarness, startEngine, type TestEngine } from './helpers.js';
+import { ENGINE, pgHarness, startEngine, type TestEngine, withHarness } from './helpers.js';
 
 // The shared SQL layer's rules that only the Postgres store reaches
 // (docs/invariants.md, the src/sql mutation run): the refusal of a second
@@ -44,8 +44,7 @@ describe(`PgStore rules on ${ENGINE}`, () => {
   });
 
   it('consecutive scans without saves move on from the last page, then wrap around to the head', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       for (let i = 1; i <= 5; i++) await h.insert(i, `document ${i}`);
       await h.store.ensureGeneration('a', G8, 'active');
       const page = async () => (await h.store.pendingForGeneration('a', 2)).map((p) => p.doc);
@@ -54,14 +53,11 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       // Short after the cursor: the page is filled from the head.
       expect(await page()).toEqual([5, 1]);
       expect(await page()).toEqual([2, 3]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('a row whose content is NULL is pending as blank text, and a fill stamps it skipped', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await engine.client.query(
         `ALTER TABLE ${h.schema.docsTable} ALTER COLUMN content DROP NOT NULL`,
       );
@@ -76,14 +72,11 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       const done = await fill(h.store, 'a', async (texts) => texts.map((t) => embed(t, 8)));
       expect(done.documents).toBe(2);
       expect(await h.store.coverage('a')).toEqual({ embedded: 1, skipped: 1, backlog: 0 });
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it("stats counts a generation's chunks, vector bytes, skipped chunks and index; reclaimed, none of them", async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       for (let i = 1; i <= 3; i++) await h.insert(i, `document ${i}`);
       await h.insert(4, 'a document whose encoder refuses a chunk');
       await h.store.ensureGeneration('a', G8, 'active');
@@ -143,14 +136,11 @@ describe(`PgStore rules on ${ENGINE}`, () => {
         index: 'none',
         indexBytes: 0,
       });
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('a reclaimed generation lists no skip reasons, though its generation row stays', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.insert(1, 'one');
       await h.store.ensureGeneration('a', G8, 'active');
       const [p] = await h.store.pendingForGeneration('a', 1);
@@ -162,14 +152,11 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       await h.store.reclaim('a');
       expect(await h.store.skipReasons('a')).toEqual([]);
       expect((await h.store.generations()).map((g) => g.key)).toEqual(['a']);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('queryFullText: a NUL byte searches as a space, blank text finds nothing, a skipped document is never returned', async () => {
-    const h = await pgHarness(engine.client);
-    try {
+    await withHarness(engine.client, async (h) => {
       await h.insert(1, 'rocket launch at dawn');
       await h.insert(2, 'a rocket launch the encoder refused');
       await h.insert(3, 'gardening notes');
@@ -188,15 +175,12 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       expect(await docs('rocket\u0000launch')).toEqual([1]);
       expect(await docs('   ')).toEqual([]);
       expect(await docs('\u0000')).toEqual([]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('queryFullText runs its filter read-only: a filter that writes is refused', async () => {
-    const h = await pgHarness(engine.client);
-    const ns = h.schema.docsTable.split('.')[0]!;
-    try {
+    await withHarness(engine.client, async (h) => {
+      const ns = h.schema.docsTable.split('.')[0]!;
       await engine.client.query(`CREATE SEQUENCE ${ns}.s1`);
       await h.insert(1, 'rocket launch');
       await h.store.ensureGeneration('a', G8, 'active');
@@ -209,8 +193,6 @@ describe(`PgStore rules on ${ENGINE}`, () => {
       expect(e.message).toMatch(/read-only transaction/);
       const seq = await engine.client.query(`SELECT is_called FROM ${ns}.s1`);
       expect(seq.rows[0]).toMatchObject({ is_called: false });
-    } finally {
-      await h.close();
-    }
+    });
   });
 });
