@@ -199,13 +199,7 @@ describe('encodeRows', () => {
               src,
               to,
             );
-            const want = {
-              f32: new Float32Array(rowBytes / 4),
-              i8: new Int8Array(rowBytes),
-              u8: new Uint8Array(rowBytes),
-            };
-            want.f32 = new Float32Array(want.u8.buffer);
-            want.i8 = new Int8Array(want.u8.buffer);
+            const want = views(rowBytes);
             const written = new Set(to);
             for (let slot = 0; slot < 40; slot++) {
               const got = [
